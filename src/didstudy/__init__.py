@@ -1,0 +1,54 @@
+"""didstudy: raw data to a publication-ready staggered difference-in-differences study.
+
+The public API is curated here and loaded lazily, so that ``import didstudy`` stays fast and the
+heavy optional parts (rasters, Dask, Word/Excel writers) are imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_API: dict[str, str] = {
+    # data
+    "read_table": "didstudy.data.io",
+    "Panel": "didstudy.data.panel",
+    "cohorts_from_adoption": "didstudy.data.treatment",
+    "load_dataset": "didstudy.data.datasets",
+    # measurement
+    "dagum": "didstudy.measure.inequality",
+    "dagum_panel": "didstudy.measure.inequality",
+    "gini": "didstudy.measure.inequality",
+    "theil": "didstudy.measure.inequality",
+    "coagglomeration": "didstudy.measure.agglomeration",
+    "winsorize": "didstudy.measure.transform",
+    # lights
+    "zonal_stats": "didstudy.lights.zonal",
+    # estimation and inference
+    "twfe": "didstudy.estimation.twfe",
+    "stepwise": "didstudy.estimation.twfe",
+    "event_study": "didstudy.estimation.event_study",
+    "bacon": "didstudy.estimation.bacon",
+    "psm_did": "didstudy.estimation.psm",
+    "placebo": "didstudy.inference.placebo",
+    # study
+    "run_study": "didstudy.study.run",
+}
+
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'didstudy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

@@ -1,0 +1,1 @@
+"""didstudy.report.tables."""
