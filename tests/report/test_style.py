@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +17,7 @@ from didstudy.report.figures.save import figure_bytes, save_figure
 
 
 @pytest.fixture
-def no_cjk(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_cjk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _style.find_cjk_font.cache_clear()
     monkeypatch.setattr(_style, "_registered_fonts", lambda: {})
     monkeypatch.setattr(_style, "_register_system_cjk_fonts", lambda: None)

@@ -21,11 +21,12 @@ from didstudy.report.figures.save import save_figure
 __all__ = [
     "CJK_FONT_CANDIDATES",
     "SAMPLE_CHINESE",
-    "find_cjk_font",
     "figure_style",
+    "find_cjk_font",
     "normalize_lang",
     "resolve_lang",
     "save_figure",
+    "style_rc",
 ]
 
 # Family names as matplotlib reports them, in order of preference. Noto CJK .ttc collections
@@ -124,9 +125,8 @@ def _register_system_cjk_fonts() -> None:
     from matplotlib import font_manager
 
     known = {entry.fname for entry in font_manager.fontManager.ttflist}
-    for fname in font_manager.findSystemFonts(fontext="ttf") + font_manager.findSystemFonts(
-        fontext="otf"
-    ):
+    # fontext "ttf" covers .ttf, .otf and .ttc collections
+    for fname in font_manager.findSystemFonts(fontext="ttf"):
         lowered = Path(fname).name.lower().replace("-", "").replace("_", "")
         if fname in known or not any(hint in lowered for hint in _CJK_FILE_HINTS):
             continue
@@ -241,5 +241,6 @@ def figure_style(lang: str = "en") -> Iterator[str]:
     import matplotlib
 
     resolved = resolve_lang(lang)
-    with matplotlib.rc_context(style_rc(resolved)):
+    rc: Any = style_rc(resolved)
+    with matplotlib.rc_context(rc):
         yield resolved
