@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from didstudy.errors import DidstudyError, DidstudyWarning
+from didstudy.errors import DidstudyWarning
 from didstudy.report.figures.save import save_figure
+from didstudy.report.labels import normalize_lang
 
 __all__ = [
     "CJK_FONT_CANDIDATES",
@@ -70,38 +71,6 @@ _CJK_FILE_HINTS: tuple[str, ...] = (
     "uming",
     "ukai",
 )
-
-_LANG_ALIASES: dict[str, str] = {
-    "zh": "zh",
-    "zh-cn": "zh",
-    "zh_cn": "zh",
-    "zh-hans": "zh",
-    "cn": "zh",
-    "chinese": "zh",
-    "en": "en",
-    "en-us": "en",
-    "en_us": "en",
-    "en-gb": "en",
-    "en_gb": "en",
-    "english": "en",
-}
-
-
-def normalize_lang(lang: str) -> str:
-    """Map a language tag to ``"zh"`` or ``"en"`` (no font check).
-
-    Raises
-    ------
-    DidstudyError
-        For a language didstudy has no labels for.
-    """
-    key = str(lang).strip().lower()
-    if key not in _LANG_ALIASES:
-        raise DidstudyError(
-            f"unknown report language {lang!r}",
-            fix="use lang='zh' (Chinese) or lang='en' (English)",
-        )
-    return _LANG_ALIASES[key]
 
 
 def _covers(path: str, text: str) -> bool:
