@@ -1,0 +1,364 @@
+"""Reading tables (CSV/TSV in UTF-8 or GBK, Excel, Stata, Parquet) with helpful errors."""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import io
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from didstudy.errors import DataError
+
+__all__ = ["SUPPORTED_EXTENSIONS", "read_table", "require_columns", "suggest_columns"]
+
+_TEXT_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
+_EXCEL = {".xlsx", ".xlsm"}
+_STATA = {".dta"}
+_PARQUET = {".parquet", ".pq"}
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (
+    *sorted(_TEXT_SEPARATORS),
+    *sorted(_EXCEL),
+    *sorted(_STATA),
+    *sorted(_PARQUET),
+)
+# encodings tried in order when none is given; GB18030 is a superset of GBK and GB2312, the
+# encodings of most Chinese statistical yearbook exports
+_AUTO_ENCODINGS = ("utf-8", "gb18030")
+
+
+def suggest_columns(name: str, available: Sequence[object], n: int = 3) -> list[str]:
+    """Closest column names to ``name`` (case-insensitive and fuzzy, via :mod:`difflib`)."""
+    labels = [str(c) for c in available]
+    exact_ci = [c for c in labels if c.strip().lower() == name.strip().lower()]
+    lower = {c.lower(): c for c in labels}
+    fuzzy = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n, 0.6)]
+    out: list[str] = []
+    for c in exact_ci + fuzzy:
+        if c not in out:
+            out.append(c)
+    return out[:n]
+
+
+def require_columns(
+    frame: pd.DataFrame, columns: Sequence[str], *, file: str | None = None, role: str = ""
+) -> None:
+    """Raise :class:`DataError` naming every missing column with the closest existing names."""
+    present = {str(c) for c in frame.columns}
+    missing = [c for c in columns if str(c) not in present]
+    if not missing:
+        return
+    hints = []
+    for c in missing:
+        close = suggest_columns(str(c), list(frame.columns))
+        hints.append(
+            f"'{c}' -> did you mean {', '.join(repr(s) for s in close)}?"
+            if close
+            else f"'{c}' has no close match"
+        )
+    what = f"{role} column" if role else "column"
+    shown = ", ".join(repr(str(c)) for c in list(frame.columns)[:30])
+    more = " ..." if frame.shape[1] > 30 else ""
+    raise DataError(
+        f"{what}{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)} not "
+        f"found. Available columns: {shown}{more}.",
+        file=file,
+        column=str(missing[0]),
+        fix="; ".join(hints) + ". Check the spelling (case and spaces matter).",
+    )
+
+
+def _location(raw: bytes, err: UnicodeDecodeError) -> str:
+    line = raw.count(b"\n", 0, err.start) + 1
+    snippet = raw[max(err.start - 8, 0) : err.start + 8]
+    return f"byte offset {err.start} (line {line}, bytes {snippet!r})"
+
+
+def _decode(raw: bytes, encoding: str | None, file: str) -> tuple[str, str]:
+    """Decode file bytes; return (text, encoding used)."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(
+                f"unknown encoding {encoding!r}.",
+                file=file,
+                fix="use a Python codec name such as 'utf-8', 'gb18030', 'gbk' or 'latin-1'.",
+            ) from None
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"cannot be decoded as {encoding!r} at {_location(raw, err)}.",
+                file=file,
+                fix="pass the file's real encoding (e.g. encoding='gb18030' for Chinese exports,"
+                " 'utf-8', 'latin-1'), or re-save the file as UTF-8.",
+            ) from None
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError as err:
+            raise DataError(
+                f"starts with a {encoding} byte-order mark but cannot be decoded as {encoding} at "
+                f"{_location(raw, err)}.",
+                file=file,
+                fix="re-save the file as UTF-8, or pass encoding= explicitly.",
+            ) from None
+    failures = []
+    for enc in _AUTO_ENCODINGS:
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError as err:
+            failures.append(f"{enc} fails at {_location(raw, err)}")
+            continue
+        if enc == "gb18030":
+            try:
+                raw.decode("gbk")
+                enc = "gbk"
+            except UnicodeDecodeError:
+                pass
+        return text, enc
+    raise DataError(
+        "is neither UTF-8 nor GBK/GB18030 text: " + "; ".join(failures) + ".",
+        file=file,
+        fix="pass encoding= with the file's encoding (e.g. 'latin-1', 'big5', 'cp1252'), or "
+        "re-save it as UTF-8.",
+    )
+
+
+def _check_header(names: Sequence[object], file: str) -> None:
+    labels = [str(c) for c in names]
+    seen: dict[str, list[int]] = {}
+    for pos, c in enumerate(labels, start=1):
+        if c.strip():
+            seen.setdefault(c, []).append(pos)
+    dups = {c: pos for c, pos in seen.items() if len(pos) > 1}
+    if dups:
+        detail = "; ".join(f"'{c}' at positions {', '.join(map(str, p))}" for c, p in dups.items())
+        raise DataError(
+            f"duplicated column names: {detail}.",
+            file=file,
+            column=next(iter(dups)),
+            fix="rename the columns in the file so that every name is unique.",
+        )
+
+
+def _read_text(
+    path: Path, sep: str | None, encoding: str | None, kw: dict[str, Any]
+) -> pd.DataFrame:
+    file = str(path)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataError("is empty.", file=file, fix="check that the export wrote any data.")
+    text, used = _decode(raw, encoding, file)
+    options: dict[str, Any] = {"sep": sep} if sep is not None else {"sep": None, "engine": "python"}
+    options.update(kw)
+    try:
+        header = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            nrows=1,
+            dtype=str,
+            **{k: v for k, v in options.items() if k in ("sep", "engine")},
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            "is empty.", file=file, fix="check that the export wrote any data."
+        ) from None
+    if options.get("header", "infer") in ("infer", 0):
+        _check_header([("" if pd.isna(v) else v) for v in header.iloc[0].tolist()], file)
+    strict = "index_col" not in options
+    options.setdefault("index_col", False)
+    try:
+        with warnings.catch_warnings():
+            if strict:
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame: pd.DataFrame = pd.read_csv(io.StringIO(text), **options)
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
+        raise DataError(
+            f"cannot be parsed as a delimited table: {exc}",
+            file=file,
+            fix="check the separator (pass sep=...) and that every row has as many fields as the "
+            "header (a trailing separator adds an empty field).",
+        ) from None
+    frame.attrs["encoding"] = used
+    return frame
+
+
+def _excel_sheets(path: Path) -> list[str]:
+    try:
+        with pd.ExcelFile(path) as book:
+            return [str(s) for s in book.sheet_names]
+    except Exception as exc:
+        raise DataError(
+            f"cannot be opened as an Excel workbook: {exc}",
+            file=str(path),
+            fix="check that the file is a real .xlsx (not a renamed .xls or .csv).",
+        ) from None
+
+
+def _read_excel(path: Path, sheet: str | int | None, kw: dict[str, Any]) -> pd.DataFrame:
+    file = str(path)
+    sheets = _excel_sheets(path)
+    listing = ", ".join(repr(s) for s in sheets)
+    if sheet is None:
+        name = sheets[0]
+    elif isinstance(sheet, int):
+        if not -len(sheets) <= sheet < len(sheets):
+            raise DataError(
+                f"has {len(sheets)} sheet(s) ({listing}); sheet index {sheet} does not exist.",
+                file=file,
+                fix=f"pass sheet= as one of {listing} or an index 0..{len(sheets) - 1}.",
+            )
+        name = sheets[sheet]
+    else:
+        if sheet not in sheets:
+            close = difflib.get_close_matches(sheet, sheets, 1, 0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DataError(
+                f"has no sheet {sheet!r}{hint}. Available sheets: {listing}.",
+                file=file,
+                fix=f"pass sheet= as one of {listing}.",
+            )
+        name = sheet
+    header = pd.read_excel(path, sheet_name=name, header=None, nrows=1)
+    if header.empty:
+        raise DataError(
+            f"sheet {name!r} is empty.", file=file, fix=f"choose another sheet: {listing}."
+        )
+    if kw.get("header", 0) == 0:
+        _check_header([("" if pd.isna(v) else v) for v in header.iloc[0].tolist()], file)
+    frame = pd.read_excel(path, sheet_name=name, **kw)
+    frame.attrs["sheet"] = name
+    return frame
+
+
+def _read_binary(
+    reader: Callable[..., pd.DataFrame], path: Path, kw: dict[str, Any]
+) -> pd.DataFrame:
+    try:
+        return reader(path, **kw)
+    except Exception as exc:  # corrupt binary files raise anything (struct.error, ArrowInvalid)
+        raise DataError(
+            f"cannot be read as {path.suffix.lstrip('.')}: {type(exc).__name__}: {exc}",
+            file=str(path),
+            fix="check that the file is not corrupt or truncated and that its extension matches "
+            "its content.",
+        ) from None
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    columns: Sequence[str] | None = None,
+    **kw: Any,
+) -> pd.DataFrame:
+    """Read a data table from CSV, TSV, Excel, Stata or Parquet.
+
+    Parameters
+    ----------
+    path
+        File path. The format follows the extension: ``.csv``; ``.tsv``/``.tab`` (tab
+        separated); ``.txt`` (separator sniffed); ``.xlsx``/``.xlsm``; ``.dta``;
+        ``.parquet``/``.pq``.
+    sheet
+        Excel only: sheet name or 0-based index (default: the first sheet).
+    encoding
+        Text files only. Default: detected. A UTF-8 byte-order mark (Excel's "CSV UTF-8") or a
+        UTF-16 mark is honoured; otherwise strict UTF-8 is tried, then GB18030 (a superset of
+        GBK/GB2312, the usual encoding of Chinese statistical exports). The encoding used is
+        recorded in ``attrs["encoding"]`` (``"gbk"`` when the bytes are valid GBK).
+    columns
+        Keep only these columns (in this order); missing names raise an error that suggests the
+        closest existing names.
+    **kw
+        Passed to the underlying pandas reader (:func:`pandas.read_csv`,
+        :func:`pandas.read_excel`, :func:`pandas.read_stata`, :func:`pandas.read_parquet`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame; ``attrs`` holds ``source`` (the path), ``format`` and, when applicable,
+        ``encoding`` or ``sheet``.
+
+    Raises
+    ------
+    DataError
+        Missing file, unknown extension, undecodable bytes (with byte offset and line), empty
+        file or sheet, duplicated column names, missing requested columns, unreadable content.
+    """
+    p = Path(os.fspath(path))
+    file = str(p)
+    if not p.exists():
+        raise DataError(
+            "does not exist.",
+            file=file,
+            fix=f"check the path (relative paths start at {Path.cwd()}).",
+        )
+    if p.is_dir():
+        raise DataError("is a directory, not a file.", file=file, fix="pass a file path.")
+    ext = p.suffix.lower()
+    options = dict(kw)
+    fmt: str
+    try:
+        if ext in _TEXT_SEPARATORS:
+            fmt = "tsv" if _TEXT_SEPARATORS[ext] == "\t" else ext.lstrip(".")
+            frame = _read_text(p, _TEXT_SEPARATORS[ext], encoding, options)
+        elif ext in _EXCEL:
+            fmt = "excel"
+            frame = _read_excel(p, sheet, options)
+        elif ext in _STATA:
+            fmt = "stata"
+            frame = _read_binary(pd.read_stata, p, options)
+        elif ext in _PARQUET:
+            fmt = "parquet"
+            frame = _read_binary(pd.read_parquet, p, options)
+        elif ext == ".xls":
+            raise DataError(
+                "is a legacy Excel 97-2003 .xls workbook, which is not supported.",
+                file=file,
+                fix="open it in Excel/LibreOffice and save it as .xlsx (or as CSV UTF-8).",
+            )
+        else:
+            raise DataError(
+                f"has an unknown extension {ext or '(none)'!r}.",
+                file=file,
+                fix=f"use one of {', '.join(SUPPORTED_EXTENSIONS)} (rename the file if its "
+                "content is one of these formats).",
+            )
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, ImportError) as exc:
+        raise DataError(
+            f"cannot be read as {ext.lstrip('.')}: {type(exc).__name__}: {exc}",
+            file=file,
+            fix="check that the file is not corrupt or truncated and that its extension matches "
+            "its content.",
+        ) from None
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise DataError(
+            f"has no data rows (shape {frame.shape[0]} x {frame.shape[1]}).",
+            file=file,
+            fix="check that the export wrote any data, or choose another sheet.",
+        )
+    _check_header(list(frame.columns), file)
+    if columns is not None:
+        require_columns(frame, list(columns), file=file)
+        frame = frame.loc[:, list(columns)]
+    attrs = dict(frame.attrs)
+    frame = frame.copy()
+    frame.attrs.update(attrs)
+    frame.attrs["source"] = file
+    frame.attrs["format"] = fmt
+    return frame
