@@ -9,6 +9,8 @@ TEXT: dict[str, str] = {
     "note_prefix": "Note: ",
     "list_sep": ", ",
     "list_last": " and ",
+    "clause_sep": "; ",
+    "full_stop": ".",
     "yes": "Yes",
     "no": "No",
     "variable": "Variable",

@@ -9,6 +9,8 @@ TEXT: dict[str, str] = {
     "note_prefix": "注：",
     "list_sep": "、",
     "list_last": "、",
+    "clause_sep": "，",
+    "full_stop": "。",
     "yes": "是",
     "no": "否",
     "variable": "变量",
