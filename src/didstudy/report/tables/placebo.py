@@ -1,0 +1,110 @@
+"""Placebo (randomisation) test summary: the distribution of placebo estimates vs the actual one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from didstudy.errors import DataError
+from didstudy.report.labels import normalize_lang, text, title
+from didstudy.report.tables.format import fmt_count, fmt_number
+from didstudy.report.tables.model import Row, Table
+
+__all__ = ["placebo_table"]
+
+PLACEBO_QUANTILES: tuple[float, ...] = (1.0, 5.0, 50.0, 95.0, 99.0)
+
+
+def _draws(draws: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    p_values = None
+    if hasattr(draws, "draws") and not isinstance(draws, pd.DataFrame):
+        draws = draws.draws() if callable(draws.draws) else draws.draws
+    if isinstance(draws, pd.DataFrame):
+        if "estimate" not in draws.columns:
+            raise DataError(
+                "the placebo draws have no 'estimate' column",
+                column="estimate",
+                fix="pass a frame with one row per draw and an 'estimate' column "
+                "(optionally 'p_value'), or an array of estimates",
+            )
+        if "p_value" in draws.columns:
+            p_values = pd.to_numeric(draws["p_value"], errors="coerce").to_numpy(dtype=float)
+        draws = draws["estimate"]
+    estimates = np.asarray(pd.to_numeric(pd.Series(np.asarray(draws).ravel())), dtype=float)
+    keep = ~np.isnan(estimates)
+    if not keep.any():
+        raise DataError("there are no placebo estimates", fix="run the placebo test first")
+    return estimates[keep], None if p_values is None else p_values[keep]
+
+
+def placebo_table(
+    draws: Any,
+    actual: float,
+    *,
+    lang: str = "en",
+    digits: int = 4,
+    quantiles: Sequence[float] = PLACEBO_QUANTILES,
+    caption: str | None = None,
+    number: str | int | None = None,
+    name: str = "placebo",
+    notes: Sequence[str] | None = None,
+) -> Table:
+    """Summary of a placebo test (reference study Figure 2 in numbers).
+
+    Rows: number of draws, mean and SD of the placebo estimates, their quantiles, the actual
+    estimate, the share of draws with ``|placebo| >= |actual|`` (two-sided randomisation
+    p-value), the share with ``placebo <= actual`` and, if p-values are given, the share of
+    placebo p-values below 0.10.
+
+    Parameters
+    ----------
+    draws
+        Placebo estimates: an array, or a frame with ``estimate`` (and optional ``p_value``).
+    actual
+        The estimate on the real treatment assignment.
+    """
+    code = normalize_lang(lang)
+    estimates, p_values = _draws(draws)
+    actual = float(actual)
+    rows = [
+        (text("placebo_reps", code), fmt_count(estimates.size)),
+        (text("placebo_mean", code), fmt_number(estimates.mean(), digits)),
+        (
+            text("placebo_sd", code),
+            fmt_number(estimates.std(ddof=1) if estimates.size > 1 else np.nan, digits),
+        ),
+    ]
+    for q in quantiles:
+        rows.append(
+            (text("placebo_q", code, q=f"{q:g}"), fmt_number(np.percentile(estimates, q), digits))
+        )
+    rows.append((text("placebo_actual", code), fmt_number(actual, digits)))
+    rows.append(
+        (
+            text("placebo_share_two", code),
+            fmt_number(np.mean(np.abs(estimates) >= abs(actual)), digits),
+        )
+    )
+    rows.append((text("placebo_share_low", code), fmt_number(np.mean(estimates <= actual), digits)))
+    if p_values is not None:
+        rows.append((text("placebo_share_p10", code), fmt_number(np.mean(p_values < 0.10), digits)))
+    body = tuple(
+        Row.of([label, value], "summary", rule_above=(label == text("placebo_actual", code)))
+        for label, value in rows
+    )
+    caption = caption if caption is not None else text("caption_placebo", code)
+    if notes is None:
+        notes = (text("note_prefix", code) + text("note_placebo", code),)
+    return Table(
+        caption=caption,
+        header=(Row.of([text("statistic", code), text("value", code)], "header"),),
+        body=body,
+        notes=tuple(notes),
+        number=None if number is None else str(number),
+        title=title(caption, code, number),
+        name=name,
+        lang=code,
+    )
