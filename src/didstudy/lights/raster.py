@@ -1,0 +1,236 @@
+"""Raster and polygon input: grids, windowed reads, zone layers in the raster's CRS.
+
+rasterio, geopandas and shapely are optional (``pip install 'didstudy[raster]'``); they are
+imported inside functions behind :func:`require`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from didstudy.errors import DataError, DidstudyWarning, MissingDependencyError, ValidationError
+
+__all__ = [
+    "Grid",
+    "LightsWarning",
+    "read_grid",
+    "read_window",
+    "read_zones",
+    "require",
+    "zones_to_grid_crs",
+]
+
+
+class LightsWarning(DidstudyWarning):
+    """Something about the rasters or zones the user should know (repairs, empty zones)."""
+
+
+def require(package: str, purpose: str) -> Any:
+    """Import an optional package or raise :class:`MissingDependencyError` naming the extra."""
+    try:
+        return importlib.import_module(package)
+    except ImportError as exc:
+        extra = "dask" if package.split(".")[0] in {"dask", "distributed"} else "raster"
+        raise MissingDependencyError(package.split(".")[0], extra, purpose) from exc
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A raster grid: affine transform (GDAL order), shape and CRS (WKT), plus nodata.
+
+    Two rasters with equal :attr:`key` share one overlay.
+    """
+
+    transform: tuple[float, float, float, float, float, float]
+    height: int
+    width: int
+    crs_wkt: str
+    nodata: float | None = None
+
+    @property
+    def key(self) -> str:
+        """Hash of transform, shape and CRS (nodata excluded: it does not change the overlay)."""
+        text = repr(
+            (tuple(round(v, 12) for v in self.transform), self.height, self.width, self.crs_wkt)
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def cell_area(self) -> float:
+        a, b, _, d, e, _ = self.transform
+        return abs(a * e - b * d)
+
+    def affine(self) -> Any:
+        affine = require("affine", "Raster grids")
+        a, b, c, d, e, f = self.transform
+        return affine.Affine(a, b, c, d, e, f)
+
+
+def read_grid(path: str | Path) -> Grid:
+    """Read the grid of a raster file without reading its pixels."""
+    rasterio = require("rasterio", "Reading rasters")
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise DataError(
+                    "the raster has no coordinate reference system",
+                    file=str(path),
+                    fix="assign one, e.g. `gdal_edit.py -a_srs EPSG:4326 file.tif`",
+                )
+            t = src.transform
+            return Grid(
+                (t.a, t.b, t.c, t.d, t.e, t.f),
+                src.height,
+                src.width,
+                src.crs.to_wkt(),
+                None if src.nodata is None else float(src.nodata),
+            )
+    except rasterio.errors.RasterioIOError as exc:
+        raise DataError(
+            f"cannot open the raster: {exc}",
+            file=str(path),
+            fix="check the path and that it is a GeoTIFF",
+        ) from exc
+
+
+def read_window(
+    path: str | Path,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    extra_nodata: tuple[float, ...] = (),
+) -> NDArray[np.float64]:
+    """Read band 1 over ``rows × cols`` (half-open) as float64 with nodata set to ``NaN``.
+
+    Only the window is read (rasterio windowed read), so memory is bounded by the zones' extent.
+    """
+    rasterio = require("rasterio", "Reading rasters")
+    from rasterio.windows import Window
+
+    with rasterio.open(path) as src:
+        win = Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
+        data = src.read(1, window=win, masked=True)
+    out = np.ma.filled(data.astype(np.float64), np.nan)
+    for value in extra_nodata:
+        out[out == value] = np.nan
+    return out
+
+
+def read_zones(zones: Any, id_col: str) -> Any:
+    """Read polygons (GeoJSON, GeoPackage, shapefile or a GeoDataFrame); check ids and geometry.
+
+    Invalid geometries are repaired with ``shapely.make_valid`` and a :class:`LightsWarning`
+    naming the ids. Missing ids, duplicated ids, empty or non-polygon geometries raise.
+    """
+    gpd = require("geopandas", "Reading zone polygons")
+    shapely = require("shapely", "Reading zone polygons")
+    name = "<GeoDataFrame>"
+    if isinstance(zones, (str, Path)):
+        name = str(zones)
+        if not Path(zones).exists():
+            raise DataError("zone file not found", file=name, fix="check the path")
+        try:
+            frame = gpd.read_file(zones)
+        except Exception as exc:
+            raise DataError(
+                f"cannot read the zone file: {exc}",
+                file=name,
+                fix="use GeoJSON, GeoPackage or a shapefile",
+            ) from exc
+    elif isinstance(zones, gpd.GeoDataFrame):
+        frame = zones.copy()
+    else:
+        raise ValidationError(
+            f"zones must be a file path or a GeoDataFrame, not {type(zones).__name__}",
+            fix="pass the path of a GeoJSON/GeoPackage/shapefile",
+        )
+    if id_col not in frame.columns:
+        raise DataError(
+            f"zone id column not found; columns are {list(frame.columns)}",
+            file=name,
+            column=id_col,
+            fix="pass the right --id column",
+        )
+    if frame.crs is None:
+        raise DataError(
+            "the zone layer has no coordinate reference system",
+            file=name,
+            fix="set it, e.g. gdf.set_crs('EPSG:4326') or add a .prj file",
+        )
+    frame = frame.reset_index(drop=True)
+    ids = frame[id_col]
+    bad = list(frame.index[ids.isna()] + 1)
+    if bad:
+        raise DataError(
+            "zone ids are missing",
+            file=name,
+            column=id_col,
+            rows=bad,
+            fix="give every polygon an id",
+        )
+    dup = frame.index[ids.duplicated(keep=False)]
+    if len(dup):
+        raise DataError(
+            f"zone ids are duplicated: {sorted(set(ids[dup].astype(str)))[:10]}",
+            file=name,
+            column=id_col,
+            rows=list(dup + 1),
+            fix="dissolve multi-part zones into one row per id",
+        )
+    geom = frame.geometry
+    empty = list(frame.index[geom.isna() | geom.is_empty] + 1)
+    if empty:
+        raise DataError(
+            "zones have empty geometries",
+            file=name,
+            rows=empty,
+            fix="drop or fix these rows before computing zonal statistics",
+        )
+    invalid = ~geom.is_valid
+    if invalid.any():
+        which = ids[invalid].astype(str).tolist()
+        warnings.warn(
+            f"{len(which)} invalid zone geometries repaired with shapely.make_valid "
+            f"(ids {', '.join(which[:10])}{' ...' if len(which) > 10 else ''})",
+            LightsWarning,
+            stacklevel=2,
+        )
+        repaired = shapely.make_valid(geom[invalid].to_numpy())
+        polys = [_polygonal(g, shapely) for g in repaired]
+        frame.loc[invalid, frame.geometry.name] = gpd.GeoSeries(
+            polys, index=frame.index[invalid], crs=frame.crs
+        )
+    kinds = frame.geometry.geom_type
+    nonpoly = ~kinds.isin(["Polygon", "MultiPolygon"])
+    if nonpoly.any():
+        raise DataError(
+            f"zones must be polygons; found {sorted(set(kinds[nonpoly]))}",
+            file=name,
+            rows=list(frame.index[nonpoly] + 1),
+            fix="keep only polygon features",
+        )
+    return frame
+
+
+def _polygonal(geom: Any, shapely: Any) -> Any:
+    """Keep the polygonal part of a repaired geometry (make_valid may return a collection)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.unary_union(parts) if parts else geom
+
+
+def zones_to_grid_crs(frame: Any, grid: Grid) -> Any:
+    """Reproject polygons to the raster's CRS (never the raster: no resampling error)."""
+    pyproj = require("pyproj", "Reprojecting zones")
+    target = pyproj.CRS.from_wkt(grid.crs_wkt)
+    if pyproj.CRS.from_user_input(frame.crs) == target:
+        return frame
+    return frame.to_crs(target)

@@ -1,0 +1,629 @@
+"""Zonal statistics with the overlay computed once per grid and reused for every raster.
+
+An :class:`Overlay` is a sparse matrix ``W`` (zones × cells of the zones' bounding window):
+
+* ``method="coverage"`` (default): ``W[z, i]`` = fraction of cell i covered by polygon z, from
+  exactextract's ``cell_id`` and ``coverage`` operations (exact polygon–cell clipping). The mean
+  ``Σ_i W[z,i] x_i / Σ_i W[z,i]`` is the area-weighted integral of the piecewise-constant raster
+  over the polygon, divided by the polygon's covered area.
+* ``method="center"``: ``W[z, i] = 1`` when the centre of cell i falls inside polygon z (GDAL's
+  rasterisation rule, as in ArcGIS "Zonal Statistics as Table" and rasterstats
+  ``all_touched=False``). The label grid is rasterised once.
+
+Per raster only the zones' window is read and statistics are sparse mat-vecs: cost O(nnz) per
+raster (methods spec §3.2-3.3). Nodata cells are excluded from numerator and denominator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from didstudy.errors import DataError, ValidationError
+from didstudy.lights.raster import (
+    Grid,
+    LightsWarning,
+    read_grid,
+    read_window,
+    read_zones,
+    require,
+    zones_to_grid_crs,
+)
+
+__all__ = [
+    "STATS",
+    "Overlay",
+    "ZonalMethod",
+    "apply_overlay",
+    "build_overlay",
+    "region_mask",
+    "zonal_stats",
+]
+
+ZonalMethod = Literal["coverage", "center"]
+STATS = ("mean", "sum", "count", "max", "min", "nodata")
+"""Available statistics. ``count`` and ``nodata`` are Σ weights over valid / nodata cells."""
+
+OVERLAY_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Which cells of a grid each zone covers, and with which weight.
+
+    Attributes
+    ----------
+    grid
+        The raster grid the overlay belongs to (transform, shape, CRS).
+    method
+        ``"coverage"`` or ``"center"``.
+    zone_ids
+        Zone ids in row order of the matrix.
+    window
+        ``(row0, row1, col0, col1)``, half-open: the cells that any zone touches.
+    indptr, indices, weights
+        CSR arrays of W (zones × window cells, window flattened row-major).
+    zone_area
+        Polygon areas in the grid's CRS units (to report zones partly outside the raster).
+    zones_hash
+        Hash of the zone geometries (in the grid's CRS) and ids.
+    """
+
+    grid: Grid
+    method: ZonalMethod
+    zone_ids: NDArray[Any]
+    window: tuple[int, int, int, int]
+    indptr: NDArray[np.int64]
+    indices: NDArray[np.int64]
+    weights: NDArray[np.float64]
+    zone_area: NDArray[np.float64]
+    zones_hash: str
+    _matrix: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        """Cache key: grid, zones and method."""
+        return f"{self.grid.key}-{self.zones_hash}-{self.method}"
+
+    @property
+    def n_zones(self) -> int:
+        return len(self.zone_ids)
+
+    @property
+    def window_shape(self) -> tuple[int, int]:
+        r0, r1, c0, c1 = self.window
+        return (r1 - r0, c1 - c0)
+
+    def matrix(self) -> Any:
+        """The scipy CSR matrix W (built once, memoised)."""
+        if not self._matrix:
+            from scipy import sparse
+
+            h, w = self.window_shape
+            self._matrix.append(
+                sparse.csr_matrix(
+                    (self.weights, self.indices, self.indptr), shape=(self.n_zones, h * w)
+                )
+            )
+        return self._matrix[0]
+
+    def covered_fraction(self) -> NDArray[np.float64]:
+        """Share of each polygon's area on the raster (coverage overlays; 1 = fully inside)."""
+        covered = np.add.reduceat(np.append(self.weights, 0.0), self.indptr[:-1])
+        covered[np.diff(self.indptr) == 0] = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: NDArray[np.float64] = covered * self.grid.cell_area / self.zone_area
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write to ``.npz`` (atomic rename)."""
+        g = self.grid
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz")
+        os.close(fd)
+        np.savez(
+            tmp,
+            format=np.array(OVERLAY_FORMAT),
+            transform=np.array(g.transform),
+            shape=np.array([g.height, g.width]),
+            crs_wkt=np.array(g.crs_wkt),
+            nodata=np.array(np.nan if g.nodata is None else g.nodata),
+            method=np.array(self.method),
+            zone_ids=self.zone_ids,
+            window=np.array(self.window),
+            indptr=self.indptr,
+            indices=self.indices,
+            weights=self.weights,
+            zone_area=self.zone_area,
+            zones_hash=np.array(self.zones_hash),
+        )
+        os.replace(tmp, target)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Overlay:
+        """Read an overlay written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            if int(z["format"]) != OVERLAY_FORMAT:
+                raise DataError(
+                    "overlay cache has an old format",
+                    file=str(path),
+                    fix="delete the file; it is rebuilt automatically",
+                )
+            nod = float(z["nodata"])
+            grid = Grid(
+                tuple(float(v) for v in z["transform"]),  # type: ignore[arg-type]
+                int(z["shape"][0]),
+                int(z["shape"][1]),
+                str(z["crs_wkt"]),
+                None if np.isnan(nod) else nod,
+            )
+            w = tuple(int(v) for v in z["window"])
+            return cls(
+                grid,
+                "center" if str(z["method"]) == "center" else "coverage",
+                z["zone_ids"],
+                (w[0], w[1], w[2], w[3]),
+                z["indptr"],
+                z["indices"],
+                z["weights"],
+                z["zone_area"],
+                str(z["zones_hash"]),
+            )
+
+
+def _zones_hash(frame: Any, id_col: str) -> str:
+    h = hashlib.sha256()
+    h.update(np.asarray(frame[id_col].astype(str)).astype("U").tobytes())
+    for wkb in frame.geometry.to_wkb():
+        h.update(wkb)
+    return h.hexdigest()[:16]
+
+
+def _window_of_bounds(grid: Grid, bounds: Sequence[float]) -> tuple[int, int, int, int]:
+    """Grid rows/cols (half-open) covering ``bounds``, clipped to the grid; may be empty."""
+    inv = ~grid.affine()
+    xmin, ymin, xmax, ymax = bounds
+    cs, rs = zip(*(inv * (x, y) for x in (xmin, xmax) for y in (ymin, ymax)), strict=True)
+    r0 = max(int(np.floor(min(rs))), 0)
+    r1 = min(int(np.ceil(max(rs))), grid.height)
+    c0 = max(int(np.floor(min(cs))), 0)
+    c1 = min(int(np.ceil(max(cs))), grid.width)
+    return (r0, max(r1, r0), c0, max(c1, c0))
+
+
+def _coverage_triplets(
+    frame: Any, raster_path: str | Path, grid: Grid
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """(zone index, global cell id, coverage) for every touched cell, via exactextract."""
+    exactextract = require("exactextract", "Coverage-weighted zonal statistics")
+    rasterio = require("rasterio", "Coverage-weighted zonal statistics")
+    gdf = frame[[frame.geometry.name]].copy()
+    gdf["_zone"] = np.arange(len(gdf), dtype=np.int64)
+    with rasterio.open(raster_path) as src:
+        out = exactextract.exact_extract(
+            src,
+            gdf,
+            ["cell_id", "coverage"],
+            include_cols=["_zone"],
+            output="pandas",
+            strategy="feature-sequential",
+        )
+    zone_col = out["_zone"].to_numpy(dtype=np.int64)
+    cells = [np.asarray(c, dtype=np.int64) for c in out["cell_id"]]
+    covs = [np.asarray(c, dtype=np.float64) for c in out["coverage"]]
+    sizes = np.array([c.size for c in cells], dtype=np.int64)
+    zone = np.repeat(zone_col, sizes)
+    cell = np.concatenate(cells) if cells else np.empty(0, np.int64)
+    cov = np.concatenate(covs) if covs else np.empty(0, np.float64)
+    keep = cov > 0
+    return zone[keep], cell[keep], cov[keep]
+
+
+def _center_triplets(
+    frame: Any, grid: Grid
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """(zone index, global cell id, 1.0) for every cell whose centre is inside a zone."""
+    rasterio = require("rasterio", "Cell-centre zonal statistics")
+    from rasterio import features, windows
+
+    r0, r1, c0, c1 = _window_of_bounds(grid, frame.total_bounds)
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+    if r1 <= r0 or c1 <= c0:
+        return empty
+    win = windows.Window(c0, r0, c1 - c0, r1 - r0)
+    wt = windows.transform(win, grid.affine())
+    shape = (r1 - r0, c1 - c0)
+    geoms = list(frame.geometry)
+    counts = features.rasterize(
+        ((g, 1) for g in geoms),
+        out_shape=shape,
+        transform=wt,
+        fill=0,
+        dtype="int32",
+        all_touched=False,
+        merge_alg=rasterio.enums.MergeAlg.add,
+    )
+    if counts.max(initial=0) <= 1:
+        labels = features.rasterize(
+            ((g, i + 1) for i, g in enumerate(geoms)),
+            out_shape=shape,
+            transform=wt,
+            fill=0,
+            dtype="int32",
+            all_touched=False,
+        )
+        flat = labels.ravel()
+        local = np.flatnonzero(flat)
+        zone = flat[local].astype(np.int64) - 1
+    else:
+        # overlapping zones: a cell counts for every zone containing its centre (as rasterstats)
+        zs, ls = [], []
+        for i, g in enumerate(geoms):
+            mask = features.rasterize(
+                [(g, 1)], out_shape=shape, transform=wt, fill=0, dtype="uint8", all_touched=False
+            )
+            idx = np.flatnonzero(mask)
+            ls.append(idx)
+            zs.append(np.full(idx.size, i, dtype=np.int64))
+        local = np.concatenate(ls)
+        zone = np.concatenate(zs)
+    rows, cols = np.divmod(local, shape[1])
+    cell = (rows + r0).astype(np.int64) * grid.width + (cols + c0)
+    return zone, cell, np.ones(cell.size, dtype=np.float64)
+
+
+def build_overlay(
+    zones: Any,
+    id_col: str,
+    raster: str | Path,
+    method: ZonalMethod = "coverage",
+) -> Overlay:
+    """Compute the overlay of ``zones`` on the grid of ``raster`` (done once per grid).
+
+    Parameters
+    ----------
+    zones
+        Polygon file (GeoJSON, GeoPackage, shapefile) or GeoDataFrame; reprojected to the raster's
+        CRS. Invalid geometries are repaired (with a warning); a missing CRS is an error.
+    id_col
+        Column with a unique zone id.
+    raster
+        Any raster on the target grid (its pixels are not used for the center method).
+    method
+        ``"coverage"`` (exactextract coverage fractions) or ``"center"`` (cell-centre rule).
+    """
+    if method not in ("coverage", "center"):
+        raise ValidationError(f"unknown zonal method {method!r}", fix="use 'coverage' or 'center'")
+    grid = read_grid(raster)
+    frame = zones_to_grid_crs(read_zones(zones, id_col), grid)
+    if method == "coverage":
+        zone, cell, weight = _coverage_triplets(frame, raster, grid)
+    else:
+        zone, cell, weight = _center_triplets(frame, grid)
+    rows, cols = np.divmod(cell, grid.width)
+    if cell.size:
+        window = (int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1)
+    else:
+        window = (0, 0, 0, 0)
+    width = window[3] - window[2]
+    local = (rows - window[0]) * width + (cols - window[2])
+    order = np.lexsort((local, zone))
+    zone, local, weight = zone[order], local[order], weight[order]
+    n = len(frame)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(zone, minlength=n), out=indptr[1:])
+    index_dtype = np.int32 if local.size and local.max() < 2**31 - 1 else np.int64
+    ids = frame[id_col].to_numpy()
+    if ids.dtype == object:
+        ids = ids.astype(str)
+    overlay = Overlay(
+        grid,
+        method,
+        ids,
+        window,
+        indptr,
+        local.astype(index_dtype),
+        weight,
+        frame.geometry.area.to_numpy(dtype=np.float64),
+        _zones_hash(frame, id_col),
+    )
+    outside = np.diff(indptr) == 0
+    if outside.any():
+        which = ids[outside].astype(str).tolist()
+        rule = "touch no cell" if method == "coverage" else "contain no cell centre"
+        warnings.warn(
+            f"{len(which)} zones {rule} of the raster (ids {', '.join(which[:10])}"
+            f"{' ...' if len(which) > 10 else ''}); they are reported with count 0 and NaN mean",
+            LightsWarning,
+            stacklevel=2,
+        )
+    return overlay
+
+
+def region_mask(zones: Any, id_col: str, raster: str | Path) -> NDArray[np.bool_]:
+    """Boolean full-grid mask of cells whose centre is in any zone (e.g. an invariant region)."""
+    ov = build_overlay(zones, id_col, raster, method="center")
+    mask = np.zeros(ov.grid.height * ov.grid.width, dtype=bool)
+    r0, _, c0, _ = ov.window
+    rows, cols = np.divmod(ov.indices.astype(np.int64), ov.window_shape[1])
+    mask[(rows + r0) * ov.grid.width + cols + c0] = True
+    return mask.reshape(ov.grid.height, ov.grid.width)
+
+
+def apply_overlay(
+    overlay: Overlay,
+    values: NDArray[np.float64],
+    stats: Sequence[str] = ("mean", "sum", "count", "max"),
+) -> dict[str, NDArray[np.float64]]:
+    """Zonal statistics of one raster window (``NaN`` = nodata) through the overlay.
+
+    ``values`` has :attr:`Overlay.window_shape`. ``mean = Σ w x / Σ w`` over valid cells; ``sum``
+    is ``Σ w x``; ``count`` is ``Σ w`` over valid cells; ``max``/``min`` over cells with w > 0.
+    """
+    _check_stats(stats)
+    if values.shape != overlay.window_shape:
+        raise ValidationError(
+            f"raster window has shape {values.shape}, the overlay expects {overlay.window_shape}",
+            fix="rebuild the overlay for this grid",
+        )
+    x = values.ravel()
+    valid = np.isfinite(x)
+    w = overlay.matrix()
+    out: dict[str, NDArray[np.float64]] = {}
+    need_sum = {"mean", "sum"} & set(stats)
+    total = w @ np.where(valid, x, 0.0) if need_sum else None
+    count = w @ valid.astype(np.float64)
+    if "mean" in stats:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mean"] = np.where(count > 0, total / count, np.nan)  # type: ignore[operator]
+    if "sum" in stats:
+        out["sum"] = np.where(count > 0, total, np.nan)  # type: ignore[arg-type]
+    if "count" in stats:
+        out["count"] = count
+    if "nodata" in stats:
+        out["nodata"] = w @ (~valid).astype(np.float64)
+    for name, fn in (("max", np.fmax), ("min", np.fmin)):
+        if name in stats:
+            out[name] = _segment_reduce(fn, x[overlay.indices], overlay.indptr)
+    return out
+
+
+def _segment_reduce(
+    fn: Any, gathered: NDArray[np.float64], indptr: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    n = indptr.size - 1
+    res = np.full(n, np.nan)
+    nonempty = np.diff(indptr) > 0
+    if gathered.size:
+        red = fn.reduceat(gathered, indptr[:-1][nonempty])
+        res[nonempty] = red
+    return res
+
+
+def _check_stats(stats: Sequence[str]) -> None:
+    bad = [s for s in stats if s not in STATS]
+    if bad or not stats:
+        raise ValidationError(f"unknown statistics {bad}", fix=f"choose from {list(STATS)}")
+
+
+Transform = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def raster_task(
+    overlay: Overlay,
+    item: tuple[str, tuple[str, ...], tuple[float, ...], Transform | None],
+) -> dict[str, NDArray[np.float64]]:
+    """One raster through the overlay: windowed read, optional pixel transform, mat-vecs.
+
+    Module-level (picklable) so any executor can run it; ``overlay`` is shared once per worker.
+    """
+    path, stats, extra_nodata, transform = item
+    grid = read_grid(path)
+    if grid.key != overlay.grid.key:
+        raise DataError(
+            "raster is not on the overlay's grid",
+            file=path,
+            fix="group rasters by grid; zonal_stats does this automatically",
+        )
+    r0, r1, c0, c1 = overlay.window
+    empty = r1 <= r0
+    values = np.empty((0, 0)) if empty else read_window(path, (r0, r1), (c0, c1), extra_nodata)
+    if transform is not None:
+        values = np.asarray(transform(values), dtype=np.float64)
+    return apply_overlay(overlay, values, stats)
+
+
+def _raster_items(rasters: Any) -> list[tuple[str, str]]:
+    """Normalise to [(label, path)]: a glob, a path, a list of paths or a {label: path} map."""
+    import glob as globmod
+
+    if isinstance(rasters, Mapping):
+        items = [(str(k), str(v)) for k, v in rasters.items()]
+    elif isinstance(rasters, (str, Path)):
+        text = str(rasters)
+        paths = sorted(globmod.glob(text)) if any(ch in text for ch in "*?[") else [text]
+        items = [(Path(p).stem, p) for p in paths]
+    elif isinstance(rasters, Iterable):
+        items = [(Path(str(p)).stem, str(p)) for p in rasters]
+    else:
+        raise ValidationError(f"rasters must be paths, a glob or a mapping, not {type(rasters)}")
+    if not items:
+        raise DataError(f"no raster matched {rasters!r}", fix="check the glob pattern")
+    labels = [k for k, _ in items]
+    dup = sorted({k for k in labels if labels.count(k) > 1})
+    if dup:
+        raise DataError(f"raster labels are not unique: {dup}", fix="pass a {label: path} mapping")
+    missing = [p for _, p in items if not Path(p).exists()]
+    if missing:
+        raise DataError("raster files not found", rows=missing, fix="check the paths")
+    return items
+
+
+def zonal_stats(
+    rasters: Any,
+    zones: Any,
+    id_col: str,
+    stats: Sequence[str] = ("mean", "sum", "count", "max"),
+    method: ZonalMethod = "coverage",
+    *,
+    nodata: Sequence[float] = (),
+    transform: Transform | None = None,
+    transform_params: Mapping[str, Any] | None = None,
+    executor: Any = None,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Zonal statistics of many rasters over one polygon layer, overlay computed once per grid.
+
+    Parameters
+    ----------
+    rasters
+        A glob (``"ntl/*.tif"``), a path, a list of paths, or a ``{label: path}`` mapping. Rasters
+        may be on different grids (e.g. DMSP and VIIRS); one overlay is built per grid.
+    zones
+        Polygon file (GeoJSON, GeoPackage, shapefile) or GeoDataFrame. Reprojected to each grid's
+        CRS; a missing CRS on either side is an error.
+    id_col
+        Unique zone id column.
+    stats
+        Any of ``mean, sum, count, max, min, nodata`` (:data:`STATS`).
+    method
+        ``"coverage"`` (default; exactextract coverage fractions) or ``"center"`` (cell centre
+        inside the polygon; ArcGIS "Zonal Statistics as Table", rasterstats).
+    nodata
+        Extra values treated as nodata besides the raster's own (e.g. ``(255,)`` for DMSP).
+    transform, transform_params
+        Optional pixel-wise correction applied to each window after reading (e.g.
+        ``functools.partial(intercalibrate, coefficients=...)``), and its parameters for the
+        metadata and the cache key.
+    executor
+        A :class:`didstudy.lights.executor.Executor` (default: in-process serial).
+    cache_dir
+        Directory for the overlay (``.npz``) and per-raster results keyed by content hash; a rerun
+        skips rasters already done.
+    progress
+        Called with each raster's label when it is done (the CLI drives a progress bar with it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table ``id_col, raster, <stats>``, one row per zone and raster, every zone present.
+        ``.attrs["lights"]`` holds the method, grids, overlay keys, zones with no valid cell and
+        the transform parameters. Zones with no valid cell raise a :class:`LightsWarning`.
+    """
+    from didstudy.lights.cache import ResultCache
+    from didstudy.lights.executor import SerialExecutor
+
+    stats = tuple(stats)
+    _check_stats(stats)
+    items = _raster_items(rasters)
+    run = executor if executor is not None else SerialExecutor()
+    cache = ResultCache(cache_dir) if cache_dir is not None else None
+    by_grid: dict[str, list[tuple[str, str]]] = {}
+    grids: dict[str, Grid] = {}
+    for label, path in items:
+        g = read_grid(path)
+        by_grid.setdefault(g.key, []).append((label, path))
+        grids[g.key] = g
+    frames: list[pd.DataFrame] = []
+    meta: dict[str, Any] = {
+        "method": method,
+        "stats": list(stats),
+        "nodata": list(nodata),
+        "transform": dict(transform_params or {}),
+        "overlays": {},
+        "empty_zones": {},
+        "cached": [],
+    }
+    params = repr((stats, tuple(nodata), sorted((transform_params or {}).items())))
+    for key, members in by_grid.items():
+        overlay = _overlay_for(zones, id_col, members[0][1], method, cache)
+        meta["overlays"][key] = {
+            "key": overlay.key,
+            "rasters": [lab for lab, _ in members],
+            "nnz": int(overlay.indices.size),
+            "window": list(overlay.window),
+        }
+        results: dict[str, dict[str, NDArray[np.float64]]] = {}
+        todo: list[tuple[str, str, str | None]] = []
+        for label, path in members:
+            ckey = cache.key(path, overlay.key, params) if cache is not None else None
+            hit = cache.get(ckey) if cache is not None and ckey is not None else None
+            if hit is not None:
+                results[label] = hit
+                meta["cached"].append(label)
+                if progress is not None:
+                    progress(label)
+            else:
+                todo.append((label, path, ckey))
+        tasks = [(path, stats, tuple(float(v) for v in nodata), transform) for _, path, _ in todo]
+        for i, res in run.imap(raster_task, overlay, tasks):
+            label, _, ckey = todo[i]
+            results[label] = res
+            if cache is not None and ckey is not None:
+                cache.put(ckey, res)
+            if progress is not None:
+                progress(label)
+        for label, _ in members:
+            res = results[label]
+            part = pd.DataFrame({id_col: overlay.zone_ids, "raster": label})
+            for s in stats:
+                part[s] = res[s]
+            frames.append(part)
+            empty = _empty_zones(overlay, res)
+            if empty:
+                meta["empty_zones"][label] = empty
+    out = pd.concat(frames, ignore_index=True)
+    if meta["empty_zones"]:
+        n = sum(len(v) for v in meta["empty_zones"].values())
+        first = next(iter(meta["empty_zones"].items()))
+        warnings.warn(
+            f"{n} zone-raster pairs have no valid cell (all nodata or outside the raster); "
+            f"their statistics are NaN, e.g. raster {first[0]!r}: ids {first[1][:10]}",
+            LightsWarning,
+            stacklevel=2,
+        )
+    out.attrs["lights"] = meta
+    return out
+
+
+def _empty_zones(overlay: Overlay, res: Mapping[str, NDArray[np.float64]]) -> list[str]:
+    if "count" in res:
+        empty = res["count"] <= 0
+    else:
+        first = next(iter(res.values()))
+        empty = np.isnan(first)
+    return [str(v) for v in overlay.zone_ids[empty]]
+
+
+def _overlay_for(zones: Any, id_col: str, raster: str, method: ZonalMethod, cache: Any) -> Overlay:
+    if cache is None:
+        return build_overlay(zones, id_col, raster, method)
+    overlay = build_overlay_cached(zones, id_col, raster, method, cache)
+    return overlay
+
+
+def build_overlay_cached(
+    zones: Any, id_col: str, raster: str, method: ZonalMethod, cache: Any
+) -> Overlay:
+    """Load the overlay from ``cache`` when grid, zones and method match; else build and save."""
+    grid = read_grid(raster)
+    frame = zones_to_grid_crs(read_zones(zones, id_col), grid)
+    key = f"{grid.key}-{_zones_hash(frame, id_col)}-{method}"
+    path = cache.overlay_path(key)
+    if path.exists():
+        return Overlay.load(path)
+    overlay = build_overlay(frame, id_col, raster, method)
+    overlay.save(path)
+    return overlay
