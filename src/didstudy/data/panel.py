@@ -1,0 +1,522 @@
+"""The validated, immutable panel every estimator takes.
+
+A :class:`Panel` is a private copy of the user's frame plus explicit column roles (unit, time,
+treatment as a 0/1 indicator or a first-treated period, optional weight and cluster) and the
+derived columns estimators rely on: ``_cohort``, ``_rel_time``, ``_never_treated``,
+``_treated`` and ``_always_treated``. It is validated once, at construction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Mapping
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from didstudy.data.io import require_columns
+from didstudy.data.validate import (
+    as_numeric,
+    as_periods,
+    check_absorbing,
+    check_binary,
+    check_cohort_constant,
+    check_duplicates,
+    check_no_missing,
+    check_treat_matches_cohort,
+    find_gaps,
+)
+from didstudy.errors import DataError, PanelWarning, ValidationError, format_rows
+
+__all__ = ["DERIVED_COLUMNS", "Panel"]
+
+COHORT = "_cohort"
+REL_TIME = "_rel_time"
+NEVER = "_never_treated"
+TREATED = "_treated"
+ALWAYS = "_always_treated"
+DERIVED_COLUMNS: tuple[str, ...] = (COHORT, REL_TIME, NEVER, TREATED, ALWAYS)
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class Panel:
+    """A unit-by-period panel with validated column roles and derived treatment timing.
+
+    Parameters
+    ----------
+    df
+        The data, one row per unit and period. It is copied and never modified.
+    unit, time
+        Column names of the unit identifier and the period. The time column must hold integer
+        periods (years or integer-coded periods); integral floats, numeric text such as
+        ``"2010"``/``"2010年"`` and datetimes (converted to calendar years, with a
+        :class:`~didstudy.errors.PanelWarning`) are converted in the copy.
+    treat
+        Column of the 0/1 treatment indicator :math:`D_{it}`. The cohort (first treated period)
+        of each unit is derived as the first period with ``treat == 1``.
+    cohort
+        Column of the first treated period :math:`G_i` (constant within a unit; ``0`` or missing
+        = never treated), the ``g`` of Callaway and Sant'Anna (2021). The indicator is derived
+        as :math:`D_{it} = 1\\{t \\ge G_i\\}`. Cohorts after the last period are treated as never
+        treated within the sample (with a warning). Give ``treat``, ``cohort`` or both; with both
+        they must agree.
+    weight, cluster
+        Optional columns of observation weights (finite, non-negative) and the cluster
+        identifier for inference.
+    allow_switching
+        Allow a treatment that switches off (1 then 0). The cohort is then the first treated
+        period and ``_treated`` the given indicator. Staggered-adoption estimators assume
+        absorbing treatment; only use this with estimators that allow switching.
+
+    Attributes
+    ----------
+    frame
+        The validated copy, sorted by unit and time, with a fresh ``RangeIndex`` and the derived
+        columns ``_cohort`` (float, first treated period, ``inf`` = never), ``_rel_time`` (float,
+        time minus cohort, NaN for never treated), ``_never_treated`` (bool), ``_treated`` (int
+        0/1) and ``_always_treated`` (bool: treated in the unit's first observed period).
+    unit, time, weight, cluster
+        Column names (``weight``/``cluster`` may be None).
+    treat
+        Name of the 0/1 treatment column: the user's ``treat`` or the derived ``"_treated"``.
+    cohort
+        ``"_cohort"``.
+    notes
+        Conversions applied to the copy (e.g. dates converted to years).
+
+    Raises
+    ------
+    DataError
+        A role column does not exist (the message suggests the closest names).
+    ValidationError
+        Duplicated unit-time rows; missing or non-numeric values in the unit, time, treat,
+        cohort, weight or cluster columns; a treatment that is not 0/1; a treatment that switches
+        off (unless ``allow_switching``); a cohort that varies within a unit; treat and cohort
+        that disagree.
+
+    Warns
+    -----
+    PanelWarning
+        Always-treated units (no pre-treatment period); gaps inside units' observed spans;
+        cohorts after the sample; converted time columns.
+
+    Notes
+    -----
+    Imbalance (units observed in different sets of periods) is allowed and reported by
+    :meth:`describe`; gaps inside a unit's span also warn, because lags, leads and some
+    estimators silently assume consecutive periods.
+    """
+
+    __slots__ = (
+        "_frame",
+        "_info",
+        "allow_switching",
+        "cluster",
+        "cohort",
+        "notes",
+        "time",
+        "treat",
+        "unit",
+        "weight",
+    )
+
+    unit: str
+    time: str
+    treat: str
+    cohort: str
+    weight: str | None
+    cluster: str | None
+    allow_switching: bool
+    notes: tuple[str, ...]
+    _frame: pd.DataFrame
+    _info: dict[str, Any]
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        unit: str,
+        time: str,
+        treat: str | None = None,
+        cohort: str | None = None,
+        weight: str | None = None,
+        cluster: str | None = None,
+        allow_switching: bool = False,
+    ) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(
+                f"Panel needs a pandas DataFrame, got {type(df).__name__}.",
+                fix="read the data with didstudy.read_table(...) or pandas first.",
+            )
+        if treat is None and cohort is None:
+            raise ValidationError(
+                "no treatment given.",
+                fix="pass treat='<0/1 column>' or cohort='<first treated period column>'.",
+            )
+        roles = {"unit": unit, "time": time, "treat": treat, "cohort": cohort}
+        roles |= {"weight": weight, "cluster": cluster}
+        named = {k: v for k, v in roles.items() if v is not None}
+        for key in ("unit", "time", "treat", "cohort"):
+            col = named.get(key)
+            if col is not None and col in DERIVED_COLUMNS and col != TREATED:
+                raise ValidationError(
+                    f"'{col}' is a column Panel derives; it cannot be the {key} role.",
+                    column=col,
+                    fix="pass the original column (e.g. the cohort or treatment column).",
+                )
+        for key, col in named.items():
+            require_columns(df, [col], role=key)
+        clash = [k for k in ("unit", "time") if named[k] in {treat, cohort, weight}]
+        if named["unit"] == named["time"] or clash:
+            raise ValidationError(
+                f"the same column is given two roles: {named}.",
+                fix="give unit, time and the treatment different columns.",
+            )
+
+        used = list(dict.fromkeys(named.values()))
+        # a private copy that keeps the caller's index labels for messages
+        work = df.drop(columns=[c for c in DERIVED_COLUMNS if c in df.columns and c not in used])
+        work = work.copy(deep=True)
+        work.attrs = {}
+        notes: list[str] = []
+
+        check_no_missing(work[unit], unit, "unit")
+        periods, note = as_periods(work[time], time)
+        if note:
+            notes.append(note)
+            warnings.warn(note, PanelWarning, stacklevel=2)
+        work[time] = periods
+        check_duplicates(work, unit, time)
+
+        treat_values: pd.Series | None = None
+        if treat is not None:
+            treat_values = check_binary(
+                as_numeric(work[treat], treat, "treatment", allow_missing=False), treat
+            )
+            work[treat] = treat_values
+            if not allow_switching:
+                check_absorbing(work, unit, time, treat)
+        t_first = work[time].groupby(work[unit], sort=False).transform("min")
+        t_last_all = int(work[time].max())
+        if cohort is not None:
+            g = as_numeric(work[cohort], cohort, "cohort", allow_missing=True)
+            check_cohort_constant(work, unit, g, cohort)
+            never = g.isna() | (g == 0)
+            values = g.to_numpy()
+            bad = ~never & ((values < 0) | (values != np.round(values)))
+            if bad.any():
+                raise ValidationError(
+                    "the cohort (first treated period) must be a positive integer period, or 0 "
+                    "or missing for never treated.",
+                    column=cohort,
+                    rows=[_py(i) for i in work.index[bad]],
+                    fix="recode the cohort as the first treated period (e.g. 2010).",
+                )
+            late = ~never & (g > t_last_all)
+            if late.any():
+                late_units = pd.unique(work.loc[late, unit])
+                msg = (
+                    f"{len(late_units)} unit(s) are first treated after the last period "
+                    f"{t_last_all} (cohorts {sorted({int(v) for v in g[late]})}); they count as "
+                    "never treated within the sample."
+                )
+                notes.append(msg)
+                warnings.warn(msg, PanelWarning, stacklevel=2)
+            g_float = g.where(~never & ~late, np.inf).astype("float64")
+            if treat_values is not None:
+                check_treat_matches_cohort(work, time, treat_values, g_float, treat or "", cohort)
+        else:
+            assert treat_values is not None
+            first = work[time].where(treat_values == 1)
+            g_float = (
+                first.groupby(work[unit], sort=False).transform("min").fillna(np.inf)
+            ).astype("float64")
+
+        if weight is not None:
+            w = as_numeric(work[weight], weight, "weight", allow_missing=False)
+            negative = w < 0
+            if negative.any():
+                raise ValidationError(
+                    "the weight column has negative values.",
+                    column=weight,
+                    rows=[_py(i) for i in work.index[negative]],
+                    fix="weights must be non-negative (e.g. population counts).",
+                )
+            work[weight] = w
+        if cluster is not None:
+            check_no_missing(work[cluster], cluster, "cluster")
+
+        work[COHORT] = g_float
+        work[REL_TIME] = (work[time] - g_float).where(np.isfinite(g_float)).astype("float64")
+        work[NEVER] = ~np.isfinite(g_float)
+        if treat_values is not None:
+            work[TREATED] = treat_values.astype("int64")
+        else:
+            work[TREATED] = (work[time] >= g_float).astype("int64")
+        work[ALWAYS] = np.isfinite(g_float) & (g_float <= t_first)
+
+        always_units = pd.unique(work.loc[work[ALWAYS], unit])
+        if len(always_units):
+            msg = (
+                f"{len(always_units)} unit(s) are treated in their first observed period "
+                f"(always treated, no pre-treatment period): {format_rows(list(always_units))}. "
+                "They are flagged in the '_always_treated' column; most staggered estimators "
+                "drop them, and in two-way fixed effects they only add noise."
+            )
+            notes.append(msg)
+            warnings.warn(msg, PanelWarning, stacklevel=2)
+
+        work = work.sort_values([unit, time], kind="stable").reset_index(drop=True)
+        grid = np.sort(work[time].unique())
+        gaps = find_gaps(work[unit], work[time], grid.tolist())
+        if gaps:
+            shown = "; ".join(f"{u!r}: {p}" for u, p in list(gaps.items())[:5])
+            msg = (
+                f"{len(gaps)} unit(s) have gaps (periods missing inside their observed span): "
+                f"{shown}{' ...' if len(gaps) > 5 else ''}. Lags, leads and first differences "
+                "skip over them."
+            )
+            notes.append(msg)
+            warnings.warn(msg, PanelWarning, stacklevel=2)
+
+        object.__setattr__(self, "_frame", work)
+        object.__setattr__(self, "unit", unit)
+        object.__setattr__(self, "time", time)
+        object.__setattr__(self, "treat", treat if treat is not None else TREATED)
+        object.__setattr__(self, "cohort", COHORT)
+        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "cluster", cluster)
+        object.__setattr__(self, "allow_switching", allow_switching)
+        object.__setattr__(self, "notes", tuple(notes))
+        object.__setattr__(
+            self,
+            "_info",
+            {"treat_arg": treat, "cohort_arg": cohort, "gaps": gaps, "periods": grid},
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Panel is immutable; cannot set '{name}'. Use with_frame().")
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def from_adoption(
+        cls,
+        df: pd.DataFrame,
+        unit: str,
+        time: str,
+        adoption: pd.DataFrame | pd.Series | Mapping[Hashable, object],
+        *,
+        unit_col: str | None = None,
+        date_col: str | None = None,
+        period: Literal["year", "month", "quarter"] = "year",
+        cohort_col: str = "first_treated",
+        weight: str | None = None,
+        cluster: str | None = None,
+    ) -> Panel:
+        """Build a panel whose cohorts come from an adoption list.
+
+        Parameters
+        ----------
+        df
+            The panel data (not modified).
+        unit, time
+            Unit and period columns of ``df``.
+        adoption
+            ``{unit: first treated date or period}``, a Series indexed by unit, or a frame with
+            ``unit_col`` and ``date_col`` (see
+            :func:`didstudy.data.treatment.cohorts_from_adoption`). Units absent from the list
+            are never treated.
+        cohort_col
+            Name of the cohort column added to the copy (must not exist in ``df``).
+        """
+        from didstudy.data.treatment import cohorts_from_adoption
+
+        if cohort_col in df.columns:
+            raise ValidationError(
+                f"column '{cohort_col}' already exists.",
+                column=cohort_col,
+                fix="pass cohort_col= with a new name.",
+            )
+        require_columns(df, [unit], role="unit")
+        cohorts = cohorts_from_adoption(
+            adoption, df[unit], unit_col=unit_col, date_col=date_col, period=period
+        )
+        data = df.copy()
+        data[cohort_col] = data[unit].map(cohorts).fillna(0).astype("int64")
+        return cls(data, unit=unit, time=time, cohort=cohort_col, weight=weight, cluster=cluster)
+
+    def _roles(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit,
+            "time": self.time,
+            "treat": self._info["treat_arg"],
+            "cohort": self._info["cohort_arg"],
+            "weight": self.weight,
+            "cluster": self.cluster,
+            "allow_switching": self.allow_switching,
+        }
+
+    def with_frame(self, df: pd.DataFrame) -> Panel:
+        """A new Panel with the same roles on ``df`` (re-validated; derived columns redone)."""
+        return Panel(df, **self._roles())
+
+    def subset(self, mask: pd.Series | np.ndarray[Any, Any] | list[bool]) -> Panel:
+        """A new Panel on the rows of :attr:`frame` where ``mask`` is true.
+
+        Treatment timing is re-derived on the subset: with ``treat=`` the cohort is the first
+        treated period still present; with ``cohort=`` it is unchanged.
+        """
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != (len(self._frame),):
+            raise ValidationError(
+                f"the mask has shape {m.shape} but the panel has {len(self._frame)} rows.",
+                fix="build the mask from panel.frame, e.g. panel.frame['year'] >= 2005.",
+            )
+        return self.with_frame(self._frame.loc[m])
+
+    # -- views ----------------------------------------------------------------------------------
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The validated data with derived columns (a copy: changing it leaves the panel as is)."""
+        return self._frame.copy(deep=False)
+
+    @property
+    def units(self) -> np.ndarray[Any, Any]:
+        """Sorted unique units."""
+        return np.asarray(pd.unique(self._frame[self.unit]))
+
+    @property
+    def periods(self) -> np.ndarray[Any, Any]:
+        """Sorted unique periods (int64)."""
+        return np.asarray(self._info["periods"]).copy()
+
+    @property
+    def cohorts(self) -> tuple[int, ...]:
+        """Sorted finite cohorts (first treated periods), including always-treated ones."""
+        g = self._frame[COHORT].to_numpy()
+        return tuple(int(v) for v in np.unique(g[np.isfinite(g)]))
+
+    @property
+    def n_units(self) -> int:
+        return int(self._frame[self.unit].nunique())
+
+    @property
+    def n_periods(self) -> int:
+        return len(self._info["periods"])
+
+    @property
+    def is_balanced(self) -> bool:
+        """Whether every unit is observed in every period."""
+        return len(self._frame) == self.n_units * self.n_periods
+
+    @property
+    def gaps(self) -> dict[object, list[int]]:
+        """``{unit: periods missing inside the unit's observed span}``."""
+        return {k: list(v) for k, v in self._info["gaps"].items()}
+
+    @property
+    def always_treated(self) -> list[object]:
+        """Units treated in their first observed period."""
+        return [_py(u) for u in pd.unique(self._frame.loc[self._frame[ALWAYS], self.unit])]
+
+    def unit_cohorts(self) -> pd.Series:
+        """One cohort per unit (float, ``inf`` = never treated), indexed by unit."""
+        return self._frame.groupby(self.unit, sort=True)[COHORT].first()
+
+    def require_controls(self, kind: Literal["never", "not_yet"] = "never") -> tuple[int, ...]:
+        """Raise unless the comparison units an estimator needs exist.
+
+        Parameters
+        ----------
+        kind
+            ``"never"``: at least one never-treated unit. ``"not_yet"``: at least one cohort
+            ``g`` has units not yet treated at ``g`` (never treated or with a later cohort).
+
+        Returns
+        -------
+        tuple of int
+            For ``"not_yet"``, the cohorts with no not-yet-treated comparison unit at all (with
+            no never-treated units: the last cohort). Empty for ``"never"``.
+
+        Raises
+        ------
+        ValidationError
+            When the required comparison units are missing.
+        """
+        g = self.unit_cohorts()
+        n_never = int((~np.isfinite(g)).sum())
+        if kind == "never":
+            if n_never == 0:
+                raise ValidationError(
+                    "there are no never-treated units, which this estimator needs as controls "
+                    f"(cohorts: {list(self.cohorts)}).",
+                    column=self._info["cohort_arg"] or self.treat,
+                    fix="use not-yet-treated units as controls (control_group='not_yet'), or "
+                    "restrict the sample to periods before the last cohort is treated and treat "
+                    "it as the control group.",
+                )
+            return ()
+        if kind != "not_yet":
+            raise ValidationError(
+                f"unknown control kind {kind!r}.", fix="use 'never' or 'not_yet'."
+            )
+        finite = np.sort(g[np.isfinite(g)].unique())
+        lacking = tuple(int(c) for c in finite if not (g > c).any())
+        if len(finite) == 0 or len(lacking) == len(finite):
+            raise ValidationError(
+                "there are no not-yet-treated units: every unit is treated at the same time "
+                "(or never) and no unit is left as a comparison.",
+                column=self._info["cohort_arg"] or self.treat,
+                fix="the design has no comparison group; add never-treated or later-treated units.",
+            )
+        return lacking
+
+    def describe(self) -> dict[str, Any]:
+        """Summary of the panel: sizes, balance, cohorts, never/always treated, gaps.
+
+        Returns
+        -------
+        dict
+            ``n_units, n_periods, n_obs, periods (first, last), balanced, cohorts`` (``{cohort:
+            n units}``), ``n_never_treated, n_always_treated, always_treated`` (units),
+            ``gaps`` (``{unit: missing periods}``), ``n_units_with_gaps, treated_share`` (share
+            of rows with treatment 1), ``weight, cluster, notes``.
+        """
+        g = self.unit_cohorts()
+        finite = g[np.isfinite(g)]
+        counts = finite.value_counts().sort_index()
+        periods = self._info["periods"]
+        return {
+            "unit": self.unit,
+            "time": self.time,
+            "treat": self.treat,
+            "n_units": self.n_units,
+            "n_periods": self.n_periods,
+            "n_obs": len(self._frame),
+            "periods": (int(periods[0]), int(periods[-1])),
+            "balanced": self.is_balanced,
+            "cohorts": {int(k): int(v) for k, v in counts.items()},
+            "n_never_treated": int((~np.isfinite(g)).sum()),
+            "n_always_treated": len(self.always_treated),
+            "always_treated": self.always_treated,
+            "gaps": self.gaps,
+            "n_units_with_gaps": len(self._info["gaps"]),
+            "treated_share": float(self._frame[self.treat].mean()),
+            "weight": self.weight,
+            "cluster": self.cluster,
+            "notes": list(self.notes),
+        }
+
+    def __repr__(self) -> str:
+        d = self.describe()
+        return (
+            f"Panel({d['n_units']} units x {d['n_periods']} periods {d['periods']}, "
+            f"{d['n_obs']} rows, {'balanced' if d['balanced'] else 'unbalanced'}, "
+            f"cohorts {d['cohorts']}, never treated {d['n_never_treated']})"
+        )
+
+    def __len__(self) -> int:
+        return len(self._frame)
