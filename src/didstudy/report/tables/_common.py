@@ -55,7 +55,8 @@ def group_header_row(groups: Sequence[tuple[str, int]], n_columns: int, table: s
             f"table {table!r}: group headers span {total} columns but there are {n_columns}",
             fix="make the spans of `groups` add up to the number of result columns",
         )
-    return Row((Cell(""), *(Cell(str(label), int(span)) for label, span in groups)), "header")
+    cells = (Cell(str(label), int(span)) for label, span in groups)
+    return Row((Cell("", align="left"), *cells), "group")
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:

@@ -73,7 +73,7 @@ def balance_table(
     header: list[Row] = []
     phases = [phase for phase, _, _ in layout]
     if any(p is not None for p in phases):
-        cells = [Cell("")]
+        cells = [Cell("", align="left")]
         i = 0
         while i < len(phases):
             j = i
@@ -82,7 +82,7 @@ def balance_table(
             label = "" if phases[i] is None else text(str(phases[i]), code)
             cells.append(Cell(label, j - i))
             i = j
-        header.append(Row(tuple(cells), "header"))
+        header.append(Row(tuple(cells), "group"))
     header.append(
         Row.of(
             [text("variable", code), *(text(BALANCE_MEASURES[m], code) for _, m, _ in layout)],

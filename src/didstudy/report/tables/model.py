@@ -17,7 +17,7 @@ from didstudy.errors import DidstudyError
 __all__ = ["Align", "Cell", "Row", "RowKind", "Table"]
 
 Align = Literal["left", "center", "right"]
-RowKind = Literal["header", "coef", "stat", "summary", "indicator", "body"]
+RowKind = Literal["header", "group", "coef", "stat", "summary", "indicator", "body"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,11 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
-    """A table row. ``kind`` is a styling hint; ``rule_above`` draws a thin rule above it."""
+    """A table row. ``kind`` is a styling hint; ``rule_above`` draws a thin rule above it.
+
+    Header rows of kind ``"group"`` hold spanning group labels; renderers rule a line under
+    each of their labelled cells (booktabs ``\\cmidrule``).
+    """
 
     cells: tuple[Cell, ...]
     kind: RowKind = "body"

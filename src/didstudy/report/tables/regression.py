@@ -304,7 +304,8 @@ def regression_table(
 
     header: list[Row] = []
     if isinstance(dep_var, str):
-        header.append(Row((Cell(""), Cell(text("dep_var", code, name=dep_var), n)), "header"))
+        dep_cell = Cell(text("dep_var", code, name=dep_var), n)
+        header.append(Row((Cell("", align="left"), dep_cell), "group"))
     if groups is not None:
         header.append(group_header_row(groups, n, name or kind))
     if numbers:
