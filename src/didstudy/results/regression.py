@@ -1,0 +1,302 @@
+"""Immutable results of linear regressions (TWFE and friends) and collections of them.
+
+A :class:`RegressionResult` keeps the estimates, their covariance and the fit statistics. To
+change the inference (``with_vcov``) it holds a private callback bound to the demeaned design
+(regressors, residuals, weights, fixed-effect and cluster codes); ``with_vcov`` returns a new
+result and never modifies this one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats as sps
+
+from didstudy.errors import EstimationError
+from didstudy.results.protocol import TIDY_COLUMNS
+
+__all__ = ["RegressionResult", "ResultCollection", "TermEstimate"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class TermEstimate(NamedTuple):
+    """One row of :meth:`RegressionResult.tidy`."""
+
+    term: str
+    estimate: float
+    std_error: float
+    statistic: float
+    p_value: float
+    conf_low: float
+    conf_high: float
+
+
+def _py(value: Any) -> Any:
+    """JSON-safe Python scalar: numpy -> Python, NaN/inf -> None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, tuple | list):
+        return [_py(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RegressionResult:
+    """Coefficients, covariance and statistics of a fitted linear model.
+
+    Attributes
+    ----------
+    terms
+        Names of the reported coefficients (collinear regressors are dropped, see ``dropped``).
+    params
+        Estimates, aligned with ``terms``.
+    cov
+        Covariance matrix (``len(terms)`` square).
+    nobs
+        Observations used (after dropping missing values and singletons).
+    df_t
+        Degrees of freedom of the t distribution used for p-values and confidence intervals.
+    vcov_type
+        ``"iid"``, ``"hc1"`` or ``"crv1"``.
+    clusters
+        Cluster variables (``crv1``).
+    ssc
+        Name of the small-sample convention.
+    fit_stats
+        Further statistics (r2, r2_within, n_clusters, fixed effects, singletons, ...).
+    dropped
+        Regressors dropped as collinear, with the reason.
+    estimator
+        Short name of the estimator (``"twfe"``).
+    depvar
+        Name of the outcome.
+    """
+
+    terms: tuple[str, ...]
+    params: FloatArray
+    cov: FloatArray
+    nobs: int
+    df_t: int
+    vcov_type: str
+    clusters: tuple[str, ...]
+    ssc: str
+    fit_stats: Mapping[str, Any]
+    dropped: Mapping[str, str] = field(default_factory=dict)
+    estimator: str = "twfe"
+    depvar: str = ""
+    _revcov: Callable[[Any, Any], RegressionResult] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    # ----- accessors -----------------------------------------------------------------------
+    @property
+    def coef(self) -> pd.Series:
+        """Coefficients as a Series indexed by term."""
+        return pd.Series(np.asarray(self.params, dtype=float), index=list(self.terms), name="coef")
+
+    @property
+    def se(self) -> pd.Series:
+        """Standard errors as a Series indexed by term."""
+        return pd.Series(np.sqrt(np.diag(self.cov)), index=list(self.terms), name="se")
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix as a DataFrame (terms x terms)."""
+        return pd.DataFrame(self.cov, index=list(self.terms), columns=list(self.terms))
+
+    @property
+    def tstat(self) -> pd.Series:
+        """t statistics."""
+        return pd.Series(self.coef.to_numpy() / self.se.to_numpy(), index=list(self.terms))
+
+    @property
+    def pvalue(self) -> pd.Series:
+        """Two-sided p-values from the t distribution with ``df_t`` degrees of freedom."""
+        t = np.abs(self.tstat.to_numpy())
+        return pd.Series(2.0 * sps.t.sf(t, self.df_t), index=list(self.terms))
+
+    # ----- protocol ------------------------------------------------------------------------
+    def tidy(self, alpha: float = 0.05) -> pd.DataFrame:
+        """One row per term: estimate, std_error, statistic, p_value, conf_low, conf_high.
+
+        Intervals are ``estimate +- t_{1-alpha/2, df_t} * std_error``.
+        """
+        if not 0.0 < alpha < 1.0:
+            raise EstimationError(f"alpha must lie in (0, 1), got {alpha}")
+        est = np.asarray(self.params, dtype=float)
+        se = np.sqrt(np.diag(self.cov)) if len(self.terms) else np.zeros(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = est / se
+        pval = 2.0 * sps.t.sf(np.abs(stat), self.df_t)
+        crit = float(sps.t.ppf(1.0 - alpha / 2.0, self.df_t))
+        frame = pd.DataFrame(
+            {
+                "term": pd.Series(list(self.terms), dtype=object),
+                "estimate": est,
+                "std_error": se,
+                "statistic": stat,
+                "p_value": pval,
+                "conf_low": est - crit * se,
+                "conf_high": est + crit * se,
+            }
+        )
+        return frame.loc[:, list(TIDY_COLUMNS)]
+
+    def stats(self) -> dict[str, Any]:
+        """Fit statistics: nobs, r2, r2_within, adj_r2, n_clusters, df_resid, df_t, vcov, ssc."""
+        out: dict[str, Any] = {"nobs": self.nobs}
+        out.update(self.fit_stats)
+        out["df_t"] = self.df_t
+        out["vcov"] = self.vcov_type
+        out["clusters"] = list(self.clusters)
+        out["ssc"] = self.ssc
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable mapping with stable keys."""
+        tidy = self.tidy()
+        rows = [
+            {col: _py(row[col]) for col in TIDY_COLUMNS} for row in tidy.to_dict(orient="records")
+        ]
+        return {
+            "estimator": self.estimator,
+            "depvar": self.depvar,
+            "terms": rows,
+            "vcov": [[_py(float(v)) for v in r] for r in np.asarray(self.cov)],
+            "stats": {k: _py(v) for k, v in self.stats().items()},
+            "dropped": dict(self.dropped),
+        }
+
+    # ----- convenience ---------------------------------------------------------------------
+    def term(self, name: str, alpha: float = 0.05) -> TermEstimate:
+        """The tidy row of one term."""
+        if name not in self.terms:
+            reason = self.dropped.get(name)
+            extra = f" (dropped: {reason})" if reason else ""
+            raise EstimationError(
+                f"no coefficient named {name!r}{extra}; terms are {list(self.terms)}"
+            )
+        row = self.tidy(alpha).iloc[self.terms.index(name)]
+        return TermEstimate(
+            str(row["term"]),
+            float(row["estimate"]),
+            float(row["std_error"]),
+            float(row["statistic"]),
+            float(row["p_value"]),
+            float(row["conf_low"]),
+            float(row["conf_high"]),
+        )
+
+    def with_vcov(self, vcov: Any, ssc: Any = None) -> RegressionResult:
+        """A new result with another variance estimator.
+
+        Parameters
+        ----------
+        vcov
+            ``"iid"``, ``"hc1"``, ``"crv1"`` (clusters as fitted), or a mapping such as
+            ``{"crv1": "state"}`` / ``{"crv1": ["state", "year"]}``.
+        ssc
+            Small-sample convention (``None`` keeps the current one).
+        """
+        if self._revcov is None:
+            raise EstimationError("this result does not keep the design needed to change vcov")
+        return self._revcov(vcov, ssc)
+
+    def summary(self) -> str:
+        """Plain-text summary table."""
+        tidy = self.tidy()
+        st = self.stats()
+        lines = [
+            f"{self.estimator.upper()}: {self.depvar}",
+            f"Observations: {self.nobs}   vcov: {self.vcov_type}"
+            + (f" ({', '.join(self.clusters)})" if self.clusters else "")
+            + f"   ssc: {self.ssc}   df_t: {self.df_t}",
+        ]
+        fe = st.get("fixed_effects")
+        if fe:
+            lines.append(f"Fixed effects: {', '.join(fe)}")
+        header = f"{'term':<24}{'estimate':>12}{'std.err':>12}{'t':>9}{'p':>9}"
+        lines += [header, "-" * len(header)]
+        for row in tidy.itertuples(index=False):
+            lines.append(
+                f"{row.term!s:<24}{row.estimate:>12.6g}{row.std_error:>12.6g}"
+                f"{row.statistic:>9.3f}{row.p_value:>9.4f}"
+            )
+        for key in ("r2", "r2_within", "n_clusters", "n_singletons", "n_dropped_missing"):
+            if key in st and st[key] is not None:
+                lines.append(f"{key}: {st[key]}")
+        for name, reason in self.dropped.items():
+            lines.append(f"dropped {name}: {reason}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@dataclass(frozen=True)
+class ResultCollection(Sequence[tuple[str, RegressionResult]]):
+    """An ordered, immutable collection of named results (e.g. the columns of a table)."""
+
+    items: tuple[tuple[str, RegressionResult], ...]
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, RegressionResult]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, RegressionResult]]: ...
+
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[str, RegressionResult] | Sequence[tuple[str, RegressionResult]]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[tuple[str, RegressionResult]]:
+        return iter(self.items)
+
+    @property
+    def names(self) -> list[str]:
+        """Model names in order."""
+        return [name for name, _ in self.items]
+
+    @property
+    def results(self) -> list[RegressionResult]:
+        """Results in order."""
+        return [res for _, res in self.items]
+
+    def get(self, name: str) -> RegressionResult:
+        """The result called ``name``."""
+        for key, res in self.items:
+            if key == name:
+                return res
+        raise KeyError(name)
+
+    def tidy(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Long frame: the tidy rows of every model with a leading ``model`` column."""
+        frames = []
+        for name, res in self.items:
+            frame = res.tidy(alpha)
+            frame.insert(0, "model", name)
+            frames.append(frame)
+        if not frames:
+            return pd.DataFrame(columns=["model", *TIDY_COLUMNS])
+        return pd.concat(frames, ignore_index=True)
+
+    def stats(self) -> dict[str, Any]:
+        """Per-model statistics keyed by model name."""
+        return {name: res.stats() for name, res in self.items}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable mapping: ``{"models": [{"name": ..., **result.to_dict()}]}``."""
+        return {"models": [{"name": name, **res.to_dict()} for name, res in self.items]}
