@@ -19,9 +19,7 @@ from didstudy.lights.saturation import cap, hsi, threshold, vanui
 EXACT = 0.0  # integer-valued inputs: the corrections are exact in floating point
 ROUNDOFF = 1e-12  # a handful of float operations on O(100) values
 
-SPEC_INPUT = np.array(
-    [[4, 0, 10], [6, 3, 12], [5, 2, 9], [0, 4, 11], [8, 4, 10]], dtype=float
-)
+SPEC_INPUT = np.array([[4, 0, 10], [6, 3, 12], [5, 2, 9], [0, 4, 11], [8, 4, 10]], dtype=float)
 SPEC_OUTPUT = {
     "sequential": [[4, 0, 10], [6, 3, 12], [0, 3, 12], [0, 4, 12], [8, 4, 10]],
     "simultaneous": [[4, 0, 10], [6, 3, 12], [0, 3, 12], [5, 4, 11], [8, 4, 10]],
@@ -116,8 +114,9 @@ def test_fit_intercalibration_recovers_known_quadratic() -> None:
     assert abs(fit.c2 - truth[2]) < 2e-4 and fit.r2 is not None and fit.r2 > 0.99
     # OLS identity: np.polyfit on the same pairs gives the same coefficients
     keep = r < 63
-    np.testing.assert_allclose(np.polyfit(x[keep], r[keep], 2)[::-1], [fit.c0, fit.c1, fit.c2],
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        np.polyfit(x[keep], r[keep], 2)[::-1], [fit.c0, fit.c1, fit.c2], rtol=1e-9
+    )
     mask = np.zeros(x.size, dtype=bool)
     with pytest.raises(DataError, match="usable cell pairs"):
         fit_intercalibration(x, r, satellite="F15", year=2004, reference_name="x", mask=mask)

@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 ZonalMethod = Literal["coverage", "center"]
+CoverageEngine = Literal["exact", "exactextract"]
 STATS = ("mean", "sum", "count", "max", "min", "nodata")
 """Available statistics. ``count`` and ``nodata`` are Σ weights over valid / nodata cells."""
 
@@ -88,12 +89,13 @@ class Overlay:
     weights: NDArray[np.float64]
     zone_area: NDArray[np.float64]
     zones_hash: str
+    engine: CoverageEngine = "exact"
     _matrix: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def key(self) -> str:
-        """Cache key: grid, zones and method."""
-        return f"{self.grid.key}-{self.zones_hash}-{self.method}"
+        """Cache key: grid, zones, method and engine."""
+        return f"{self.grid.key}-{self.zones_hash}-{self.method}-{self.engine}"
 
     @property
     def n_zones(self) -> int:
@@ -147,6 +149,7 @@ class Overlay:
             weights=self.weights,
             zone_area=self.zone_area,
             zones_hash=np.array(self.zones_hash),
+            engine=np.array(self.engine),
         )
         os.replace(tmp, target)
 
@@ -179,6 +182,7 @@ class Overlay:
                 z["weights"],
                 z["zone_area"],
                 str(z["zones_hash"]),
+                "exactextract" if str(z["engine"]) == "exactextract" else "exact",
             )
 
 
@@ -228,6 +232,25 @@ def _coverage_triplets(
     cov = np.concatenate(covs) if covs else np.empty(0, np.float64)
     keep = cov > 0
     return zone[keep], cell[keep], cov[keep]
+
+
+def _exact_triplets(
+    frame: Any, grid: Grid
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """(zone index, global cell id, coverage) from :func:`polygon_coverage` (float64)."""
+    from didstudy.lights.coverage import polygon_coverage
+
+    inv = ~grid.affine()
+    inverse = (inv.a, inv.b, inv.c, inv.d, inv.e, inv.f)
+    zs, cs, ws = [], [], []
+    for i, geom in enumerate(frame.geometry):
+        cells, cov = polygon_coverage(geom, inverse, grid.height, grid.width)
+        zs.append(np.full(cells.size, i, dtype=np.int64))
+        cs.append(cells)
+        ws.append(cov)
+    if not zs:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    return np.concatenate(zs), np.concatenate(cs), np.concatenate(ws)
 
 
 def _center_triplets(
@@ -288,6 +311,7 @@ def build_overlay(
     id_col: str,
     raster: str | Path,
     method: ZonalMethod = "coverage",
+    engine: CoverageEngine = "exact",
 ) -> Overlay:
     """Compute the overlay of ``zones`` on the grid of ``raster`` (done once per grid).
 
@@ -301,14 +325,24 @@ def build_overlay(
     raster
         Any raster on the target grid (its pixels are not used for the center method).
     method
-        ``"coverage"`` (exactextract coverage fractions) or ``"center"`` (cell-centre rule).
+        ``"coverage"`` (coverage fractions) or ``"center"`` (cell-centre rule).
+    engine
+        Coverage fractions from :func:`didstudy.lights.coverage.polygon_coverage` (``"exact"``,
+        float64, the default) or from exactextract's ``cell_id``/``coverage`` operations
+        (``"exactextract"``; its fractions are rounded to float32, relative error ~6e-8).
     """
     if method not in ("coverage", "center"):
         raise ValidationError(f"unknown zonal method {method!r}", fix="use 'coverage' or 'center'")
     grid = read_grid(raster)
     frame = zones_to_grid_crs(read_zones(zones, id_col), grid)
-    if method == "coverage":
+    if engine not in ("exact", "exactextract"):
+        raise ValidationError(
+            f"unknown coverage engine {engine!r}", fix="use 'exact' or 'exactextract'"
+        )
+    if method == "coverage" and engine == "exactextract":
         zone, cell, weight = _coverage_triplets(frame, raster, grid)
+    elif method == "coverage":
+        zone, cell, weight = _exact_triplets(frame, grid)
     else:
         zone, cell, weight = _center_triplets(frame, grid)
     rows, cols = np.divmod(cell, grid.width)
@@ -337,6 +371,7 @@ def build_overlay(
         weight,
         frame.geometry.area.to_numpy(dtype=np.float64),
         _zones_hash(frame, id_col),
+        engine if method == "coverage" else "exact",
     )
     outside = np.diff(indptr) == 0
     if outside.any():
@@ -477,6 +512,7 @@ def zonal_stats(
     stats: Sequence[str] = ("mean", "sum", "count", "max"),
     method: ZonalMethod = "coverage",
     *,
+    engine: CoverageEngine = "exact",
     nodata: Sequence[float] = (),
     transform: Transform | None = None,
     transform_params: Mapping[str, Any] | None = None,
@@ -501,6 +537,9 @@ def zonal_stats(
     method
         ``"coverage"`` (default; exactextract coverage fractions) or ``"center"`` (cell centre
         inside the polygon; ArcGIS "Zonal Statistics as Table", rasterstats).
+    engine
+        Source of coverage fractions: ``"exact"`` (float64 polygon–cell clipping, default) or
+        ``"exactextract"`` (float32 fractions); see :func:`build_overlay`.
     nodata
         Extra values treated as nodata besides the raster's own (e.g. ``(255,)`` for DMSP).
     transform, transform_params
@@ -539,6 +578,7 @@ def zonal_stats(
     frames: list[pd.DataFrame] = []
     meta: dict[str, Any] = {
         "method": method,
+        "engine": engine if method == "coverage" else None,
         "stats": list(stats),
         "nodata": list(nodata),
         "transform": dict(transform_params or {}),
@@ -548,7 +588,7 @@ def zonal_stats(
     }
     params = repr((stats, tuple(nodata), sorted((transform_params or {}).items())))
     for key, members in by_grid.items():
-        overlay = _overlay_for(zones, id_col, members[0][1], method, cache)
+        overlay = build_overlay_cached(zones, id_col, members[0][1], method, cache, engine)
         meta["overlays"][key] = {
             "key": overlay.key,
             "rasters": [lab for lab, _ in members],
@@ -607,23 +647,27 @@ def _empty_zones(overlay: Overlay, res: Mapping[str, NDArray[np.float64]]) -> li
     return [str(v) for v in overlay.zone_ids[empty]]
 
 
-def _overlay_for(zones: Any, id_col: str, raster: str, method: ZonalMethod, cache: Any) -> Overlay:
-    if cache is None:
-        return build_overlay(zones, id_col, raster, method)
-    overlay = build_overlay_cached(zones, id_col, raster, method, cache)
-    return overlay
-
-
 def build_overlay_cached(
-    zones: Any, id_col: str, raster: str, method: ZonalMethod, cache: Any
+    zones: Any,
+    id_col: str,
+    raster: str,
+    method: ZonalMethod,
+    cache: Any,
+    engine: CoverageEngine = "exact",
 ) -> Overlay:
-    """Load the overlay from ``cache`` when grid, zones and method match; else build and save."""
+    """Load the overlay from ``cache`` when grid, zones, method and engine match; else build it.
+
+    ``cache`` is a :class:`didstudy.lights.cache.ResultCache` or ``None`` (no caching).
+    """
+    if cache is None:
+        return build_overlay(zones, id_col, raster, method, engine)
     grid = read_grid(raster)
     frame = zones_to_grid_crs(read_zones(zones, id_col), grid)
-    key = f"{grid.key}-{_zones_hash(frame, id_col)}-{method}"
+    used = engine if method == "coverage" else "exact"
+    key = f"{grid.key}-{_zones_hash(frame, id_col)}-{method}-{used}"
     path = cache.overlay_path(key)
     if path.exists():
         return Overlay.load(path)
-    overlay = build_overlay(frame, id_col, raster, method)
+    overlay = build_overlay(frame, id_col, raster, method, engine)
     overlay.save(path)
     return overlay
