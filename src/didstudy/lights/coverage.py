@@ -7,10 +7,12 @@ boundary of P split at every grid line, Green's theorem gives
 
 since horizontal pieces of the row band's boundary have dv = 0 (and ∂F/∂u is the cell's
 indicator). A boundary piece inside column k contributes ``(ū − c − 1) dv`` to its own cell
-(k = c; exact, F is linear there) and ``−dv`` to every cell right of it (k < c). So each piece adds one "area" term and one "carry" term, and a
-cumulative sum along the row completes the coverage. This is the accumulation-buffer idea of
-exact area rasterisers, and the same quantity exactextract computes (Baston 2022), but in
-float64: exactextract 0.3 returns coverage fractions rounded to float32 (relative error ~6e-8).
+(k = c; exact, F is linear there) and ``−dv`` to every cell right of it (k < c). So each piece
+adds one "area" term and one "carry" term, and a cumulative sum along the row completes the
+coverage (for a ring counter-clockwise in (u, v); the sign follows the affine's determinant).
+This is the accumulation-buffer idea of exact area rasterisers, and the same quantity
+exactextract computes (Baston 2022), but in float64: exactextract 0.3 returns coverage
+fractions rounded to float32 (relative error ~6e-8).
 """
 
 from __future__ import annotations
