@@ -95,7 +95,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     """
     res = _resource(name, ".csv")
     with resources.as_file(res) as path:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path).copy()  # copy() consolidates the many column blocks
     key = name.strip().lower()
     frame.attrs["dataset"] = key
     frame.attrs["source"] = f"didstudy/data/datasets/{key}.csv"
