@@ -1,0 +1,160 @@
+"""The plan: a validated, ordered list of steps with their functions and arguments.
+
+:func:`make_plan` is pure apart from importing the step functions: it reads no data. Each step's
+arguments are checked against the signature of its function (unknown keyword -> ``SpecError``
+with the closest valid name and the line in the study file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from didstudy.errors import SpecError
+from didstudy.study.registry import StepKind, resolve, resolve_function
+from didstudy.study.spec import LoadedSpec, StepSpec, closest
+
+__all__ = ["Plan", "PlannedStep", "make_plan"]
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step of the plan.
+
+    ``arguments`` are the keyword arguments the function will receive (the step's own, then the
+    overrides the function accepts, then injected ones such as ``seed``); ``available`` is False
+    when the function cannot be imported in this installation (``reason`` says why).
+    """
+
+    index: int
+    spec: StepSpec
+    kind: StepKind
+    function: Callable[..., Any] | None
+    target: str
+    arguments: Mapping[str, Any]
+    available: bool
+    reason: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def fingerprint(self) -> str:
+        """Stable hash of what defines this step (kind, function, arguments, runner keys)."""
+        payload = {
+            "kind": self.kind.kind,
+            "target": self.target,
+            "arguments": dict(self.arguments),
+            "data": self.spec.data,
+            "column": self.spec.column,
+        }
+        text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The validated study: the spec and its steps in order."""
+
+    loaded: LoadedSpec
+    steps: tuple[PlannedStep, ...]
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def unavailable(self) -> tuple[PlannedStep, ...]:
+        return tuple(s for s in self.steps if not s.available)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One row per step (for ``didstudy validate``)."""
+        return [
+            {
+                "step": s.index + 1,
+                "name": s.name,
+                "kind": s.kind.kind,
+                "function": s.target,
+                "status": "ok" if s.available else "unavailable",
+                "arguments": dict(s.arguments),
+                "reason": s.reason,
+            }
+            for s in self.steps
+        ]
+
+
+def _check_arguments(
+    loaded: LoadedSpec, index: int, step: StepSpec, kind: StepKind, function: Callable[..., Any]
+) -> None:
+    signature = inspect.signature(function)
+    parameters = {
+        name: p
+        for name, p in signature.parameters.items()
+        if name != kind.data_parameter
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    }
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    for key in step.arguments:
+        if key in parameters or takes_any:
+            continue
+        near = closest(key, parameters)
+        raise loaded.error(
+            f"step '{step.name}' (kind {kind.kind}): unknown argument '{key}'",
+            ("steps", index, key),
+            fix=(f"did you mean '{near}'? " if near else "")
+            + f"arguments of {kind.kind}: {', '.join(parameters)}",
+        )
+    for name, p in parameters.items():
+        required = p.default is inspect.Parameter.empty
+        if required and name not in step.arguments and name not in kind.injected:
+            raise loaded.error(
+                f"step '{step.name}' (kind {kind.kind}): required argument '{name}' is missing",
+                ("steps", index),
+                fix=f"add '{name} = ...' to this [[steps]] table",
+            )
+
+
+def make_plan(loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None) -> Plan:
+    """Validate every step against its function's signature and order them as written.
+
+    Parameters
+    ----------
+    loaded
+        The validated study file.
+    overrides
+        Keyword arguments applied to every step whose function accepts them (e.g.
+        ``{"reps": 50}`` to shorten placebo draws in a quick run).
+    """
+    overrides = dict(overrides or {})
+    seed = loaded.spec.study.seed
+    planned: list[PlannedStep] = []
+    for index, step in enumerate(loaded.spec.steps):
+        if not step.enabled:
+            continue
+        try:
+            kind = resolve(step.kind)
+        except SpecError as exc:
+            raise loaded.error(exc.message, ("steps", index, "kind"), fix=exc.fix) from None
+        if kind.role == "derive" and not step.column:
+            raise loaded.error(
+                f"step '{step.name}' (kind {kind.kind}) derives a column but has no 'column'",
+                ("steps", index),
+                fix='add column = "<new column name>" to this [[steps]] table',
+            )
+        function, target = resolve_function(kind)
+        if function is None:
+            planned.append(
+                PlannedStep(index, step, kind, None, kind.targets[0], step.arguments, False, target)
+            )
+            continue
+        _check_arguments(loaded, index, step, kind, function)
+        parameters = inspect.signature(function).parameters
+        arguments = dict(step.arguments)
+        for key, value in overrides.items():
+            if key in parameters and key != kind.data_parameter:
+                arguments[key] = value
+        if "seed" in parameters and "seed" not in arguments:
+            arguments["seed"] = seed
+        planned.append(PlannedStep(index, step, kind, function, target, arguments, True))
+    return Plan(loaded, tuple(planned), overrides)

@@ -1,0 +1,223 @@
+"""Step kinds: the public function each ``[[steps]] kind`` stands for.
+
+The registry maps a kind to the importable function (``"module:function"``), its role and what
+the runner provides. Functions are imported lazily, so a kind whose module is missing from this
+installation is reported as *unavailable* (with the import error) instead of breaking the study.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from didstudy.errors import SpecError
+from didstudy.study.spec import closest
+
+__all__ = ["REGISTRY", "StepKind", "resolve", "resolve_function", "step_kinds"]
+
+Role = Literal["derive", "estimate", "describe", "render"]
+
+# parameter names whose string (or list-of-string) values are column names of the step's data
+COLUMN_PARAMETERS: frozenset[str] = frozenset(
+    {
+        "y", "treat", "controls", "cluster", "weights", "value", "group", "time", "unit",
+        "covariates", "mediators", "outcome", "outcomes", "by", "columns", "variables",
+        "policies", "services", "manufacturing", "total", "split", "splits", "drop_column",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """One step kind.
+
+    Attributes
+    ----------
+    kind
+        The name used in study files.
+    targets
+        Candidate ``"module:function"`` paths; the first importable one is used.
+    role
+        ``derive`` (adds a column to the panel data), ``estimate`` (returns a result),
+        ``describe`` (descriptive statistics) or ``render`` (a table/figure of earlier steps).
+    summary
+        One line for ``didstudy validate`` and the docs.
+    data_parameter
+        The parameter the runner fills with the data (a Panel, or a frame for derive steps).
+    requires_controls
+        ``"never"`` / ``"not_yet"`` when the step needs untreated comparison units.
+    injected
+        Parameters the runner fills unless the step gives them (e.g. ``seed``).
+    """
+
+    kind: str
+    targets: tuple[str, ...]
+    role: Role
+    summary: str
+    data_parameter: str | None = "data"
+    requires_controls: Literal["never", "not_yet"] | None = None
+    injected: tuple[str, ...] = ()
+    column_parameters: frozenset[str] = field(default=COLUMN_PARAMETERS)
+    result_parameters: tuple[str, ...] = ()
+    output: Literal["table", "figure"] | None = None
+
+
+def _k(kind: str, role: Role, summary: str, *targets: str, **options: Any) -> tuple[str, StepKind]:
+    return kind, StepKind(kind, targets, role, summary, **options)
+
+
+REGISTRY: dict[str, StepKind] = dict(
+    [
+        _k(
+            "dagum_panel", "derive", "Dagum Gini per group and period (INDG) + decomposition",
+            "didstudy.measure.inequality:dagum_panel",
+        ),
+        _k(
+            "coagglomeration", "derive", "co-agglomeration index (services x manufacturing)",
+            "didstudy.measure.agglomeration:coagglomeration",
+        ),
+        _k("twfe", "estimate", "two-way fixed-effects DiD", "didstudy.estimation.twfe:twfe"),
+        _k(
+            "stepwise", "estimate", "TWFE adding controls one at a time",
+            "didstudy.estimation.twfe:stepwise",
+        ),
+        _k(
+            "event_study", "estimate", "event study by relative year",
+            "didstudy.estimation.event_study:event_study", requires_controls="not_yet",
+        ),
+        _k(
+            "placebo", "estimate", "placebo: random pseudo-treated units and years",
+            "didstudy.inference.placebo:placebo", injected=("seed",),
+        ),
+        _k(
+            "bacon", "estimate", "Goodman-Bacon decomposition", "didstudy.estimation.bacon:bacon",
+        ),
+        _k(
+            "psm_did", "estimate", "propensity-score matching DiD (year by year)",
+            "didstudy.estimation.psm:psm_did", "didstudy.estimation.robustness:psm_did",
+            requires_controls="never", injected=("seed",),
+        ),
+        _k(
+            "robustness_winsorized", "estimate", "baseline on winsorised variables",
+            "didstudy.estimation.robustness:robustness_winsorized",
+        ),
+        _k(
+            "robustness_drop", "estimate", "baseline dropping some units",
+            "didstudy.estimation.robustness:robustness_drop",
+        ),
+        _k(
+            "anticipation", "estimate", "baseline with a pre-adoption (anticipation) term",
+            "didstudy.estimation.robustness:anticipation",
+        ),
+        _k(
+            "concurrent_policies", "estimate", "baseline controlling for concurrent policies",
+            "didstudy.estimation.robustness:concurrent_policies",
+        ),
+        _k(
+            "heterogeneity", "estimate", "split-sample estimates with difference tests",
+            "didstudy.estimation.heterogeneity:heterogeneity",
+        ),
+        _k(
+            "mechanisms", "estimate", "mechanism regressions (mediator; interaction)",
+            "didstudy.estimation.mechanisms:mechanisms",
+        ),
+        # render steps: tables and figures of earlier steps' results
+        _k(
+            "descriptive_table", "render", "descriptive statistics table (N, mean, SD, min, max)",
+            "didstudy.report.tables:descriptive_table", output="table",
+            column_parameters=frozenset({"variables"}),
+        ),
+        _k(
+            "regression_table", "render", "regression table of earlier steps (one column each)",
+            "didstudy.report.tables:regression_table", data_parameter=None, output="table",
+            result_parameters=("columns",), column_parameters=frozenset(),
+        ),
+        _k(
+            "bacon_table", "render", "Goodman-Bacon decomposition table",
+            "didstudy.report.tables:bacon_table", data_parameter=None, output="table",
+            result_parameters=("summary",), column_parameters=frozenset(),
+        ),
+        _k(
+            "balance_table", "render", "covariate balance table (PSM)",
+            "didstudy.report.tables:balance_table", data_parameter=None, output="table",
+            result_parameters=("balance",), column_parameters=frozenset(),
+        ),
+        _k(
+            "event_study_figure", "render", "event-study coefficient plot",
+            "didstudy.report.figures.event_study:event_study_figure",
+            "didstudy.report.figures.event_study:plot_event_study",
+            data_parameter=None, output="figure", result_parameters=("result",),
+            column_parameters=frozenset(),
+        ),
+        _k(
+            "placebo_figure", "render", "placebo distribution plot",
+            "didstudy.report.figures.placebo:placebo_figure",
+            "didstudy.report.figures.placebo:plot_placebo",
+            data_parameter=None, output="figure", result_parameters=("result",),
+            column_parameters=frozenset(),
+        ),
+        _k(
+            "bacon_figure", "render", "Goodman-Bacon scatter plot",
+            "didstudy.report.figures.bacon:bacon_figure",
+            "didstudy.report.figures.bacon:plot_bacon",
+            data_parameter=None, output="figure", result_parameters=("result",),
+            column_parameters=frozenset(),
+        ),
+        _k(
+            "dagum_figure", "render", "Dagum decomposition over time",
+            "didstudy.report.figures.dagum:dagum_figure",
+            "didstudy.report.figures.dagum:plot_dagum",
+            data_parameter=None, output="figure", result_parameters=("result",),
+            column_parameters=frozenset(),
+        ),
+        _k(
+            "rollout_figure", "render", "treatment roll-out (units treated by period)",
+            "didstudy.report.figures.rollout:rollout_figure",
+            "didstudy.report.figures.rollout:plot_rollout",
+            output="figure", column_parameters=frozenset(),
+        ),
+    ]
+)  # fmt: skip
+
+
+def step_kinds() -> list[str]:
+    """Every registered kind, sorted."""
+    return sorted(REGISTRY)
+
+
+def resolve(kind: str) -> StepKind:
+    """The :class:`StepKind` for ``kind``; unknown kinds raise ``SpecError`` with a suggestion."""
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        near = closest(kind, REGISTRY)
+        raise SpecError(
+            f"unknown step kind '{kind}'",
+            fix=(f"did you mean '{near}'? " if near else "")
+            + f"valid kinds: {', '.join(step_kinds())}",
+        ) from None
+
+
+def resolve_function(step: StepKind) -> tuple[Callable[..., Any] | None, str]:
+    """Import the step's function: ``(function, "module:function")`` or ``(None, reason)``."""
+    reasons = []
+    for target in step.targets:
+        module_name, _, attribute = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            reasons.append(f"{module_name} cannot be imported ({exc})")
+            continue
+        function = getattr(module, attribute, None)
+        if callable(function):
+            return function, target
+        reasons.append(f"{target} is not defined")
+    return None, "; ".join(reasons)
+
+
+def signature_of(function: Callable[..., Any]) -> inspect.Signature:
+    """``inspect.signature`` of a step function."""
+    return inspect.signature(function)

@@ -1,0 +1,249 @@
+"""Render steps (tables and figures of earlier results) and the HTML report of a run.
+
+A render step names earlier steps in its result parameters (``columns = ["baseline"]``); they are
+replaced by those steps' results before the table or figure function is called. Tables are
+written in every format of ``[study] formats`` under ``tables/``, figures as PNG and SVG under
+``figures/``. ``report.html`` is self-contained (figures embedded) and says when the data are
+simulated.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import inspect
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from didstudy.errors import SpecError
+
+if TYPE_CHECKING:
+    from didstudy.study.plan import PlannedStep
+    from didstudy.study.run import Context, StepRecord
+
+__all__ = ["Artifact", "render_report", "render_step"]
+
+FIGURE_FORMATS = ("png", "svg")
+
+
+class Artifact:
+    """A written table or figure: kind, step name, title and files (relative to the report)."""
+
+    def __init__(self, kind: str, step: str, title: str, files: tuple[str, ...], html: str) -> None:
+        self.kind = kind
+        self.step = step
+        self.title = title
+        self.files = files
+        self.html = html
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_-]+", "-", name).strip("-").lower() or "output"
+
+
+def _lookup(context: Context, step: PlannedStep, parameter: str, name: str) -> Any:
+    if name not in context.results:
+        available = [n for n in context.results]
+        from didstudy.study.spec import closest
+
+        near = closest(name, available)
+        raise context.loaded.error(
+            f"step '{step.name}' refers to step '{name}', which has no result (unknown, later "
+            "in the file, or unavailable)",
+            ("steps", step.index, parameter),
+            fix=(f"did you mean '{near}'? " if near else "") + "name an earlier estimation step",
+        )
+    return context.results[name]
+
+
+def _expand(label: str, result: Any) -> list[tuple[str, Any]]:
+    items = getattr(result, "items", None)
+    if isinstance(items, tuple) and items and isinstance(items[0], tuple):
+        return [(str(n), r) for n, r in items]
+    return [(label, result)]
+
+
+def _resolve(context: Context, step: PlannedStep, parameter: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return _lookup(context, step, parameter, value)
+    if isinstance(value, list):
+        pairs: list[tuple[str, Any]] = []
+        for name in value:
+            result = _lookup(context, step, parameter, str(name))
+            title = next(
+                (s.spec.title for s in context.plan.steps if s.name == name and s.spec.title),
+                str(name),
+            )
+            pairs.extend(_expand(title, result))
+        return pairs
+    if isinstance(value, Mapping):
+        mapped: list[tuple[str, Any]] = []
+        for label, name in value.items():
+            mapped.extend(_expand(str(label), _lookup(context, step, parameter, str(name))))
+        return mapped
+    return value
+
+
+def _labels(context: Context, lang: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for column, variable in context.loaded.spec.variables.items():
+        label = variable.label_zh if lang == "zh" else variable.label_en
+        label = label or variable.label_en or variable.label_zh
+        if label:
+            out[column] = label
+    return out
+
+
+def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> Artifact:
+    """Build one table or figure and write its files into ``stage``."""
+    assert step.function is not None
+    arguments = dict(step.arguments)
+    for parameter in step.kind.result_parameters:
+        if parameter in arguments:
+            arguments[parameter] = _resolve(context, step, parameter, arguments[parameter])
+    parameters = inspect.signature(step.function).parameters
+    if "lang" in parameters and "lang" not in arguments:
+        arguments["lang"] = lang
+    if "labels" in parameters and "labels" not in arguments:
+        arguments["labels"] = _labels(context, lang)
+    if "caption" in parameters and "caption" not in arguments and step.spec.title:
+        arguments["caption"] = step.spec.title
+    if "name" in parameters and "name" not in arguments:
+        arguments["name"] = _safe(step.name)
+    if step.kind.data_parameter is not None:
+        data: Any = context.frame
+        if step.kind.output == "figure":
+            data = context.panel()
+        arguments[step.kind.data_parameter] = data
+    output = step.function(**arguments)
+    stem = _safe(step.name)
+    if step.kind.output == "table":
+        return _write_table(context, output, stem, stage, step.name)
+    return _write_figure(output, stem, stage, step.name, step.spec.title or step.name)
+
+
+def _write_table(context: Context, table: Any, stem: str, stage: Path, step: str) -> Artifact:
+    from didstudy.report.tables import table_to_html
+
+    formats = tuple(context.loaded.spec.study.formats)
+    try:
+        from didstudy.report.tables import write_table
+
+        written = write_table(table, stage / "tables" / stem, formats=formats)
+        files = tuple(str(Path(p).relative_to(stage)) for p in dict(written).values())
+    except ImportError:  # pragma: no cover - writers always present with the report package
+        files = ()
+    return Artifact("table", step, str(getattr(table, "title", stem)), files, table_to_html(table))
+
+
+def _figure_object(output: Any) -> Any:
+    figure = getattr(output, "figure", None)
+    if figure is not None and hasattr(figure, "savefig"):
+        return figure
+    if isinstance(output, tuple) and output and hasattr(output[0], "savefig"):
+        return output[0]
+    if hasattr(output, "savefig"):
+        return output
+    raise SpecError(
+        f"a figure function returned {type(output).__name__}, not a matplotlib figure",
+        fix="report this as a bug",
+    )
+
+
+def _write_figure(output: Any, stem: str, stage: Path, step: str, title: str) -> Artifact:
+    from didstudy.report.figures.save import save_figure
+
+    figure = _figure_object(output)
+    paths = save_figure(figure, stage / "figures" / stem, formats=FIGURE_FORMATS)
+    files = tuple(str(Path(p).relative_to(stage)) for p in paths)
+    png = next((Path(p) for p in paths if str(p).endswith(".png")), None)
+    body = ""
+    if png is not None:
+        encoded = base64.b64encode(png.read_bytes()).decode("ascii")
+        body = f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    except Exception:  # pragma: no cover
+        pass
+    return Artifact("figure", step, title, files, body)
+
+
+_CSS = """
+body{font-family:-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",sans-serif;
+max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+.simulated{background:#fff3cd;border:1px solid #e0c36c;padding:.8em 1em;margin:1em 0}
+section{margin:2.5em 0} img{max-width:100%} td.num{text-align:right}
+table.steps{border-collapse:collapse} table.steps td,table.steps th{padding:.2em .8em;
+border-bottom:1px solid #ddd;text-align:left}
+"""
+
+
+def render_report(
+    context: Context,
+    records: tuple[StepRecord, ...],
+    artifacts: list[Artifact],
+    stage: Path,
+    lang: str,
+) -> list[str]:
+    """Write ``report.html`` (self-contained); return warnings."""
+    problems: list[str] = []
+    meta = context.loaded.spec.study
+    css = ""
+    try:
+        from didstudy.report.tables import TABLE_CSS
+
+        css = TABLE_CSS
+    except ImportError:  # pragma: no cover
+        problems.append("table CSS unavailable")
+    zh = lang == "zh"
+    banner = ""
+    if meta.simulated:
+        text = (
+            "模拟数据：本报告中的所有数值均来自已知效应的模拟数据生成过程，并非真实观测数据。"
+            if zh
+            else "SIMULATED DATA: every number in this report comes from a simulated "
+            "data-generating process with a known effect, not from observed data."
+        )
+        banner = f'<div class="simulated"><strong>{html.escape(text)}</strong>'
+        if meta.note:
+            banner += f"<br>{html.escape(meta.note)}"
+        banner += "</div>"
+    rows = "".join(
+        f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(r.kind)}</td>"
+        f"<td>{html.escape(r.status)}</td><td class='num'>{r.seconds:.2f}</td>"
+        f"<td>{html.escape(r.message)}</td></tr>"
+        for r in records
+    )
+    steps_head = "步骤" if zh else "Steps"
+    sections = "".join(
+        f'<section id="{_safe(a.step)}">{a.html if a.kind == "table" else ""}'
+        + (f"<h3>{html.escape(a.title)}</h3>{a.html}" if a.kind == "figure" else "")
+        + "</section>"
+        for a in artifacts
+    )
+    sample = context.sample_log
+    sample_html = "".join(
+        f"<li>{html.escape(s.rule)}: {s.units_before} → {s.units_after} "
+        f"({s.rows_before} → {s.rows_after} rows)</li>"
+        for s in sample
+    )
+    page = (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(meta.title)}</title>\n<style>{_CSS}\n{css}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(meta.title)}</h1>\n{banner}\n"
+        f"<h2>{'样本' if zh else 'Sample'}</h2><ul>{sample_html}</ul>\n"
+        f"{sections}\n"
+        f"<h2>{steps_head}</h2><table class='steps'><tr><th>name</th><th>kind</th>"
+        f"<th>status</th><th>s</th><th></th></tr>{rows}</table>\n"
+        f"{banner}\n</body>\n</html>\n"
+    )
+    (stage / "report.html").write_text(page, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+    return problems

@@ -1,0 +1,514 @@
+"""Running a study: load, sample, run every step (cached), write the report atomically.
+
+``run_study`` is the one code path behind ``didstudy run`` and ``didstudy demo``. Steps run in
+the order of the study file; derive steps add a column to the panel data for the steps after
+them. Each step's result is cached by content hash (code version + step + data). Outputs
+(``results.json``, ``manifest.json``, tables, figures, ``report.html``) are written into a
+staging directory that replaces ``out`` only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from didstudy.errors import DidstudyError, SpecError
+from didstudy.study.artifacts import staging_directory, write_json
+from didstudy.study.cache import StepCache, cache_key, code_version
+from didstudy.study.plan import Plan, PlannedStep, make_plan
+from didstudy.study.sources import (
+    LoadedSource,
+    SampleLog,
+    apply_sample,
+    check_panel_columns,
+    frame_hash,
+    load_sources,
+)
+from didstudy.study.spec import LoadedSpec, closest, load_spec
+
+__all__ = ["ProgressEvent", "StepRecord", "StudyOutcome", "prepare", "run_study"]
+
+PACKAGES = ("numpy", "pandas", "scipy", "pydantic", "matplotlib", "pyarrow")
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Sent to the progress callback before (``phase="start"``) and after (``"done"``) a step."""
+
+    phase: str
+    index: int
+    total: int
+    name: str
+    kind: str
+    status: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What happened to one step (for the manifest and the CLI summary)."""
+
+    name: str
+    kind: str
+    function: str
+    status: str
+    seconds: float
+    data_hash: str = ""
+    seed: int | None = None
+    warnings: tuple[str, ...] = ()
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "function": self.function,
+            "status": self.status,
+            "seconds": round(self.seconds, 4),
+            "data_sha256": self.data_hash,
+            "seed": self.seed,
+            "warnings": list(self.warnings),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    """The finished run: where the report is, what each step did, the results mapping."""
+
+    out: Path
+    records: tuple[StepRecord, ...]
+    results: Mapping[str, Any]
+    files: tuple[str, ...]
+    seconds: float
+    sample_log: tuple[SampleLog, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def unavailable(self) -> tuple[StepRecord, ...]:
+        return tuple(r for r in self.records if r.status == "unavailable")
+
+
+@dataclass
+class Context:
+    """Mutable state of one run (private to the runner)."""
+
+    loaded: LoadedSpec
+    plan: Plan
+    sources: dict[str, LoadedSource]
+    frame: pd.DataFrame
+    sample_log: list[SampleLog]
+    results: dict[str, Any] = field(default_factory=dict)
+    panel_cache: dict[str, Any] = field(default_factory=dict)
+
+    def panel(self) -> Any:
+        """A :class:`didstudy.data.panel.Panel` of the current frame (built once per frame)."""
+        key = frame_hash(self.frame)
+        if key not in self.panel_cache:
+            from didstudy.data.panel import Panel
+
+            spec = self.loaded.spec.panel
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.panel_cache = {
+                    key: Panel(
+                        self.frame,
+                        unit=spec.unit,
+                        time=spec.time,
+                        treat=spec.treat,
+                        cohort=spec.cohort,
+                        cluster=spec.cluster,
+                        weight=spec.weight,
+                    )
+                }
+        return self.panel_cache[key]
+
+
+def prepare(
+    study: str | Path | LoadedSpec, overrides: Mapping[str, Any] | None = None
+) -> tuple[Plan, Context]:
+    """Validate the study, load its data and apply the sample rules (no step is run)."""
+    loaded = study if isinstance(study, LoadedSpec) else load_spec(study)
+    plan = make_plan(loaded, overrides)
+    sources = load_sources(loaded)
+    main = sources[loaded.spec.panel.data].frame
+    check_panel_columns(loaded, main)
+    frame, log = apply_sample(loaded, main)
+    context = Context(loaded, plan, sources, frame, log)
+    check_columns(context, dry_run=True)
+    return plan, context
+
+
+def _as_names(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _step_frame(context: Context, step: PlannedStep) -> pd.DataFrame:
+    if step.kind.role == "derive" and step.spec.data:
+        return context.sources[step.spec.data].frame
+    return context.frame
+
+
+def _check_step_columns(context: Context, step: PlannedStep, columns: set[str]) -> None:
+    for parameter, value in step.arguments.items():
+        if parameter not in step.kind.column_parameters:
+            continue
+        for name in _as_names(value) or []:
+            if name not in columns:
+                near = closest(name, sorted(columns))
+                raise context.loaded.error(
+                    f"step '{step.name}' ({step.kind.kind}): column '{name}' is not in the data",
+                    ("steps", step.index, parameter),
+                    fix=f"did you mean '{near}'?" if near else "name a column of the data",
+                )
+
+
+def check_columns(context: Context, *, dry_run: bool) -> None:
+    """Every column a step names exists (derived columns count from the step that adds them)."""
+    added: set[str] = set()
+    for step in context.plan.steps:
+        base = set(map(str, _step_frame(context, step).columns))
+        if step.kind.role != "derive" or not step.spec.data:
+            base |= added
+        _check_step_columns(context, step, base)
+        if step.kind.role == "derive" and step.spec.column:
+            added.add(step.spec.column)
+        if not dry_run:
+            break
+
+
+def _requires_controls(context: Context, step: PlannedStep) -> None:
+    needed = step.kind.requires_controls
+    if needed is None:
+        return
+    spec = context.loaded.spec.panel
+    frame = context.frame
+    if spec.cohort is not None:
+        cohort = pd.to_numeric(frame[spec.cohort], errors="coerce")
+        never = cohort.isna() | (cohort <= 0) | (cohort > frame[spec.time].max())
+    else:
+        treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0)
+        never = treated.groupby(frame[spec.unit]).transform("max") == 0
+    if not never.any() and needed == "never":
+        raise context.loaded.error(
+            f"step '{step.name}' ({step.kind.kind}) needs never-treated units, but every unit "
+            "in the sample is treated at some point",
+            ("steps", step.index, "kind"),
+            fix="keep never-treated units in the sample (check [sample]) or drop this step",
+        )
+
+
+def _derive(context: Context, step: PlannedStep, result: Any) -> None:
+    """Merge a derive step's output into the panel frame as ``step.spec.column``."""
+    from didstudy.study.derive import merge_derived
+
+    context.frame = merge_derived(context.loaded, context.frame, step, result)
+
+
+def _call(context: Context, step: PlannedStep) -> Any:
+    assert step.function is not None
+    arguments = dict(step.arguments)
+    if step.kind.role == "derive":
+        from didstudy.study.derive import derive_input
+
+        data: Any = derive_input(context.loaded, context.frame, _step_frame(context, step), step)
+    else:
+        data = context.panel()
+    if step.kind.data_parameter is not None:
+        arguments[step.kind.data_parameter] = data
+    return step.function(**arguments)
+
+
+def _record_warnings(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in caught:
+        seen.setdefault(f"{item.category.__name__}: {item.message}", None)
+    return tuple(seen)
+
+
+def _wrap(context: Context, step: PlannedStep, exc: DidstudyError) -> DidstudyError:
+    return type(exc)(
+        f"step '{step.name}' ({step.kind.kind}, "
+        f"{context.loaded.where('steps', step.index)}): {exc.message}",
+        file=exc.file,
+        column=exc.column,
+        rows=exc.rows,
+        fix=exc.fix,
+    )
+
+
+def _run_render(
+    context: Context, step: PlannedStep, stage: Path, lang: str, artifacts: list[Any]
+) -> StepRecord:
+    from didstudy.study.render import render_step
+
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            artifacts.append(render_step(context, step, stage, lang))
+        except DidstudyError as exc:
+            raise _wrap(context, step, exc) from None
+    return StepRecord(
+        step.name, step.kind.kind, step.target, "ok", time.perf_counter() - started,
+        warnings=_record_warnings(caught),
+    )  # fmt: skip
+
+
+def _run_step(
+    context: Context,
+    step: PlannedStep,
+    cache: StepCache,
+    stage: Path,
+    lang: str,
+    artifacts: list[Any],
+) -> StepRecord:
+    seed = step.arguments.get("seed")
+    if not step.available:
+        return StepRecord(
+            step.name, step.kind.kind, step.target, "unavailable", 0.0, seed=seed,
+            message=f"step kind '{step.kind.kind}' is unavailable: {step.reason}",
+        )  # fmt: skip
+    if step.kind.role == "render":
+        _check_step_columns(context, step, set(map(str, context.frame.columns)))
+        return _run_render(context, step, stage, lang, artifacts)
+    _check_step_columns(
+        context,
+        step,
+        set(map(str, _step_frame(context, step).columns)),
+    )
+    _requires_controls(context, step)
+    data_hash = frame_hash(_step_frame(context, step))
+    if step.kind.role == "derive" and step.spec.data:
+        data_hash = hashlib.sha256(
+            (data_hash + frame_hash(context.frame[[context.loaded.spec.panel.unit]])).encode()
+        ).hexdigest()
+    key = cache_key(step.fingerprint(), data_hash)
+    started = time.perf_counter()
+    result = cache.get(key)
+    status = "cached"
+    caught: list[warnings.WarningMessage] = []
+    if result is None:
+        status = "ok"
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = _call(context, step)
+            except DidstudyError as exc:
+                raise _wrap(context, step, exc) from None
+        cache.put(key, result)
+    context.results[step.name] = result
+    if step.kind.role == "derive":
+        _derive(context, step, result)
+    seconds = time.perf_counter() - started
+    return StepRecord(
+        step.name, step.kind.kind, step.target, status, seconds, data_hash, seed,
+        _record_warnings(caught),
+    )  # fmt: skip
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "didstudy": code_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _result_dict(result: Any) -> Any:
+    to_dict = getattr(result, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return {"repr": type(result).__name__}
+
+
+def results_document(context: Context, records: tuple[StepRecord, ...]) -> dict[str, Any]:
+    """The content of ``results.json``: every estimate of every step under its step name."""
+    meta = context.loaded.spec.study
+    steps: dict[str, Any] = {}
+    for record in records:
+        entry: dict[str, Any] = {"kind": record.kind, "status": record.status}
+        if record.name in context.results:
+            entry["result"] = _result_dict(context.results[record.name])
+        elif record.status == "unavailable":
+            entry["message"] = record.message
+        else:
+            continue
+        steps[record.name] = entry
+    for name in steps:
+        if steps[name]["status"] == "cached":
+            steps[name]["status"] = "ok"
+    return {
+        "study": {
+            "title": meta.title,
+            "simulated": meta.simulated,
+            "note": meta.note,
+            "seed": meta.seed,
+        },
+        "sample": {
+            "rules": [entry.to_dict() for entry in context.sample_log],
+            "rows": len(context.frame),
+            "units": int(context.frame[context.loaded.spec.panel.unit].nunique()),
+        },
+        "steps": steps,
+    }
+
+
+def manifest_document(
+    context: Context,
+    records: tuple[StepRecord, ...],
+    seconds: float,
+    cache: StepCache,
+    extra_warnings: tuple[str, ...],
+    lang: str,
+) -> dict[str, Any]:
+    """The content of ``manifest.json``: inputs' hashes, versions, seeds, timings, warnings."""
+    loaded = context.loaded
+    study_file: dict[str, Any] = {"path": str(loaded.path) if loaded.path else None}
+    study_file["sha256"] = hashlib.sha256(loaded.text.encode("utf-8")).hexdigest()
+    all_warnings = list(extra_warnings)
+    for record in records:
+        all_warnings += [f"{record.name}: {w}" for w in record.warnings]
+        if record.message:
+            all_warnings.append(f"{record.name}: {record.message}")
+    return {
+        "study_file": study_file,
+        "simulated": loaded.spec.study.simulated,
+        "note": loaded.spec.study.note,
+        "lang": lang,
+        "seed": loaded.spec.study.seed,
+        "overrides": dict(context.plan.overrides),
+        "inputs": {
+            name: {
+                "origin": source.origin,
+                "sha256": source.sha256,
+                "rows": len(source.frame),
+                "columns": len(source.frame.columns),
+                "simulated": source.simulated,
+            }
+            for name, source in context.sources.items()
+        },
+        "versions": _versions(),
+        "steps": [record.to_dict() for record in records],
+        "seconds_total": round(seconds, 3),
+        "cache": {"hits": cache.hits, "misses": cache.misses},
+        "warnings": all_warnings,
+    }
+
+
+def run_study(
+    study: str | Path | LoadedSpec,
+    out: str | Path = "report",
+    *,
+    lang: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    strict: bool = False,
+) -> StudyOutcome:
+    """Run a study file end to end and write its report to ``out`` atomically.
+
+    Parameters
+    ----------
+    study
+        Path of the TOML study file (or an already validated :class:`LoadedSpec`).
+    out
+        Report directory. It is replaced only when the whole run succeeded; an existing
+        non-empty directory that is not a didstudy report is never replaced.
+    lang
+        ``"zh"`` or ``"en"``; default: the study file's ``[study] lang``.
+    overrides
+        Keyword arguments applied to every step whose function accepts them (e.g. ``reps``).
+    progress
+        Called with a :class:`ProgressEvent` before and after every step.
+    cache
+        Reuse step results whose code, arguments and data are unchanged.
+    cache_dir
+        Cache directory (default ``<out>/.cache``, carried over between runs).
+    strict
+        Fail (instead of skipping with a warning) when a step kind is unavailable.
+
+    Returns
+    -------
+    StudyOutcome
+    """
+    started = time.perf_counter()
+    plan, context = prepare(study, overrides)
+    loaded = context.loaded
+    if strict and plan.unavailable:
+        first = plan.unavailable[0]
+        raise loaded.error(
+            f"step '{first.name}': step kind '{first.kind.kind}' is unavailable: {first.reason}",
+            ("steps", first.index, "kind"),
+            fix="install the missing module or remove the step",
+        )
+    language = lang or loaded.spec.study.lang
+    if language not in ("zh", "en"):
+        raise SpecError(f"unknown language {language!r}", fix="use 'zh' or 'en'")
+    out_path = Path(out).absolute()
+    records: list[StepRecord] = []
+    total = len(plan.steps)
+    with staging_directory(out_path) as stage:
+        if cache_dir is not None:
+            step_cache = StepCache(Path(cache_dir))
+        elif cache:
+            step_cache = StepCache(stage / ".cache", (out_path / ".cache",))
+        else:
+            step_cache = StepCache(None)
+        if not cache:
+            step_cache.read_dirs = ()
+        artifacts: list[Any] = []
+        for number, step in enumerate(plan.steps):
+            if progress:
+                progress(ProgressEvent("start", number, total, step.name, step.kind.kind))
+            record = _run_step(context, step, step_cache, stage, language, artifacts)
+            records.append(record)
+            if progress:
+                progress(
+                    ProgressEvent("done", number, total, step.name, step.kind.kind, record.status)
+                )
+        from didstudy.study.render import render_report
+
+        done = tuple(records)
+        results = results_document(context, done)
+        render_warnings = render_report(context, done, artifacts, stage, language)
+        write_json(stage / "results.json", results)
+        seconds = time.perf_counter() - started
+        manifest = manifest_document(
+            context, done, seconds, step_cache, tuple(render_warnings), language
+        )
+        write_json(stage / "manifest.json", manifest)
+        files = tuple(
+            sorted(
+                str(p.relative_to(stage))
+                for p in stage.rglob("*")
+                if p.is_file() and ".cache" not in p.parts
+            )
+        )
+    return StudyOutcome(
+        out_path,
+        tuple(records),
+        results,
+        files,
+        time.perf_counter() - started,
+        tuple(context.sample_log),
+        tuple(manifest["warnings"]),
+    )

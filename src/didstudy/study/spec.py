@@ -1,0 +1,365 @@
+"""The declarative study file: TOML read with :mod:`tomllib`, validated by pydantic.
+
+A study file names its data sources, the panel's column roles, labels, sample rules, the language,
+the seed and an ordered list of steps. Every step is ``kind`` + ``name`` + the keyword arguments
+of the public function the kind stands for (``didstudy.study.registry``), so a study file and a
+Python script run the same code. Errors point at the key and its line in the file and suggest
+the closest valid key (docs/decisions/0006-study-spec.md).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from didstudy.errors import SpecError
+
+__all__ = [
+    "DataSource",
+    "PanelSpec",
+    "SampleSpec",
+    "StepSpec",
+    "StudyMeta",
+    "StudySpec",
+    "VariableSpec",
+    "closest",
+    "load_spec",
+    "parse_spec",
+    "spec_json_schema",
+]
+
+Lang = Literal["zh", "en"]
+STEP_RUNNER_KEYS: frozenset[str] = frozenset({"kind", "name", "data", "column", "title", "enabled"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudyMeta(_Strict):
+    """``[study]``: title, language, seed and whether the data are simulated."""
+
+    title: str = "didstudy study"
+    lang: Lang = "en"
+    seed: int = 0
+    simulated: bool = False
+    note: str = ""
+    formats: tuple[str, ...] = ("md", "csv", "tex", "xlsx", "docx")
+
+
+class DataSource(_Strict):
+    """``[data.<name>]``: one of ``path`` (a file), ``dataset`` (bundled) or ``simulate``."""
+
+    path: str | None = None
+    dataset: str | None = None
+    simulate: str | None = None
+    table: str | None = None
+    encoding: str | None = None
+    sheet: str | int | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> DataSource:
+        given = [k for k in ("path", "dataset", "simulate") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'path', 'dataset' or 'simulate' "
+                f"(got {', '.join(given) if given else 'none'})"
+            )
+        return self
+
+
+class PanelSpec(_Strict):
+    """``[panel]``: which source is the panel and the columns' roles."""
+
+    data: str
+    unit: str
+    time: str
+    treat: str | None = None
+    cohort: str | None = None
+    cluster: str | None = None
+    weight: str | None = None
+
+    @model_validator(mode="after")
+    def _treatment(self) -> PanelSpec:
+        if (self.treat is None) == (self.cohort is None):
+            raise ValueError("give exactly one of 'treat' (a 0/1 column) or 'cohort'")
+        return self
+
+
+class VariableSpec(_Strict):
+    """``[variables.<column>]``: labels (zh/en) and a description."""
+
+    label_en: str | None = None
+    label_zh: str | None = None
+    description: str | None = None
+
+
+class SampleSpec(_Strict):
+    """``[sample]``: rules applied, in this order, to the panel source before any step.
+
+    ``years`` keeps an inclusive range of the time column; ``keep`` / ``drop`` map a column to a
+    list of values; ``where`` holds expressions of a safe subset (comparisons, ``and``/``or``/
+    ``not``, ``in`` lists, arithmetic; no calls, attributes or subscripts).
+    """
+
+    years: tuple[int, int] | None = None
+    keep: dict[str, list[str | int | float | bool]] = Field(default_factory=dict)
+    drop: dict[str, list[str | int | float | bool]] = Field(default_factory=dict)
+    where: list[str] = Field(default_factory=list)
+
+
+class StepSpec(BaseModel):
+    """``[[steps]]``: ``kind``, ``name`` and the keyword arguments of the kind's function.
+
+    Runner keys: ``data`` (source for derive steps), ``column`` (where a derived value goes),
+    ``title`` (caption) and ``enabled``. Everything else goes to the function and is checked
+    against its signature when the plan is made.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str
+    name: str
+    data: str | None = None
+    column: str | None = None
+    title: str | None = None
+    enabled: bool = True
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The function's keyword arguments (everything but the runner keys)."""
+        return dict(self.model_extra or {})
+
+
+class StudySpec(_Strict):
+    """A whole study file."""
+
+    study: StudyMeta = Field(default_factory=StudyMeta)
+    data: dict[str, DataSource]
+    panel: PanelSpec
+    variables: dict[str, VariableSpec] = Field(default_factory=dict)
+    sample: SampleSpec = Field(default_factory=SampleSpec)
+    steps: list[StepSpec] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec with its origin: the file, its directory and its text (for line numbers)."""
+
+    spec: StudySpec
+    path: Path | None
+    text: str
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    def where(self, *key: str | int) -> str:
+        """``"file 'x.toml', line 12"`` for a key path (or the nearest enclosing key found)."""
+        line = key_line(self.text, key)
+        name = str(self.path) if self.path is not None else "<study>"
+        return f"{name}, line {line}" if line else name
+
+    def error(self, message: str, key: Sequence[str | int], fix: str | None = None) -> SpecError:
+        """A :class:`SpecError` located at ``key``."""
+        return SpecError(f"{_dotted(key)}: {message}", file=self.where(*key), fix=fix)
+
+
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The closest valid name to ``word`` (difflib), or None."""
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _dotted(key: Sequence[str | int]) -> str:
+    out = ""
+    for part in key:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in text.split("."))
+
+
+def key_line(text: str, key: Sequence[str | int]) -> int | None:
+    """Line number (1-based) of a key path in TOML text, or of its nearest enclosing key.
+
+    The text is scanned line by line: table headers ``[a.b]`` and array-of-tables headers
+    ``[[steps]]`` (counted, so ``("steps", 2, "y")`` is the ``y`` of the third ``[[steps]]``)
+    set the prefix; ``key = value`` lines add the key. Inline tables are not descended into.
+    """
+    target = tuple(key)
+    found: dict[tuple[str | int, ...], int] = {}
+    counts: dict[tuple[str, ...], int] = {}
+    prefix: tuple[str | int, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            parts = _split_key(header.group(2))
+            if header.group(1) == "[[":
+                index = counts.get(parts, 0)
+                counts[parts] = index + 1
+                prefix = (*parts, index)
+            else:
+                prefix = parts
+            found.setdefault(prefix, number)
+            continue
+        match = _KEY.match(line)
+        if match and not line.lstrip().startswith("#"):
+            found.setdefault((*prefix, *_split_key(match.group(1))), number)
+    for size in range(len(target), 0, -1):
+        if target[:size] in found:
+            return found[target[:size]]
+    return None
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "": StudySpec,
+    "study": StudyMeta,
+    "data": DataSource,
+    "panel": PanelSpec,
+    "variables": VariableSpec,
+    "sample": SampleSpec,
+}
+
+
+def _model_at(loc: Sequence[str | int]) -> type[BaseModel]:
+    """The model whose fields are valid at the parent of ``loc``."""
+    parent = [p for p in loc[:-1] if isinstance(p, str)]
+    if not parent:
+        return StudySpec
+    head = parent[0]
+    if head in {"data", "variables"} and len(parent) >= 2:
+        return _MODELS[head]
+    return _MODELS.get(head, StudySpec)
+
+
+def _pydantic_message(
+    loaded_text: str, path: Path | None, exc: pydantic.ValidationError
+) -> SpecError:
+    err = exc.errors()[0]
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    kind = err["type"]
+    key = loc[-1] if loc else ""
+    fix: str | None = None
+    if kind == "extra_forbidden" and isinstance(key, str):
+        valid = list(_model_at(loc).model_fields)
+        near = closest(key, valid)
+        message = f"unknown key '{key}'"
+        fix = f"did you mean '{near}'?" if near else f"valid keys here: {', '.join(sorted(valid))}"
+    elif kind == "missing":
+        message = f"required key '{key}' is missing"
+        fix = f"add '{key} = ...' to the file"
+    elif kind == "literal_error":
+        message = f"{err['msg'].lower()} (got {err.get('input')!r})"
+        fix = "use one of the allowed values"
+    elif kind == "value_error":
+        message = str(err["msg"]).removeprefix("Value error, ")
+    else:
+        message = f"{err['msg'].lower()} (got {err.get('input')!r})"
+        fix = "correct the value's type"
+    line = key_line(loaded_text, loc)
+    name = str(path) if path is not None else "<study>"
+    where = f"{name}, line {line}" if line else name
+    extra = len(exc.errors()) - 1
+    if extra:
+        message += f" ({extra} more problem{'s' if extra > 1 else ''} in the file)"
+    return SpecError(f"{_dotted(loc) or 'study file'}: {message}", file=where, fix=fix)
+
+
+def parse_spec(text: str, path: Path | None = None) -> LoadedSpec:
+    """Parse and validate TOML text; raise :class:`SpecError` naming the key and its line."""
+    name = str(path) if path is not None else "<study>"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(
+            f"not valid TOML: {exc}", file=name, fix="fix the TOML syntax at that line"
+        ) from None
+    return parse_mapping(raw, text, path)
+
+
+def parse_mapping(raw: Mapping[str, Any], text: str = "", path: Path | None = None) -> LoadedSpec:
+    """Validate an already-parsed mapping (``text`` is only used to find line numbers)."""
+    try:
+        spec = StudySpec.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise _pydantic_message(text, path, exc) from None
+    loaded = LoadedSpec(spec, path, text)
+    _check_references(loaded)
+    return loaded
+
+
+def _check_references(loaded: LoadedSpec) -> None:
+    spec = loaded.spec
+    sources = list(spec.data)
+    if spec.panel.data not in spec.data:
+        near = closest(spec.panel.data, sources)
+        raise loaded.error(
+            f"data source '{spec.panel.data}' is not defined",
+            ("panel", "data"),
+            fix=f"did you mean '{near}'?" if near else f"define [data.{spec.panel.data}]",
+        )
+    seen: dict[str, int] = {}
+    for index, step in enumerate(spec.steps):
+        if step.name in seen:
+            raise loaded.error(
+                f"step name '{step.name}' is used twice "
+                f"(steps {seen[step.name] + 1} and {index + 1})",
+                ("steps", index, "name"),
+                fix="give every step a unique name",
+            )
+        seen[step.name] = index
+        if step.data is not None and step.data not in spec.data:
+            near = closest(step.data, sources)
+            raise loaded.error(
+                f"data source '{step.data}' is not defined",
+                ("steps", index, "data"),
+                fix=f"did you mean '{near}'?" if near else f"define [data.{step.data}]",
+            )
+    if spec.sample.years is not None and spec.sample.years[0] > spec.sample.years[1]:
+        raise loaded.error(
+            f"year range {list(spec.sample.years)} is empty (first > last)",
+            ("sample", "years"),
+            fix="write years = [first, last] with first <= last",
+        )
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Read and validate a study file."""
+    file = Path(path)
+    if not file.is_file():
+        raise SpecError(
+            "study file not found", file=str(file), fix="check the path (or run 'didstudy demo')"
+        )
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(
+            "study file is not UTF-8 text", file=str(file), fix="save the TOML file as UTF-8"
+        ) from None
+    return parse_spec(text, file)
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """JSON Schema of the study file (``didstudy schema``)."""
+    schema = StudySpec.model_json_schema()
+    schema["title"] = "didstudy study file"
+    schema["$comment"] = (
+        "Each [[steps]] table takes kind, name and the keyword arguments of the public function "
+        "of that kind (see 'didstudy validate' for the list of kinds)."
+    )
+    return schema
