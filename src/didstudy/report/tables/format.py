@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from didstudy.errors import DidstudyError
 
 __all__ = ["DEFAULT_STARS", "Stars", "fmt_count", "fmt_number", "is_missing"]
@@ -22,9 +24,10 @@ def is_missing(value: Any) -> bool:
     if value is None:
         return True
     try:
-        return bool(value != value)
+        missing = pd.isna(value)
     except (TypeError, ValueError):
         return False
+    return missing if isinstance(missing, bool) else False
 
 
 @dataclass(frozen=True)

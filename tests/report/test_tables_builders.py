@@ -1,0 +1,344 @@
+"""Table builders: stars, statistics, term selection, indicator rows, other table kinds."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from didstudy.errors import DataError, DidstudyError
+from didstudy.report.labels import join_list, normalize_lang, title, variable_label
+from didstudy.report.tables import (
+    Stars,
+    bacon_table,
+    balance_table,
+    descriptive_table,
+    placebo_table,
+    regression_table,
+)
+from didstudy.report.tables.bacon import bacon_type_key
+from didstudy.report.tables.format import fmt_count, fmt_number
+from tests.report.fixtures.results import COLUMN_1, COLUMN_2, FakeResult
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [
+        (0.0, "***"),
+        (0.00999, "***"),
+        (0.01, "**"),  # boundary: strictly below the threshold earns the level
+        (0.04999, "**"),
+        (0.05, "*"),
+        (0.0999, "*"),
+        (0.1, ""),
+        (0.5, ""),
+        (None, ""),
+        (float("nan"), ""),
+        (pd.NA, ""),
+    ],
+)
+def test_default_star_boundaries(p: Any, expected: str) -> None:
+    assert Stars()(p) == expected
+
+
+def test_custom_thresholds_change_stars_and_note() -> None:
+    stars = Stars.from_thresholds([0.1, 0.05])
+    assert stars.levels == ((0.05, "**"), (0.1, "*"))
+    assert [stars(p) for p in (0.01, 0.05, 0.0999, 0.1)] == ["**", "*", "*", ""]
+    table = regression_table([COLUMN_2], stars=stars, keep=["policy"], stats=())
+    assert table.body[0].grid()[1] == "-0.034**"  # p = 0.01 < 0.05
+    assert table.notes == (
+        "Note: ** and * denote significance at the 5% and 10% levels; "
+        "standard errors in parentheses.",
+    )
+    single = regression_table([COLUMN_2], lang="zh", stars=Stars(((0.1, "*"),)), stats=())
+    assert single.notes[0] == "注：* 表示在 10% 的水平下显著，括号里的数字为标准误。"
+    none = regression_table([COLUMN_2], stars=Stars(()), keep=["policy"], stats=())
+    assert none.body[0].grid()[1] == "-0.034"
+    assert none.notes == ("Note: standard errors in parentheses.",)
+    with pytest.raises(DidstudyError, match="strictest first"):
+        Stars(((0.1, "*"), (0.05, "**")))
+
+
+@pytest.mark.parametrize(
+    ("statistic", "below", "note"),
+    [
+        ("se", "(0.006)", "standard errors in parentheses"),
+        ("t", "(-5.828)", "t-statistics in parentheses"),  # -0.0373 / 0.0064
+        ("p", "[0.000]", "p-values in brackets"),
+        ("ci", "[-0.050, -0.025]", "95% confidence intervals in brackets"),
+    ],
+)
+def test_statistic_below_coefficient(statistic: Any, below: str, note: str) -> None:
+    table = regression_table(
+        [COLUMN_1], statistic=statistic, keep=["policy"], stats=(), fixed_effects={}
+    )
+    assert [r.grid() for r in table.body] == [["policy", "-0.037***"], ["", below]]
+    assert table.notes[0].endswith(note + ".")
+
+
+def test_no_statistic_row_and_digits_and_thousands() -> None:
+    table = regression_table(
+        [COLUMN_2], statistic="none", digits=4, stat_digits=2, thousands=" ", keep=["policy"]
+    )
+    assert [r.grid() for r in table.body] == [
+        ["policy", "-0.0344**"],
+        ["City FE", "Yes"],
+        ["Year FE", "Yes"],
+        ["Observations", "15 480"],
+        ["R²", "0.89"],
+    ]
+    assert table.notes == ("Note: ***, ** and * denote significance at the 1%, 5% and 10% levels.",)
+
+
+def test_keep_drop_order_labels_and_interactions() -> None:
+    result = FakeResult(
+        rows=(
+            ("const", 1.0, 0.1, 0.5),
+            ("x1", 0.2, 0.1, 0.5),
+            ("policy:pre1", -0.01, 0.012, 0.4),
+            ("x2", 0.3, 0.1, 0.5),
+            ("policy", -0.03, 0.006, 0.001),
+        )
+    )
+    default = regression_table([result], stats=(), statistic="none", numbers=False)
+    assert [r.grid()[0] for r in default.body] == [
+        "x1",
+        "policy × pre1",
+        "x2",
+        "policy",
+        "Constant",
+    ]
+    labels = {"policy": "Policy", "pre1": "pre₁"}
+    kept = regression_table(
+        [result],
+        keep=["policy", "policy*", "x?"],
+        drop=["x2"],
+        labels=labels,
+        stats=(),
+        statistic="none",
+    )
+    assert [r.grid()[0] for r in kept.body] == ["Policy", "Policy × pre₁", "x1"]
+    assert variable_label("city", "zh") == "城市"
+    assert variable_label("city", "zh", {"city": "地级市"}) == "地级市"
+    assert variable_label("_cons", "zh") == "常数项"
+
+
+def test_controls_row_fixed_effects_and_groups_zh() -> None:
+    table = regression_table(
+        {"PSM-DID": COLUMN_1, "缩尾 1%": COLUMN_2},
+        lang="zh",
+        kind="robustness",
+        number="5",
+        controls=["ln_trans", "saver"],
+        show_controls=False,
+        fixed_effects={"city": True, "year": [True, False]},
+        groups=[("逐期匹配", 1), ("缩尾", 1)],
+        stats=("nobs", "r2", "n_clusters", "bandwidth"),
+        labels={"policy": "Policy"},
+    )
+    assert table.title == "表5 稳健性检验"
+    assert [[(c.text, c.colspan) for c in r.cells] for r in table.header] == [
+        [("", 1), ("逐期匹配", 1), ("缩尾", 1)],
+        [("", 1), ("(1)", 1), ("(2)", 1)],
+        [("变量", 1), ("PSM-DID", 1), ("缩尾 1%", 1)],
+    ]
+    assert [r.grid() for r in table.body] == [
+        ["Policy", "-0.037***", "-0.034**"],
+        ["", "(0.006)", "(0.007)"],
+        ["常数项", "0.545***", "0.703***"],
+        ["", "(0.001)", "(0.019)"],
+        ["控制变量", "否", "是"],
+        ["城市固定效应", "是", "是"],
+        ["年份固定效应", "是", "否"],
+        ["样本量", "5480", "15480"],
+        ["R²", "0.887", "0.889"],
+        ["聚类数", "274", "274"],
+        ["bandwidth", "", ""],
+    ]
+    assert not any(r.rule_above for r in table.body)
+    explicit = regression_table([COLUMN_1], controls_row=True, stats=(), fixed_effects={})
+    assert [r.grid() for r in explicit.body][-1] == ["Controls", "Yes"]
+
+
+def test_per_column_dependent_variables_like_table_7() -> None:
+    table = regression_table(
+        [COLUMN_1, COLUMN_2], dep_var=["InnoAp", "INDG"], kind="mechanism", stats=()
+    )
+    assert [r.grid() for r in table.header] == [
+        ["", "(1)", "(2)"],
+        ["Variable", "InnoAp", "INDG"],
+    ]
+    assert table.caption == "Mechanisms"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"groups": [("a", 1)]}, "span 1 columns but there are 2"),
+        ({"dep_var": ["a"]}, "1 names for 2 columns"),
+        ({"fixed_effects": {"city": [True]}}, "1 entries for 2 columns"),
+        ({"controls_row": [True, False, True]}, "3 entries for 2 columns"),
+    ],
+)
+def test_shape_errors(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        regression_table([COLUMN_1, COLUMN_2], **kwargs)
+
+
+class _NoEstimate:
+    def tidy(self) -> pd.DataFrame:
+        return pd.DataFrame({"term": ["a"], "coef": [1.0]})
+
+
+class _Duplicated:
+    def tidy(self) -> pd.DataFrame:
+        return pd.DataFrame({"term": ["a", "a"], "estimate": [1.0, 2.0]})
+
+
+def test_bad_results_are_named() -> None:
+    with pytest.raises(DidstudyError, match=r"column 1 .*not an estimation result"):
+        regression_table([("x", 3.0)])
+    with pytest.raises(DataError, match="no 'estimate' column"):
+        regression_table([_NoEstimate()])
+    with pytest.raises(DataError, match="repeats the term"):
+        regression_table([_Duplicated()])
+    with pytest.raises(DidstudyError, match="at least one"):
+        regression_table([])
+    with pytest.raises(DidstudyError, match="lang='zh'"):
+        regression_table([COLUMN_1], lang="fr")
+
+
+def test_no_fixed_effect_rows_when_not_reported() -> None:
+    plain = FakeResult(rows=(("x", 1.0, 0.5, 0.2),), statistics=(("nobs", 10),))
+    table = regression_table([plain], stats=("nobs",))
+    assert [r.grid()[0] for r in table.body] == ["x", "", "Observations"]
+
+
+def test_descriptive_statistics_by_hand() -> None:
+    data = pd.DataFrame(
+        {
+            "indg": [0.2, 0.4, 0.6, np.nan],
+            "policy": [True, False, True, False],
+            "city": ["a", "b", "c", "d"],
+        }
+    )
+    table = descriptive_table(
+        data, ["indg", "policy"], lang="zh", number=2, labels={"indg": "INDG"}, digits=4
+    )
+    assert table.title == "表2 主要变量描述性统计结果"
+    assert table.grid() == [
+        ["变量", "观测值", "均值", "标准差", "最小值", "最大值"],
+        # SD with n - 1: sqrt(((0.2)^2 + 0 + (0.2)^2) / 2) = 0.2
+        ["INDG", "3", "0.4000", "0.2000", "0.2000", "0.6000"],
+        # sqrt((2 * 0.25 + 2 * 0.25) / 3) = 0.57735
+        ["policy", "4", "0.5000", "0.5774", "0.0000", "1.0000"],
+    ]
+    default = descriptive_table(data, lang="en")
+    assert [r.grid()[0] for r in default.body] == ["indg", "policy"]
+    with pytest.raises(DataError, match="'city' is not numeric"):
+        descriptive_table(data, ["city"])
+    with pytest.raises(DataError, match="lacks the column"):
+        descriptive_table(data, ["gdp"])
+    with pytest.raises(DataError, match="unknown descriptive statistic"):
+        descriptive_table(data, ["indg"], statistics=["n", "kurtosis"])
+
+
+def test_bacon_table_types_and_weighted_sum_identity() -> None:
+    summary = pd.DataFrame(
+        {
+            "type": ["Timing_groups", "Never_v_timing", "something else"],
+            "avg_estimate": [-0.0006, -0.0377, 0.5402],
+            "weight": [0.0150, 0.9645, 0.0205],
+            "n_comparisons": [6, 3, 1],
+        }
+    )
+    twfe = float(np.dot(summary["avg_estimate"], summary["weight"]))
+    for lang, labels in (
+        ("zh", ["时变处理", "从未处理 vs 时变处理", "something else"]),
+        ("en", ["Timing groups (earlier vs later treated)", "Never treated vs timing", "x"]),
+    ):
+        table = bacon_table(
+            summary, lang=lang, number=4, labels={"something else": "x"} if lang == "en" else None
+        )
+        grid = table.grid()
+        assert [row[0] for row in grid[1:4]] == labels
+        assert grid[1][1:] == ["-0.0006", "0.0150", "6"]
+        assert grid[4][1:] == [f"{twfe:.4f}", "1.0000", "10"]
+        assert table.body[-1].rule_above
+    assert bacon_type_key("Earlier vs Later Treated") == "earlier_vs_later"
+    assert bacon_type_key("Treated vs Untreated") == "never_vs_timing"
+    with pytest.raises(DataError, match="no weight column"):
+        bacon_table(summary.drop(columns="weight"))
+    with pytest.raises(DataError, match="missing or non-numeric"):
+        bacon_table(summary.assign(weight=[0.1, None, 0.2]))
+
+
+def test_balance_table_before_after_groups() -> None:
+    balance = pd.DataFrame(
+        {
+            "variable": ["ln_gdp", "edu"],
+            "mean_treated_before": [16.5, 0.031],
+            "mean_control_before": [16.1, 0.029],
+            "std_diff_before": [35.2, 12.0],
+            "mean_treated_after": [16.5, 0.031],
+            "mean_control_after": [16.45, 0.0305],
+            "std_diff_after": [4.1, -1.5],
+        }
+    )
+    table = balance_table(balance, lang="zh", labels={"ln_gdp": "ln gdp"}, digits=2)
+    assert [[(c.text, c.colspan) for c in r.cells] for r in table.header] == [
+        [("", 1), ("匹配前", 3), ("匹配后", 3)],
+        [
+            ("变量", 1),
+            ("处理组均值", 1),
+            ("控制组均值", 1),
+            ("标准化偏差（%）", 1),
+            ("处理组均值", 1),
+            ("控制组均值", 1),
+            ("标准化偏差（%）", 1),
+        ],
+    ]
+    assert table.body[0].grid() == ["ln gdp", "16.50", "16.10", "35.20", "16.50", "16.45", "4.10"]
+    assert table.body[1].grid()[-1] == "-1.50"
+    with pytest.raises(DataError, match="no mean_treated"):
+        balance_table(pd.DataFrame({"variable": ["a"], "x": [1]}))
+
+
+def test_placebo_table_shares_by_hand() -> None:
+    draws = pd.DataFrame(
+        {
+            "estimate": [-0.03, -0.01, 0.0, 0.01, 0.02, np.nan],
+            "p_value": [0.01, 0.5, 0.9, 0.6, 0.08, 0.3],
+        }
+    )
+    table = placebo_table(draws, actual=-0.02, quantiles=(50,), lang="en")
+    assert table.grid() == [
+        ["Statistic", "Value"],
+        ["Placebo draws", "5"],
+        ["Mean of placebo estimates", "-0.0020"],
+        ["SD of placebo estimates", f"{np.std([-0.03, -0.01, 0, 0.01, 0.02], ddof=1):.4f}"],
+        ["50% quantile", "0.0000"],
+        ["Actual estimate", "-0.0200"],
+        ["Share with |placebo| ≥ |actual|", "0.4000"],  # -0.03 and 0.02
+        ["Share with placebo ≤ actual", "0.2000"],  # -0.03
+        ["Share of placebo p-values < 0.10", "0.4000"],  # 0.01 and 0.08
+    ]
+    zh = placebo_table(np.array([0.1, -0.1]), actual=0.05, lang="zh", quantiles=())
+    assert zh.grid()[0] == ["统计量", "数值"]
+    with pytest.raises(DataError, match="no 'estimate' column"):
+        placebo_table(pd.DataFrame({"coef": [1.0]}), 0.0)
+
+
+def test_formatting_helpers_and_labels() -> None:
+    assert fmt_number(-0.00001, 3) == "-0.000"
+    assert fmt_number(None) == "" and fmt_number(math.inf) == "∞"
+    assert fmt_count(1234567.0, ",") == "1,234,567" and fmt_count(1234567) == "1234567"
+    assert normalize_lang("zh-CN") == "zh"
+    assert join_list(["a", "b", "c"], "en") == "a, b and c"
+    assert join_list(["a", "b", "c"], "zh") == "a、b、c"
+    assert title("Baseline", "en") == "Baseline"
+    assert title("基准回归结果", "zh", 3) == "表3 基准回归结果"
