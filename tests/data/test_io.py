@@ -108,6 +108,12 @@ def test_excel_sheets(tmp_path: Path) -> None:
     assert "no sheet 'data'" in msg and "'notes', '数据'" in msg and "Fix:" in msg
     with pytest.raises(DataError, match="sheet index 5 does not exist"):
         read_table(path, sheet=5)
+    with pytest.raises(DataError, match="encoding='gbk' was given, but only text files"):
+        read_table(path, encoding="gbk")
+    csv = tmp_path / "t.csv"
+    csv.write_text(_csv_text(), encoding="utf-8")
+    with pytest.raises(DataError, match="only Excel workbooks have sheets"):
+        read_table(csv, sheet="数据")
 
 
 @pytest.mark.parametrize("ext", [".dta", ".parquet"])

@@ -310,6 +310,19 @@ def read_table(
         raise DataError("is a directory, not a file.", file=file, fix="pass a file path.")
     ext = p.suffix.lower()
     options = dict(kw)
+    if sheet is not None and ext not in _EXCEL:
+        raise DataError(
+            f"sheet={sheet!r} was given, but only Excel workbooks have sheets (this is {ext!r}).",
+            file=file,
+            fix="drop the sheet argument, or point at the .xlsx workbook.",
+        )
+    if encoding is not None and ext not in _TEXT_SEPARATORS:
+        raise DataError(
+            f"encoding={encoding!r} was given, but only text files (csv, tsv, txt) are decoded "
+            f"by didstudy (this is {ext!r}).",
+            file=file,
+            fix="drop the encoding argument (Excel, Stata and Parquet files record their own).",
+        )
     fmt: str
     try:
         if ext in _TEXT_SEPARATORS:
