@@ -134,11 +134,8 @@ def _paper_weight(frame: pd.Series, df: pd.DataFrame, n_periods: int) -> float:
     dk, dl = dbar(frame["treated"]), dbar(frame["control"])
     if frame["type"] in (TREATED_VS_NEVER, LATER_VS_ALWAYS):
         nku = nk / (nk + nl)
-        return (
-            (nk + nl) ** 2 * nku * (1 - nku) * dk * (1 - dk)
-            if dl == 0
-            else ((nk + nl) ** 2 * nku * (1 - nku) * dk * (1 - dk))
-        )
+        # a never- or always-treated control has constant D: the same variance term
+        return (nk + nl) ** 2 * nku * (1 - nku) * dk * (1 - dk)
     if frame["type"] == EARLIER_VS_LATER:
         nkl = nk / (nk + nl)
         v = nkl * (1 - nkl) * (dk - dl) / (1 - dl) * (1 - dk) / (1 - dl)
