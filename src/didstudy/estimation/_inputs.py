@@ -49,14 +49,14 @@ def panel_input(data: Any, unit: str | None = None, time: str | None = None) -> 
                 fix="pass unit='city', time='year' (your column names), or a didstudy.Panel",
             )
         require_columns(data, [unit, time])
-        return PanelInput(data.copy(), unit, time, None, None)
+        return PanelInput(data.reset_index(drop=True), unit, time, None, None)
     frame = getattr(data, "frame", None)
     if not isinstance(frame, pd.DataFrame):
         raise ValidationError(
             f"expected a didstudy.Panel or a pandas DataFrame, got {type(data).__name__}"
         )
     return PanelInput(
-        frame.copy(),
+        frame.reset_index(drop=True),
         str(data.unit) if unit is None else unit,
         str(data.time) if time is None else time,
         getattr(data, "cluster", None),
