@@ -55,7 +55,7 @@ def _merge(
     if column in frame.columns:
         raise loaded.error(
             f"step '{step.name}' would overwrite the existing column '{column}'",
-            ("steps", step.index, "column"),
+            ("steps", step.index, "into"),
             fix="choose a new column name",
         )
     keys = values[["unit", "time", "value"]].copy()
@@ -72,8 +72,8 @@ def _merge(
 def merge_derived(
     loaded: LoadedSpec, frame: pd.DataFrame, step: PlannedStep, result: Any
 ) -> pd.DataFrame:
-    """Attach a derive step's output to the panel frame as ``step.spec.column``."""
-    column = str(step.spec.column)
+    """Attach a derive step's output to the panel frame as ``step.spec.into``."""
+    column = str(step.spec.into)
     kind = step.kind.kind
     if kind == "dagum_panel":
         groups = result.groups

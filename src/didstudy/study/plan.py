@@ -50,7 +50,7 @@ class PlannedStep:
             "target": self.target,
             "arguments": dict(self.arguments),
             "data": self.spec.data,
-            "column": self.spec.column,
+            "into": self.spec.into,
         }
         text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -136,11 +136,11 @@ def make_plan(loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None) ->
             kind = resolve(step.kind)
         except SpecError as exc:
             raise loaded.error(exc.message, ("steps", index, "kind"), fix=exc.fix) from None
-        if kind.role == "derive" and not step.column:
+        if kind.role == "derive" and not step.into:
             raise loaded.error(
-                f"step '{step.name}' (kind {kind.kind}) derives a column but has no 'column'",
+                f"step '{step.name}' (kind {kind.kind}) derives a column but has no 'into'",
                 ("steps", index),
-                fix='add column = "<new column name>" to this [[steps]] table',
+                fix='add into = "<new column name>" to this [[steps]] table',
             )
         function, target = resolve_function(kind)
         if function is None:
@@ -154,6 +154,13 @@ def make_plan(loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None) ->
         for key, value in overrides.items():
             if key in parameters and key != kind.data_parameter:
                 arguments[key] = value
+        if (
+            kind.role == "estimate"
+            and "name" in parameters
+            and "name" not in arguments
+            and step.title is not None
+        ):
+            arguments["name"] = step.title
         if "seed" in parameters and "seed" not in arguments:
             arguments["seed"] = seed
         planned.append(PlannedStep(index, step, kind, function, target, arguments, True))

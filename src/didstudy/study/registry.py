@@ -25,8 +25,14 @@ COLUMN_PARAMETERS: frozenset[str] = frozenset(
     {
         "y", "treat", "controls", "cluster", "weights", "value", "group", "time", "unit",
         "covariates", "mediators", "outcome", "outcomes", "by", "columns", "variables",
-        "policies", "services", "manufacturing", "total", "split", "splits", "drop_column",
+        "policies", "services", "manufacturing", "total", "split", "splits", "column",
     }
+)  # fmt: skip
+
+
+# parameters of figure functions that take an earlier step's result (named by its step name)
+FIGURE_RESULT_PARAMETERS: tuple[str, ...] = (
+    "result", "results", "res", "components", "summary", "draws", "estimates", "fit",
 )  # fmt: skip
 
 
@@ -149,28 +155,28 @@ REGISTRY: dict[str, StepKind] = dict(
             "event_study_figure", "render", "event-study coefficient plot",
             "didstudy.report.figures.event_study:event_study_figure",
             "didstudy.report.figures.event_study:plot_event_study",
-            data_parameter=None, output="figure", result_parameters=("result",),
+            data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
             column_parameters=frozenset(),
         ),
         _k(
             "placebo_figure", "render", "placebo distribution plot",
             "didstudy.report.figures.placebo:placebo_figure",
             "didstudy.report.figures.placebo:plot_placebo",
-            data_parameter=None, output="figure", result_parameters=("result",),
+            data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
             column_parameters=frozenset(),
         ),
         _k(
             "bacon_figure", "render", "Goodman-Bacon scatter plot",
             "didstudy.report.figures.bacon:bacon_figure",
             "didstudy.report.figures.bacon:plot_bacon",
-            data_parameter=None, output="figure", result_parameters=("result",),
+            data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
             column_parameters=frozenset(),
         ),
         _k(
             "dagum_figure", "render", "Dagum decomposition over time",
             "didstudy.report.figures.dagum:dagum_figure",
             "didstudy.report.figures.dagum:plot_dagum",
-            data_parameter=None, output="figure", result_parameters=("result",),
+            data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
             column_parameters=frozenset(),
         ),
         _k(

@@ -60,6 +60,9 @@ def _lookup(context: Context, step: PlannedStep, parameter: str, name: str) -> A
 
 
 def _expand(label: str, result: Any) -> list[tuple[str, Any]]:
+    models = getattr(result, "models", None)
+    if models is not None and hasattr(models, "items"):
+        result = models
     items = getattr(result, "items", None)
     if isinstance(items, tuple) and items and isinstance(items[0], tuple):
         return [(str(n), r) for n, r in items]
@@ -114,10 +117,12 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     if "name" in parameters and "name" not in arguments:
         arguments["name"] = _safe(step.name)
     if step.kind.data_parameter is not None:
-        data: Any = context.frame
-        if step.kind.output == "figure":
-            data = context.panel()
-        arguments[step.kind.data_parameter] = data
+        arguments[step.kind.data_parameter] = context.frame
+        roles = context.loaded.spec.panel
+        for role in ("unit", "time", "treat"):
+            value = getattr(roles, role)
+            if role in parameters and role not in arguments and value is not None:
+                arguments[role] = value
     output = step.function(**arguments)
     stem = _safe(step.name)
     if step.kind.output == "table":

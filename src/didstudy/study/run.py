@@ -111,6 +111,8 @@ class Context:
     sample_log: list[SampleLog]
     results: dict[str, Any] = field(default_factory=dict)
     panel_cache: dict[str, Any] = field(default_factory=dict)
+    missing_columns: dict[str, str] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
 
     def panel(self) -> Any:
         """A :class:`didstudy.data.panel.Panel` of the current frame (built once per frame)."""
@@ -155,6 +157,8 @@ def _as_names(value: Any) -> list[str] | None:
         return [value]
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         return list(value)
+    if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+        return [str(v) for v in value.values()]
     return None
 
 
@@ -186,8 +190,10 @@ def check_columns(context: Context, *, dry_run: bool) -> None:
         if step.kind.role != "derive" or not step.spec.data:
             base |= added
         _check_step_columns(context, step, base)
-        if step.kind.role == "derive" and step.spec.column:
-            added.add(step.spec.column)
+        if step.kind.role == "derive" and step.spec.into:
+            added.add(step.spec.into)
+            if not step.available:
+                context.missing_columns[step.spec.into] = step.name
         if not dry_run:
             break
 
@@ -214,7 +220,7 @@ def _requires_controls(context: Context, step: PlannedStep) -> None:
 
 
 def _derive(context: Context, step: PlannedStep, result: Any) -> None:
-    """Merge a derive step's output into the panel frame as ``step.spec.column``."""
+    """Merge a derive step's output into the panel frame as ``step.spec.into``."""
     from didstudy.study.derive import merge_derived
 
     context.frame = merge_derived(context.loaded, context.frame, step, result)
@@ -270,6 +276,26 @@ def _run_render(
     )  # fmt: skip
 
 
+def _unavailable_because(context: Context, step: PlannedStep) -> str:
+    """Why a step cannot run in this installation ("" when it can)."""
+    if not step.available:
+        return f"step kind '{step.kind.kind}' is unavailable: {step.reason}"
+    for parameter, value in step.arguments.items():
+        if parameter in step.kind.column_parameters:
+            for name in _as_names(value) or []:
+                if name in context.missing_columns:
+                    source = context.missing_columns[name]
+                    return f"needs column '{name}' from the unavailable step '{source}'"
+        if parameter in step.kind.result_parameters:
+            names = _as_names(value) or []
+            if isinstance(value, list | tuple):
+                names = [str(v) for v in value]
+            for name in names:
+                if name in context.skipped:
+                    return f"needs the result of the unavailable step '{name}'"
+    return ""
+
+
 def _run_step(
     context: Context,
     step: PlannedStep,
@@ -279,11 +305,12 @@ def _run_step(
     artifacts: list[Any],
 ) -> StepRecord:
     seed = step.arguments.get("seed")
-    if not step.available:
+    reason = _unavailable_because(context, step)
+    if reason:
+        context.skipped.add(step.name)
         return StepRecord(
-            step.name, step.kind.kind, step.target, "unavailable", 0.0, seed=seed,
-            message=f"step kind '{step.kind.kind}' is unavailable: {step.reason}",
-        )  # fmt: skip
+            step.name, step.kind.kind, step.target, "unavailable", 0.0, seed=seed, message=reason
+        )
     if step.kind.role == "render":
         _check_step_columns(context, step, set(map(str, context.frame.columns)))
         return _run_render(context, step, stage, lang, artifacts)
@@ -311,6 +338,16 @@ def _run_step(
                 result = _call(context, step)
             except DidstudyError as exc:
                 raise _wrap(context, step, exc) from None
+            except ModuleNotFoundError as exc:
+                if not (exc.name or "").startswith("didstudy"):
+                    raise
+                context.skipped.add(step.name)
+                if step.kind.role == "derive" and step.spec.into:
+                    context.missing_columns[step.spec.into] = step.name
+                return StepRecord(
+                    step.name, step.kind.kind, step.target, "unavailable", 0.0, seed=seed,
+                    message=f"step kind '{step.kind.kind}' is unavailable: {exc}",
+                )  # fmt: skip
         cache.put(key, result)
     context.results[step.name] = result
     if step.kind.role == "derive":

@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 Lang = Literal["zh", "en"]
-STEP_RUNNER_KEYS: frozenset[str] = frozenset({"kind", "name", "data", "column", "title", "enabled"})
+STEP_RUNNER_KEYS: frozenset[str] = frozenset(
+    {"kind", "name", "data", "into", "title", "enabled", "args"}
+)
 
 
 class _Strict(BaseModel):
@@ -119,9 +121,11 @@ class SampleSpec(_Strict):
 class StepSpec(BaseModel):
     """``[[steps]]``: ``kind``, ``name`` and the keyword arguments of the kind's function.
 
-    Runner keys: ``data`` (source for derive steps), ``column`` (where a derived value goes),
+    Runner keys: ``data`` (source for derive steps), ``into`` (the column a derive step adds),
     ``title`` (caption) and ``enabled``. Everything else goes to the function and is checked
-    against its signature when the plan is made.
+    against its signature when the plan is made. A function argument whose name is a runner key
+    (e.g. the ``kind`` or ``name`` of a table function) goes in the ``args`` table:
+    ``args = { kind = "baseline" }``.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -129,14 +133,15 @@ class StepSpec(BaseModel):
     kind: str
     name: str
     data: str | None = None
-    column: str | None = None
+    into: str | None = None
     title: str | None = None
     enabled: bool = True
+    args: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def arguments(self) -> dict[str, Any]:
-        """The function's keyword arguments (everything but the runner keys)."""
-        return dict(self.model_extra or {})
+        """The function's keyword arguments (everything but the runner keys, plus ``args``)."""
+        return {**(self.model_extra or {}), **self.args}
 
 
 class StudySpec(_Strict):
