@@ -27,6 +27,7 @@ _API: dict[str, str] = {
     "winsorize": "didstudy.measure.transform",
     # lights
     "zonal_stats": "didstudy.lights.zonal",
+    "lights_panel": "didstudy.lights.pipeline",
     # estimation and inference
     "twfe": "didstudy.estimation.twfe",
     "stepwise": "didstudy.estimation.twfe",
