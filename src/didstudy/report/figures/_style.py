@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from didstudy.errors import DidstudyWarning
-from didstudy.report.figures.save import save_figure
+from didstudy.report.figures.save import LANG_ATTRIBUTE, save_figure
 from didstudy.report.labels import normalize_lang
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "resolve_lang",
     "save_figure",
     "style_rc",
+    "styled_figure",
 ]
 
 # Family names as matplotlib reports them, in order of preference. Noto CJK .ttc collections
@@ -213,3 +214,16 @@ def figure_style(lang: str = "en") -> Iterator[str]:
     rc: Any = style_rc(resolved)
     with matplotlib.rc_context(rc):
         yield resolved
+
+
+def styled_figure(lang: str = "en", **figure_kwargs: Any) -> Any:
+    """A new :class:`matplotlib.figure.Figure` that remembers its (resolved) language.
+
+    Build it inside ``figure_style(lang)``; :func:`save_figure` and ``figure_bytes`` then draw it
+    in the same style even outside the block (fonts are looked up at draw time).
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(**figure_kwargs)
+    setattr(fig, LANG_ATTRIBUTE, normalize_lang(lang))
+    return fig

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from typing import Any
 from didstudy.errors import DidstudyError
 from didstudy.report.atomic import atomic_write_bytes
 
-__all__ = ["FIGURE_FORMATS", "figure_bytes", "save_figure"]
+__all__ = ["FIGURE_FORMATS", "LANG_ATTRIBUTE", "figure_bytes", "save_figure"]
 
 FIGURE_FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 
@@ -23,8 +24,24 @@ _STABLE_METADATA: dict[str, dict[str, Any]] = {
 }
 
 
-def figure_bytes(fig: Any, fmt: str = "png", dpi: float | None = None) -> bytes:
-    """Render ``fig`` (a :class:`matplotlib.figure.Figure`) to bytes in format ``fmt``."""
+# Save-time settings: text as paths in SVG (no font needed by the viewer), fixed element ids.
+_SAVE_RC: dict[str, Any] = {"svg.fonttype": "path", "svg.hashsalt": "didstudy", "pdf.fonttype": 42}
+DEFAULT_DPI = 200.0
+LANG_ATTRIBUTE = "didstudy_lang"
+
+
+def figure_bytes(
+    fig: Any, fmt: str = "png", dpi: float | None = None, lang: str | None = None
+) -> bytes:
+    """Render ``fig`` (a :class:`matplotlib.figure.Figure`) to bytes in format ``fmt``.
+
+    Fonts are looked up when a figure is drawn, so Chinese text needs the CJK font at save time
+    too: the figure is drawn inside :func:`~didstudy.report.figures._style.figure_style` of
+    ``lang``, or of the language recorded on the figure by
+    :func:`~didstudy.report.figures._style.styled_figure`.
+    """
+    import matplotlib
+
     if fmt not in FIGURE_FORMATS:
         raise DidstudyError(
             f"unknown figure format {fmt!r}",
@@ -32,9 +49,16 @@ def figure_bytes(fig: Any, fmt: str = "png", dpi: float | None = None) -> bytes:
         )
     buffer = io.BytesIO()
     kwargs: dict[str, Any] = {"format": fmt, "metadata": _STABLE_METADATA[fmt]}
-    if dpi is not None:
-        kwargs["dpi"] = dpi
-    fig.savefig(buffer, bbox_inches="tight", **kwargs)
+    kwargs["dpi"] = DEFAULT_DPI if dpi is None else dpi
+    style_lang = lang if lang is not None else getattr(fig, LANG_ATTRIBUTE, None)
+    with contextlib.ExitStack() as stack:
+        if style_lang is not None:
+            from didstudy.report.figures._style import figure_style
+
+            stack.enter_context(figure_style(style_lang))
+        rc: Any = _SAVE_RC
+        stack.enter_context(matplotlib.rc_context(rc))
+        fig.savefig(buffer, bbox_inches="tight", **kwargs)
     return buffer.getvalue()
 
 
@@ -43,6 +67,7 @@ def save_figure(
     path_stem: str | os.PathLike[str],
     formats: Sequence[str] = ("png", "svg"),
     dpi: float | None = None,
+    lang: str | None = None,
 ) -> tuple[Path, ...]:
     """Write ``fig`` as ``<path_stem>.<fmt>`` for every format, each file atomically.
 
@@ -56,7 +81,10 @@ def save_figure(
     formats
         Any of ``"png"``, ``"svg"``, ``"pdf"``.
     dpi
-        Resolution for raster output; default from the active rc (``savefig.dpi``).
+        Resolution of raster output (default 200).
+    lang
+        Draw inside the figure style of this language (default: the language recorded on the
+        figure by ``styled_figure``, else the active rc settings).
 
     Returns
     -------
@@ -68,6 +96,6 @@ def save_figure(
         stem = stem.with_suffix("")
     written = []
     for fmt in formats:
-        data = figure_bytes(fig, fmt, dpi=dpi)
+        data = figure_bytes(fig, fmt, dpi=dpi, lang=lang)
         written.append(atomic_write_bytes(stem.with_name(f"{stem.name}.{fmt}"), data))
     return tuple(written)

@@ -103,7 +103,7 @@ TEXT: dict[str, str] = {
     "treated": "Treated",
     "not_treated": "Not treated",
     "missing": "Missing",
-    "never_treated": "never treated",
+    "never_treated": "Never treated",
     "cohort": "Cohort {cohort}",
 }
 
