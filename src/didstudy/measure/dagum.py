@@ -108,9 +108,18 @@ def default_block(n: int, k: int) -> int:
     """Block length of the sorted order used by :func:`pair_abs_diff_sums`.
 
     Cross-block pairs cost one (k × B)(B × k) matrix product (B = n / L blocks), in-block pairs
-    ``n L / 2`` scalar operations; ``L ≈ k / 4`` balances the two (measured, see benchmarks).
+    ``n L / 2`` scattered additions; ``L ≈ k / 12`` balances the two on the benchmark machine
+    (measured in ``benchmarks/bench_measure.py``).
     """
-    return int(min(max(k // 4, 16), 256, max(n, 1)))
+    return int(min(max(k // 12, 8), 128, max(n, 1)))
+
+
+def sort_within_groups(y: FloatArray, codes: IntArray, order: IntArray | None = None) -> IntArray:
+    """Permutation sorting by (group, value): stable radix sort of the codes in value order."""
+    first = np.argsort(y, kind="stable") if order is None else order
+    small = codes.max(initial=0) < np.iinfo(np.uint16).max
+    keys = codes[first].astype(np.uint16 if small else np.int64)
+    return first[np.argsort(keys, kind="stable")]
 
 
 def pair_abs_diff_sums(
@@ -120,6 +129,7 @@ def pair_abs_diff_sums(
     k: int,
     *,
     block: int | None = None,
+    order: IntArray | None = None,
 ) -> FloatArray:
     """All between- and within-group sums of absolute differences in one pass.
 
@@ -135,6 +145,8 @@ def pair_abs_diff_sums(
         Number of groups.
     block
         Block length of the sorted order (default :func:`default_block`).
+    order
+        A permutation sorting ``y`` ascending, if already known.
 
     Returns
     -------
@@ -158,7 +170,8 @@ def pair_abs_diff_sums(
         return out
     ww = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
     yc = y - float(np.dot(ww, y) / ww.sum())
-    order = np.argsort(yc, kind="stable")
+    if order is None:
+        order = np.argsort(yc, kind="stable")
     length = default_block(n, k) if block is None else max(int(block), 1)
     n_blocks = -(-n // length)
     pad = n_blocks * length - n
@@ -186,17 +199,23 @@ def pair_abs_diff_sums(
     if length > 1:
         hi, lo = np.tril_indices(length, -1)
         ys2 = ys.reshape(n_blocks, length)
-        gs2 = gs.reshape(n_blocks, length)
+        code_dtype = np.int32 if k * k < np.iinfo(np.int32).max else np.int64
+        gs2 = gs.astype(code_dtype).reshape(n_blocks, length)
         ws2 = wsrt.reshape(n_blocks, length)
         per_chunk = max(1, _CHUNK_ELEMENTS // hi.shape[0])
         acc = np.zeros(k * k)
         for start in range(0, n_blocks, per_chunk):
             sl2 = slice(start, min(n_blocks, start + per_chunk))
-            yb, gb, wb = ys2[sl2], gs2[sl2], ws2[sl2]
-            vals = yb[:, hi] - yb[:, lo]
+            yb, gb = ys2[sl2], gs2[sl2]
+            vals = np.take(yb, hi, axis=1)
+            vals -= np.take(yb, lo, axis=1)
             if w is not None or (pad and sl2.stop == n_blocks):
-                vals *= wb[:, hi] * wb[:, lo]
-            pair_code = gb[:, hi] * k + gb[:, lo]
+                wb = ws2[sl2]
+                vals *= np.take(wb, hi, axis=1)
+                vals *= np.take(wb, lo, axis=1)
+            pair_code = np.take(gb, hi, axis=1)
+            pair_code *= k
+            pair_code += np.take(gb, lo, axis=1)
             acc += np.bincount(pair_code.ravel(), weights=vals.ravel(), minlength=k * k)
         inside = acc.reshape(k, k)
         out += inside + inside.T
@@ -537,7 +556,7 @@ def dagum(
     order = np.argsort(means, kind="stable")
 
     # overall G from the sorted-sum formula (independent of the pairwise kernel)
-    srt = np.argsort(y, kind="stable")
+    srt: IntArray = np.argsort(y, kind="stable")
     s_all, _, _ = segment_abs_diff_sums(
         y[srt], None if w is None else w[srt], np.zeros(y.shape[0], dtype=np.intp), 1
     )
@@ -553,11 +572,11 @@ def dagum(
                 column="groups",
                 fix="pass pairs=False to get the components and within-group Ginis only",
             )
-        S = pair_abs_diff_sums(y, codes, w, k, block=block)
+        S = pair_abs_diff_sums(y, codes, w, k, block=block, order=srt)
     else:
         S = None
     # within-group sums from per-group sorted sums (centred per group: accurate for any scale)
-    cell_order = np.lexsort((y, codes))
+    cell_order = sort_within_groups(y, codes, srt)
     within_sums, _, _ = segment_abs_diff_sums(
         y[cell_order], None if w is None else w[cell_order], codes[cell_order], k
     )
@@ -786,12 +805,13 @@ def dagum_panel(
     tt = t_codes[keep]
     w = None if w_all is None else w_all[keep]
 
-    o_cell = np.lexsort((y, cells))
+    o_y: IntArray = np.argsort(y, kind="stable")
+    o_cell = sort_within_groups(y, cells, o_y)
     s_cell, w_cell, y_cell = segment_abs_diff_sums(
         y[o_cell], None if w is None else w[o_cell], cells[o_cell], n_cells
     )
     n_cell = np.bincount(cells, minlength=n_cells)
-    o_t = np.lexsort((y, tt))
+    o_t = sort_within_groups(y, tt, o_y)
     s_t, w_t, y_t = segment_abs_diff_sums(y[o_t], None if w is None else w[o_t], tt[o_t], n_t)
     n_units = np.bincount(tt, minlength=n_t)
 

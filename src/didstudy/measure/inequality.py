@@ -14,14 +14,19 @@ from didstudy.measure.dagum import (
     pair_abs_diff_sums,
 )
 from didstudy.measure.gini import coefficient_of_variation, gini, sd_logs
+from didstudy.measure.theil import MEASURES, TheilResult, inequality_by_group, theil
 
 __all__ = [
+    "MEASURES",
     "DagumPanelResult",
     "DagumResult",
+    "TheilResult",
     "coefficient_of_variation",
     "dagum",
     "dagum_panel",
     "gini",
+    "inequality_by_group",
     "pair_abs_diff_sums",
     "sd_logs",
+    "theil",
 ]
