@@ -26,8 +26,8 @@ BALANCE_TOL = 1e-10
 # a coefficient computed two ways (weights vs stacked rows) on the same data
 IDENTITY_TOL = 1e-9
 
-# name -> (k, replace, caliper in SD of the propensity score, MatchIt discard)
-SPECS = {
+# name -> (k, replace, caliper in SD of the distance, MatchIt discard[, distance])
+SPECS: dict[str, tuple] = {  # type: ignore[type-arg]
     "k1_norep": (1, False, None, "none"),
     "k2_norep": (2, False, None, "none"),
     "k1_rep": (1, True, None, "none"),
@@ -36,6 +36,7 @@ SPECS = {
     "k2_norep_cal": (2, False, 0.05, "none"),
     "k1_norep_cs": (1, False, None, "treated"),
     "k1_rep_cal_cs": (1, True, 0.1, "both"),
+    "k1_norep_lin_cal": (1, False, 0.2, "none", "logit"),
 }
 
 
@@ -51,7 +52,7 @@ def _golden_panel() -> pd.DataFrame:
 @pytest.mark.r
 @pytest.mark.parametrize("spec", list(SPECS))
 def test_matches_reproduce_matchit(spec: str) -> None:
-    k, replace, caliper, discard = SPECS[spec]
+    k, replace, caliper, discard, *rest = SPECS[spec]
     panel = _golden_panel()
     res = psm_did(
         panel,
@@ -63,7 +64,8 @@ def test_matches_reproduce_matchit(spec: str) -> None:
         k=k,
         replace=replace,
         caliper=caliper,
-        common_support=discard,  # type: ignore[arg-type]
+        common_support=discard,
+        distance=rest[0] if rest else "propensity",  # type: ignore[arg-type]
     )
     gold = pd.read_csv(REF / "matches.csv")
     gold = gold[gold["spec"] == spec][["year", "treated", "rank", "control"]]

@@ -50,6 +50,7 @@ __all__ = ["BalanceStats", "balance_stats", "psm_did"]
 
 FloatArray = NDArray[np.float64]
 SdDenominator = Literal["treated", "pooled"]
+Distance = Literal["propensity", "logit"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def psm_did(
     replace: bool = False,
     common_support: bool | Discard = True,
     m_order: MatchOrder = "largest",
+    distance: Distance = "propensity",
     sd_denominator: SdDenominator = "treated",
     fe: Sequence[str] | None = None,
     cluster: str | Sequence[str] | None = None,
@@ -213,6 +215,11 @@ def psm_did(
         ``False`` = ``"none"``, or a MatchIt ``discard`` string (``"both"``, ``"control"``).
     m_order
         Order in which treated observations choose (MatchIt ``m.order``).
+    distance
+        Match on the propensity score (``"propensity"``, MatchIt's default) or on its logit,
+        the linear predictor (``"logit"``, MatchIt ``link = "linear.logit"``; Austin 2011
+        recommends a caliper of 0.2 SD of the logit). The caliper and common support use the
+        same scale.
     sd_denominator
         Standard deviation in the standardised differences.
     fe, cluster, vcov, ssc
@@ -233,6 +240,8 @@ def psm_did(
     require_columns(inp.frame, [y, treat, *covariates, *controls, *([group] if group else [])])
     if k < 1:
         raise EstimationError(f"k must be a positive integer, got {k}")
+    if distance not in ("propensity", "logit"):
+        raise EstimationError(f"unknown distance {distance!r}", fix="'propensity' or 'logit'")
     discard: Discard
     if common_support is True:
         discard = "treated"
@@ -276,7 +285,7 @@ def psm_did(
             raise type(err)(f"propensity score{where}: {err.message}", fix=err.fix) from None
         ps = fit.fitted
         m = nearest_neighbor(
-            ps,
+            fit.linear_predictor if distance == "logit" else ps,
             tr,
             ratio=k,
             replace=replace,
@@ -364,11 +373,11 @@ def psm_did(
         "by_year": by_year,
         "k": k,
         "caliper": caliper,
-        "caliper_scale": "sd_of_pscore" if std_caliper else "pscore",
+        "caliper_scale": ("sd of " if std_caliper else "") + distance,
         "replace": replace,
         "common_support": discard,
         "m_order": m_order,
-        "distance": "logit propensity score",
+        "distance": distance,
         "group": group if group is not None else "ever treated",
         "covariates": ",".join(covariates),
         "weights": "frequency" if weight_col else "none",

@@ -49,7 +49,10 @@ specs <- list(
   list(name = "k1_norep_cal", ratio = 1, replace = FALSE, caliper = 0.1, discard = "none"),
   list(name = "k2_norep_cal", ratio = 2, replace = FALSE, caliper = 0.05, discard = "none"),
   list(name = "k1_norep_cs", ratio = 1, replace = FALSE, caliper = NULL, discard = "treated"),
-  list(name = "k1_rep_cal_cs", ratio = 1, replace = TRUE, caliper = 0.1, discard = "both")
+  list(name = "k1_rep_cal_cs", ratio = 1, replace = TRUE, caliper = 0.1, discard = "both"),
+  # distance = logit of the propensity score (MatchIt link = "linear.logit"), Austin's 0.2 SD
+  list(name = "k1_norep_lin_cal", ratio = 1, replace = FALSE, caliper = 0.2, discard = "none",
+       linear = TRUE)
 )
 
 ps_out <- list(); m_out <- list(); b_out <- list()
@@ -68,12 +71,13 @@ for (t in years) {
   # m.order = "largest" -> rows sorted by decreasing score and m.order = "data";
   # std.caliper -> caliper * sd(ps of non-discarded units), std.caliper = FALSE;
   # discard -> MatchIt's own discard() rule on the score, passed as a logical vector.
-  o <- order(ps, decreasing = TRUE)
-  d2 <- d[o, ]; ps2 <- ps[o]
-  tr <- d2$group == 1
-  D <- outer(ps2[tr], ps2[!tr], function(a, b) abs(a - b))
-  dimnames(D) <- list(rownames(d2)[tr], rownames(d2)[!tr])
   for (s in specs) {
+    score <- if (isTRUE(s$linear)) predict(fit, type = "link") else ps
+    o <- order(score, decreasing = TRUE)
+    d2 <- d[o, ]; ps2 <- score[o]
+    tr <- d2$group == 1
+    D <- outer(ps2[tr], ps2[!tr], function(a, b) abs(a - b))
+    dimnames(D) <- list(rownames(d2)[tr], rownames(d2)[!tr])
     disc <- MatchIt:::discard(d2$group, ps2, s$discard)
     args <- list(group ~ x1 + x2 + x3, data = d2, method = "nearest", distance = D,
                  ratio = s$ratio, replace = s$replace, discard = disc, m.order = "data")
