@@ -34,6 +34,12 @@ _API: dict[str, str] = {
     "event_study": "didstudy.estimation.event_study",
     "bacon": "didstudy.estimation.bacon",
     "psm_did": "didstudy.estimation.psm",
+    "robustness_winsorized": "didstudy.estimation.robustness",
+    "robustness_drop": "didstudy.estimation.robustness",
+    "anticipation": "didstudy.estimation.robustness",
+    "concurrent_policies": "didstudy.estimation.robustness",
+    "heterogeneity": "didstudy.estimation.heterogeneity",
+    "mechanisms": "didstudy.estimation.mechanisms",
     "placebo": "didstudy.inference.placebo",
     # study
     "run_study": "didstudy.study.run",
