@@ -145,7 +145,7 @@ def prepare(
     plan = make_plan(loaded, overrides)
     sources = load_sources(loaded)
     main = sources[loaded.spec.panel.data].frame
-    check_panel_columns(loaded, main)
+    check_panel_columns(loaded, main, sources[loaded.spec.panel.data].origin)
     frame, log = apply_sample(loaded, main)
     context = Context(loaded, plan, sources, frame, log)
     check_columns(context, dry_run=True)

@@ -182,7 +182,7 @@ def _missing_column(
     )
 
 
-def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame) -> None:
+def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame, origin: str | None = None) -> None:
     """The panel's role columns exist and (unit, time) pairs are unique."""
     panel = loaded.spec.panel
     roles = {
@@ -208,6 +208,7 @@ def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame) -> None:
             bad = frame.index[pd.to_numeric(frame[column], errors="coerce").isna()]
             raise DataError(
                 f"{role} column is not numeric (dtype {frame[column].dtype})",
+                file=origin,
                 column=column,
                 rows=[int(i) + 2 for i in bad[:10]],
                 fix=f"make '{column}' numeric ("
@@ -219,6 +220,7 @@ def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame) -> None:
         raise DataError(
             f"{int(duplicated.sum())} rows share a ({panel.unit}, {panel.time}) pair: the panel "
             "needs one row per unit and period (file rows counted with the header as row 1)",
+            file=origin,
             column=f"{panel.unit}, {panel.time}",
             rows=rows,
             fix="remove or aggregate the duplicate rows before running the study",

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 Lang = Literal["zh", "en"]
+_FIX_MARK = " || fix: "
 STEP_RUNNER_KEYS: frozenset[str] = frozenset(
     {"kind", "name", "data", "into", "title", "enabled", "args"}
 )
@@ -74,6 +75,8 @@ class DataSource(_Strict):
             raise ValueError(
                 "give exactly one of 'path', 'dataset' or 'simulate' "
                 f"(got {', '.join(given) if given else 'none'})"
+                f'{_FIX_MARK}keep one of path = "file.csv", dataset = "castle" or '
+                'simulate = "reference_study"'
             )
         return self
 
@@ -92,7 +95,10 @@ class PanelSpec(_Strict):
     @model_validator(mode="after")
     def _treatment(self) -> PanelSpec:
         if (self.treat is None) == (self.cohort is None):
-            raise ValueError("give exactly one of 'treat' (a 0/1 column) or 'cohort'")
+            raise ValueError(
+                "give exactly one of 'treat' (a 0/1 column) or 'cohort'"
+                f"{_FIX_MARK}remove one of the two keys from [panel]"
+            )
         return self
 
 
@@ -273,9 +279,11 @@ def _pydantic_message(
         fix = "use one of the allowed values"
     elif kind == "value_error":
         message = str(err["msg"]).removeprefix("Value error, ")
+        message, _, fix_text = message.partition(_FIX_MARK)
+        fix = fix_text or "correct the value as the message says"
     else:
         message = f"{err['msg'].lower()} (got {err.get('input')!r})"
-        fix = "correct the value's type"
+        fix = f"write a value of the expected type for '{key}'"
     line = key_line(loaded_text, loc)
     name = str(path) if path is not None else "<study>"
     where = f"{name}, line {line}" if line else name
