@@ -1,0 +1,552 @@
+"""Staggered placebo test: random pseudo-treated units and adoption periods (Figure 2).
+
+Randomisation inference for a staggered DiD (Fisher 1935; Abadie, Athey, Imbens & Wooldridge
+2020; in the reference study, 500 draws of 28 pseudo-treated cities with random adoption years).
+The outcome and the controls are demeaned **once**
+(:func:`didstudy.estimation.design.prepare_twfe`); each chunk of draws is then a matrix of
+pseudo-treatment columns, demeaned together and fitted together by Frisch–Waugh–Lovell
+(:meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`), so that ``R`` draws cost a few
+matrix products instead of ``R`` regressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from didstudy.errors import DataError, EstimationError, ValidationError
+from didstudy.estimation.demean import is_balanced_two_way
+from didstudy.estimation.design import DemeanedDesign, prepare_twfe
+from didstudy.results.placebo import PlaceboResult
+
+__all__ = ["BalancedPlaceboKernel", "draw_assignments", "placebo", "pseudo_treatment"]
+
+Float = NDArray[np.float64]
+Mode = Literal["units_and_timing", "units", "timing"]
+Timing = Literal["observed", "uniform"]
+
+#: Draws generated per call of the random generator: fixed, so that the draws depend on the
+#: seed only, never on ``chunk_size``.
+RNG_BLOCK = 1024
+#: Memory budget of one chunk of pseudo-treatment columns (bytes): n x chunk doubles, about
+#: six live copies while demeaning and fitting.
+CHUNK_BYTES = 256 * 1024**2
+#: A draw whose residualised pseudo-treatment has a sum of squares below this share of Σ D²
+#: has no variation left after the fixed effects and controls (NaN).
+_ZERO_VARIANCE = 1e-9
+
+
+def draw_assignments(
+    rng: np.random.Generator,
+    reps: int,
+    n_units: int,
+    n_treated: int,
+    mode: Mode,
+    real_units: NDArray[np.int64],
+    real_cohorts: NDArray[np.float64],
+    timing: Timing,
+    timing_support: NDArray[np.float64],
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Pseudo-treated units and adoption periods of ``reps`` draws.
+
+    * units: ``"units_and_timing"`` and ``"units"`` draw ``n_treated`` distinct units uniformly
+      (random keys, :func:`numpy.argpartition`); ``"timing"`` keeps the real treated units.
+    * periods: ``"units"`` keeps the real adoption periods, shuffled over the drawn units
+      (a random subset of them if ``n_treated`` is smaller); otherwise each pseudo-treated unit
+      gets a period drawn independently — ``timing="observed"``: from the real treated units'
+      adoption periods (with replacement, so in proportion to the cohort sizes);
+      ``"uniform"``: uniformly from ``timing_support``.
+
+    Draws are generated in blocks of :data:`RNG_BLOCK` so that they do not depend on how the
+    caller chunks the estimation.
+    """
+    units = np.empty((reps, n_treated), dtype=np.int64)
+    cohorts = np.empty((reps, n_treated), dtype=np.float64)
+    for start in range(0, reps, RNG_BLOCK):
+        size = min(RNG_BLOCK, reps - start)
+        block = slice(start, start + size)
+        if mode == "timing":
+            units[block] = real_units[np.newaxis, :n_treated]
+        else:
+            keys = rng.random((size, n_units))
+            if n_treated < n_units:
+                units[block] = np.argpartition(keys, n_treated - 1, axis=1)[:, :n_treated]
+            else:
+                units[block] = np.argsort(keys, axis=1)
+        if mode == "units":
+            order = np.argsort(rng.random((size, real_cohorts.size)), axis=1)[:, :n_treated]
+            cohorts[block] = real_cohorts[order]
+        elif timing == "observed":
+            cohorts[block] = real_cohorts[rng.integers(0, real_cohorts.size, (size, n_treated))]
+        else:
+            idx = rng.integers(0, timing_support.size, (size, n_treated))
+            cohorts[block] = timing_support[idx]
+    return units, cohorts
+
+
+def pseudo_treatment(
+    unit_codes: NDArray[np.intp],
+    times: NDArray[np.float64],
+    n_units: int,
+    units: NDArray[np.int64],
+    cohorts: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """``n x R`` matrix of ``D_it = 1{i pseudo-treated in draw r and t ≥ its pseudo period}``."""
+    reps = units.shape[0]
+    adoption = np.full((n_units, reps), np.inf)
+    adoption[units, np.arange(reps)[:, np.newaxis]] = cohorts
+    out: NDArray[np.float64] = (times[:, np.newaxis] >= adoption[unit_codes]).astype(np.float64)
+    return out
+
+
+@dataclass(frozen=True)
+class BalancedPlaceboKernel:
+    """Placebo draws on a balanced unit × period panel in closed form (no n × R matrices).
+
+    For a pseudo-treatment ``D`` that switches on at period index ``p_j`` for pseudo-treated
+    unit ``j``, with ``e = M y`` the residual of the outcome on the two-way fixed effects and the
+    controls and ``Z̃`` the two-way demeaned controls (``A = Z̃'Z̃``), Frisch–Waugh–Lovell gives
+
+    * ``b = D'e / (‖M_FE D‖² − D'Z̃ A⁻¹ Z̃'D)``, where ``D'e = Σ_j Σ_{t≥p_j} e_jt`` and
+      ``D'Z̃ = Σ_j Σ_{t≥p_j} Z̃_jt`` are tail sums precomputed once per unit, and
+      ``‖M_FE D‖² = Σ D² − T Σ_i D̄_i² − N Σ_t D̄_t² + N T D̄²`` (balanced two-way within
+      transformation, Wooldridge 2010 §10.5);
+    * the CRV1 score of unit ``i``, ``Σ_t d_it e_it − b Σ_t d_it²`` with
+      ``d = D − D̄_i − D̄_t + D̄ − Z̃γ``, ``γ = A⁻¹Z̃'D``, expands into the same tail sums,
+      ``E D̄`` (an N × T by T × R product), ``W_i = Σ_t Z̃_it e_it`` and
+      ``Σ_t Z̃_it Z̃_it'`` (since ``Σ_t e_it = Σ_t Z̃_it = 0`` within a unit).
+
+    Cost per draw is ``O(N·T + N·k²)`` in BLAS products instead of several passes over ``n``
+    rows; scores are summed to clusters in which units are nested. Standard errors are the raw
+    sandwich times ``ssc``, the design's constant small-sample factor.
+    """
+
+    e: Float  # N x T residuals of y on FE and controls
+    z: Float  # N x T x k demeaned controls
+    tail_e: Float  # N x (T+1): sum_{s >= p} e_is
+    tail_z: Float  # N x (T+1) x k
+    zz: Float  # N x k x k: sum_t z_it z_it'
+    w: Float  # N x k: sum_t z_it e_it
+    z_kt: Float  # (N*k) x T: z transposed for one BLAS product
+    a_inv: Float  # k x k
+    cluster_of_unit: NDArray[np.intp]
+    n_clusters: int
+    ssc: float = 1.0
+
+    @classmethod
+    def build(
+        cls,
+        y_dm: Float,
+        z_dm: Float,
+        unit_codes: NDArray[np.intp],
+        time_index: NDArray[np.intp],
+        n_units: int,
+        n_periods: int,
+        cluster_of_unit: NDArray[np.intp],
+    ) -> BalancedPlaceboKernel:
+        k = z_dm.shape[1] if z_dm.ndim == 2 else 0
+        z = np.zeros((n_units, n_periods, k))
+        if k:
+            z[unit_codes, time_index] = z_dm
+        a = np.einsum("itk,itl->kl", z, z)
+        a_inv = np.linalg.pinv(a, rcond=1e-12, hermitian=True) if k else np.zeros((0, 0))
+        y_mat = np.zeros((n_units, n_periods))
+        y_mat[unit_codes, time_index] = y_dm
+        e = y_mat - np.einsum("itk,k->it", z, a_inv @ np.einsum("itk,it->k", z, y_mat))
+        tail_e = np.zeros((n_units, n_periods + 1))
+        tail_e[:, :n_periods] = np.cumsum(e[:, ::-1], axis=1)[:, ::-1]
+        tail_z = np.zeros((n_units, n_periods + 1, k))
+        tail_z[:, :n_periods] = np.cumsum(z[:, ::-1], axis=1)[:, ::-1]
+        return cls(
+            e=e,
+            z=z,
+            tail_e=tail_e,
+            tail_z=tail_z,
+            zz=np.einsum("itk,itl->ikl", z, z),
+            w=np.einsum("itk,it->ik", z, e),
+            z_kt=np.ascontiguousarray(z.transpose(0, 2, 1)).reshape(n_units * k, n_periods),
+            a_inv=a_inv,
+            cluster_of_unit=cluster_of_unit,
+            n_clusters=int(cluster_of_unit.max()) + 1,
+        )
+
+    def with_ssc(self, ssc: float) -> BalancedPlaceboKernel:
+        return replace(self, ssc=float(ssc))
+
+    def fit(self, units: NDArray[np.int64], period_index: NDArray[np.intp]) -> tuple[Float, Float]:
+        """Coefficient and standard error of every draw; ``period_index`` = adoption index
+        (``T`` = never) of each pseudo-treated unit, shape ``(R, m)`` like ``units``."""
+        n_units, n_periods = self.e.shape
+        reps = units.shape[0]
+        cols = np.broadcast_to(np.arange(reps)[:, np.newaxis], units.shape)
+        treated_periods = (n_periods - period_index).astype(np.float64)  # T_j
+        counts = np.zeros((n_periods + 1, reps))
+        np.add.at(counts, (period_index, cols), 1.0)
+        c_t = np.cumsum(counts, axis=0)[:n_periods]  # treated units at t
+        d_t = c_t / n_units  # D̄_t, T x R
+        total = treated_periods.sum(axis=1)  # Σ D²
+        d_bar = total / (n_units * n_periods)
+        m_fe = (
+            total
+            - (treated_periods**2).sum(axis=1) / n_periods
+            - (c_t**2).sum(axis=0) / n_units
+            + n_units * n_periods * d_bar**2
+        )
+        num = self.tail_e[units, period_index].sum(axis=1)
+        k = self.a_inv.shape[0]
+        if k:
+            zd = self.tail_z[units, period_index].sum(axis=1).T  # k x R
+            gamma = self.a_inv @ zd
+            den = m_fe - np.einsum("kr,kr->r", zd, gamma)
+        else:
+            gamma = np.zeros((0, reps))
+            den = m_fe
+        bad = ~(den > _ZERO_VARIANCE * np.maximum(total, 1.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = num / den
+        q = d_t - d_bar[np.newaxis, :]
+        h0 = (q**2).sum(axis=0)
+        q_tail = np.zeros((n_periods + 1, reps))
+        q_tail[:n_periods] = np.cumsum(q[::-1], axis=0)[::-1]
+        # Σ_t d_it e_it and Σ_t d_it² for every unit and draw
+        de = -(self.e @ d_t)
+        hh = np.broadcast_to(h0, (n_units, reps)).copy()
+        de[units, cols] += self.tail_e[units, period_index]
+        tj = treated_periods
+        hh[units, cols] += tj * (1.0 - tj / n_periods) - 2.0 * q_tail[period_index, cols]
+        dd = hh
+        if k:
+            de -= self.w @ gamma
+            # Σ_t z_it h_it = tail_z (pseudo-treated) − Σ_t z_it D̄_t, as one (N·k × T) product
+            zh = -(self.z_kt @ d_t).reshape(n_units, k, reps)
+            zh[units, :, cols] += self.tail_z[units, period_index]
+            for j in range(k):
+                dd -= 2.0 * zh[:, j, :] * gamma[j]
+            outer = (gamma[:, np.newaxis, :] * gamma[np.newaxis, :, :]).reshape(k * k, reps)
+            dd += self.zz.reshape(n_units, k * k) @ outer
+        scores = de - dd * b[np.newaxis, :]
+        if self.n_clusters != n_units:
+            sums = np.zeros((self.n_clusters, reps))
+            np.add.at(sums, self.cluster_of_unit, scores)
+            scores = sums
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.sqrt(self.ssc * np.einsum("gr,gr->r", scores, scores)) / den
+        b[bad] = np.nan
+        se[bad] = np.nan
+        return b, se
+
+
+#: The balanced kernel must reproduce the real fit's coefficient to this relative accuracy
+#: (float rounding of two algebraically equal computations), else the dense path is used.
+_KERNEL_CHECK_RTOL = 1e-8
+
+
+def _balanced_kernel(
+    design: DemeanedDesign,
+    unit_col: str,
+    time_col: str,
+    unit_codes: NDArray[np.intp],
+    time_index: NDArray[np.intp],
+    n_units: int,
+    periods: Float,
+    real_units: NDArray[np.int64],
+    real_cohorts: Float,
+    real_estimate: float,
+    real_se: float,
+) -> BalancedPlaceboKernel | None:
+    """The closed-form kernel when the design allows it, calibrated on the real assignment.
+
+    The real treatment (absorbing) is itself one assignment: the kernel must reproduce its
+    coefficient, and the ratio of the real fit's variance to the kernel's raw sandwich is the
+    design's small-sample factor, the same for every draw.
+    """
+    n_periods = periods.size
+    if design.weights is not None or design.nobs != n_units * n_periods:
+        return None
+    if set(design.fe_names) != {unit_col, time_col} or len(design.fe_names) != 2:
+        return None
+    if design.vcov_request.kind != "crv1" or len(design.cluster_codes) != 1:
+        return None
+    if not is_balanced_two_way([unit_codes, time_index]):
+        return None
+    cluster = design.cluster_codes[0]
+    cluster_of_unit = np.zeros(n_units, dtype=np.intp)
+    cluster_of_unit[unit_codes] = cluster
+    if not np.array_equal(cluster_of_unit[unit_codes], cluster):
+        return None  # units not nested in clusters
+    kernel = BalancedPlaceboKernel.build(
+        design.y, design.controls, unit_codes, time_index, n_units, n_periods, cluster_of_unit
+    )
+    idx = np.searchsorted(periods, real_cohorts, side="left").astype(np.intp)
+    b, raw = kernel.fit(real_units[np.newaxis, :], idx[np.newaxis, :])
+    scale = max(1.0, abs(real_estimate))
+    if not (np.isfinite(b[0]) and abs(b[0] - real_estimate) <= _KERNEL_CHECK_RTOL * scale):
+        return None
+    if not (np.isfinite(raw[0]) and raw[0] > 0 and np.isfinite(real_se)):
+        return None
+    return kernel.with_ssc((real_se / raw[0]) ** 2)
+
+
+def _roles(
+    data: Any, treat: str | None, unit: str | None, time: str | None, fe: Any
+) -> tuple[pd.DataFrame, str, str, str]:
+    if isinstance(data, pd.DataFrame):
+        frame = data
+        fe_list = [fe] if isinstance(fe, str) else list(fe or [])
+        unit = unit or (fe_list[0] if len(fe_list) >= 1 else None)
+        time = time or (fe_list[1] if len(fe_list) >= 2 else None)
+        if unit is None or time is None:
+            raise ValidationError(
+                "the placebo needs the unit and time columns to draw pseudo-treatments",
+                fix="pass unit='...' and time='...' (or fe=[unit, time]), or a didstudy.Panel",
+            )
+    elif hasattr(data, "frame") and hasattr(data, "unit") and hasattr(data, "time"):
+        frame = data.frame
+        unit = unit or data.unit
+        time = time or data.time
+        treat = treat or getattr(data, "treat", None)
+    else:
+        raise DataError(
+            f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
+        )
+    if treat is None:
+        raise ValidationError("no treatment column given", fix="pass treat='<0/1 column>'")
+    assert unit is not None and time is not None
+    for col in (unit, time, treat):
+        if col not in frame.columns:
+            raise DataError(f"column {col!r} not in the data", column=col)
+    if not pd.api.types.is_numeric_dtype(frame[time]):
+        raise ValidationError(
+            "pseudo adoption periods need a numeric time column",
+            column=time,
+            fix="convert the period column to integers (e.g. years)",
+        )
+    return frame, unit, time, treat
+
+
+def _auto_chunk(n: int, reps: int) -> int:
+    return int(max(1, min(reps, CHUNK_BYTES // max(1, 8 * 6 * n))))
+
+
+def placebo(
+    data: Any,
+    y: str,
+    treat: str | None = None,
+    controls: Sequence[str] = (),
+    reps: int = 500,
+    seed: int | None = None,
+    mode: Mode = "units_and_timing",
+    n_treated: int | None = None,
+    timing: Timing = "observed",
+    timing_range: tuple[float, float] | None = None,
+    fe: Sequence[str] | str | None = None,
+    cluster: str | Sequence[str] | None = None,
+    chunk_size: int | None = None,
+    *,
+    weights: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    vcov: str | None = None,
+    ssc: Any = None,
+    drop_singletons: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    algorithm: Literal["auto", "balanced", "dense"] = "auto",
+) -> PlaceboResult:
+    """Staggered placebo test of the baseline TWFE coefficient.
+
+    Each draw assigns a pseudo-treatment to ``n_treated`` units with a pseudo adoption period
+    each, ``D_it = 1{t ≥ g_i}``, and re-estimates the baseline regression (same controls, fixed
+    effects, clustering, weights and sample as :func:`didstudy.twfe`).
+
+    Parameters
+    ----------
+    data
+        A :class:`didstudy.Panel` or a DataFrame (then ``unit`` and ``time`` — or ``fe`` whose
+        first two entries are the unit and the period — are required).
+    y, treat, controls
+        Outcome, real 0/1 treatment (default: the panel's), controls.
+    reps
+        Number of draws (default 500, as the reference study). 100,000 run in bounded memory.
+    seed
+        Seed of :func:`numpy.random.default_rng`; the same seed gives identical draws whatever
+        ``chunk_size`` is.
+    mode
+        ``"units_and_timing"`` (default; random units and random periods), ``"units"`` (random
+        units, the real adoption periods shuffled over them) or ``"timing"`` (the real treated
+        units, random periods).
+    n_treated
+        Number of pseudo-treated units (default: the number of really treated units).
+    timing
+        ``"observed"``: pseudo periods drawn from the real adoption periods (in proportion to
+        cohort sizes); ``"uniform"``: uniform over the sample periods in ``timing_range``.
+    timing_range
+        ``(first, last)`` inclusive, for ``timing="uniform"``; default the earliest to the latest
+        real adoption period.
+    fe, cluster, weights, vcov, ssc, drop_singletons
+        As :func:`didstudy.twfe`.
+    chunk_size
+        Draws fitted at once (default: as many as fit in about 256 MB).
+    progress
+        Called as ``progress(done, reps)`` after every chunk (the CLI draws a progress bar).
+    algorithm
+        ``"auto"``: the closed form of :class:`BalancedPlaceboKernel` on a balanced unit x
+        period panel with unit and period effects, no weights and CRV1 clusters nesting the
+        units (checked against the real fit), else ``"dense"``: pseudo-treatment columns
+        demeaned and fitted by :meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`.
+
+    Returns
+    -------
+    PlaceboResult
+        Every draw's coefficient, SE, t and p; randomisation p-values (two-sided
+        ``|b_r| ≥ |b|`` and both one-sided) and the shares of draws beyond the real estimate.
+    """
+    if mode not in ("units_and_timing", "units", "timing"):
+        raise ValidationError(f"mode must be 'units_and_timing', 'units' or 'timing', not {mode!r}")
+    if timing not in ("observed", "uniform"):
+        raise ValidationError(f"timing must be 'observed' or 'uniform', not {timing!r}")
+    if int(reps) < 1:
+        raise ValidationError(f"reps must be at least 1, not {reps}")
+    reps = int(reps)
+    frame, unit_col, time_col, treat_col = _roles(data, treat, unit, time, fe)
+    if isinstance(data, pd.DataFrame) and fe is None:
+        fe = [unit_col, time_col]
+    design: DemeanedDesign = prepare_twfe(
+        data,
+        y,
+        controls,
+        fe,
+        cluster,
+        weights,
+        treat=[treat_col],
+        vcov=vcov,
+        ssc=ssc,
+        drop_singletons=drop_singletons,
+    )
+    real = design.fit(treat_col)
+    real_term = real.term(treat_col)
+    sample = frame.loc[design.sample]
+    unit_codes_raw, unit_labels = pd.factorize(sample[unit_col], sort=True)
+    unit_codes = unit_codes_raw.astype(np.intp)
+    n_units = len(unit_labels)
+    times = sample[time_col].to_numpy(dtype=np.float64)
+    d_real = sample[treat_col].to_numpy(dtype=np.float64)
+    first = np.full(n_units, np.inf)
+    np.minimum.at(first, unit_codes[d_real == 1], times[d_real == 1])
+    real_units = np.flatnonzero(np.isfinite(first)).astype(np.int64)
+    real_cohorts = first[real_units]
+    if real_units.size == 0:
+        raise ValidationError(
+            "no unit is treated in the estimation sample",
+            column=treat_col,
+            fix="check the treatment column",
+        )
+    m = real_units.size if n_treated is None else int(n_treated)
+    if mode == "timing" and m != real_units.size:
+        raise ValidationError(
+            f"mode='timing' keeps the {real_units.size} real treated units; n_treated={m}",
+            fix="leave n_treated unset with mode='timing'",
+        )
+    if mode == "units" and m > real_units.size:
+        raise ValidationError(
+            f"mode='units' shuffles the {real_units.size} real adoption periods over the "
+            f"pseudo-treated units; n_treated={m} is more",
+            fix="use mode='units_and_timing' to draw more pseudo-treated units",
+        )
+    if not 1 <= m <= n_units:
+        raise ValidationError(f"n_treated must be between 1 and {n_units}, not {m}")
+    support = np.unique(times)
+    rng_lo, rng_hi = (
+        (float(real_cohorts.min()), float(real_cohorts.max()))
+        if timing_range is None
+        else (float(timing_range[0]), float(timing_range[1]))
+    )
+    support = support[(support >= rng_lo) & (support <= rng_hi)]
+    if timing == "uniform" and support.size == 0:
+        raise ValidationError(
+            f"no sample period lies in timing_range {timing_range}",
+            fix="pass a range of periods present in the data",
+        )
+    rng = np.random.default_rng(seed)
+    units, cohorts = draw_assignments(
+        rng, reps, n_units, m, mode, real_units, real_cohorts, timing, support
+    )
+    time_codes_raw, periods = pd.factorize(sample[time_col], sort=True)
+    time_index = time_codes_raw.astype(np.intp)
+    period_values = np.asarray(periods, dtype=np.float64)
+    kernel = None
+    if algorithm != "dense":
+        kernel = _balanced_kernel(
+            design,
+            unit_col,
+            time_col,
+            unit_codes,
+            time_index,
+            n_units,
+            period_values,
+            real_units,
+            real_cohorts,
+            real_term.estimate,
+            real_term.std_error,
+        )
+        if kernel is None and algorithm == "balanced":
+            raise ValidationError(
+                "algorithm='balanced' needs a balanced unit x period panel with unit and period "
+                "fixed effects, no weights, and CRV1 clusters in which units are nested",
+                fix="use algorithm='auto'",
+            )
+    coef = np.empty(reps)
+    se = np.empty(reps)
+    if kernel is not None:
+        chunk = _auto_chunk(n_units * (kernel.z.shape[2] + 10), reps)
+    else:
+        chunk = _auto_chunk(design.nobs, reps)
+    chunk = chunk if chunk_size is None else max(1, int(chunk_size))
+    for start in range(0, reps, chunk):
+        stop = min(start + chunk, reps)
+        if kernel is not None:
+            idx = np.searchsorted(period_values, cohorts[start:stop], side="left")
+            b, s = kernel.fit(units[start:stop], idx.astype(np.intp))
+        else:
+            d = pseudo_treatment(unit_codes, times, n_units, units[start:stop], cohorts[start:stop])
+            b, s = design.fit_many(design.demean(d), chunk=stop - start)
+        coef[start:stop] = b
+        se[start:stop] = s
+        if progress is not None:
+            progress(stop, reps)
+    if not np.isfinite(coef).any():
+        raise EstimationError(
+            "no placebo draw has variation left after the fixed effects",
+            fix="check timing_range: pseudo adoption in the first period is absorbed by the "
+            "unit effects",
+        )
+    for arr in (coef, se, units, cohorts):
+        arr.setflags(write=False)
+    stats = real.stats()
+    n_clusters = int(stats.get("n_clusters", 0) or 0)
+    return PlaceboResult(
+        term=treat_col,
+        estimate=real_term.estimate,
+        std_error=real_term.std_error,
+        df_t=float(real.df_t),
+        coef=coef,
+        se=se,
+        pseudo_units=units,
+        pseudo_cohorts=cohorts,
+        unit_labels=tuple(unit_labels.tolist()),
+        reps=reps,
+        seed=seed,
+        mode=mode,
+        timing=timing,
+        timing_range=(rng_lo, rng_hi) if timing == "uniform" else None,
+        n_treated=m,
+        nobs=design.nobs,
+        n_clusters=n_clusters,
+        outcome=y,
+        controls=tuple(controls),
+        vcov_type=str(real.vcov_type),
+    )
