@@ -25,6 +25,8 @@ _API: dict[str, str] = {
     "theil": "didstudy.measure.inequality",
     "coagglomeration": "didstudy.measure.agglomeration",
     "winsorize": "didstudy.measure.transform",
+    "inequality_by_group": "didstudy.measure.inequality",
+    "ellison_glaeser_kerr": "didstudy.measure.agglomeration",
     # lights
     "zonal_stats": "didstudy.lights.zonal",
     "lights_panel": "didstudy.lights.pipeline",
