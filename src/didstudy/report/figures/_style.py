@@ -24,6 +24,7 @@ __all__ = [
     "SAMPLE_CHINESE",
     "figure_style",
     "find_cjk_font",
+    "has_cjk",
     "normalize_lang",
     "resolve_lang",
     "save_figure",
@@ -123,6 +124,14 @@ def find_cjk_font() -> str | None:
     return None
 
 
+def has_cjk(value: str) -> bool:
+    """True when ``value`` contains CJK ideographs, kana, hangul or CJK punctuation."""
+    return any(
+        0x2E80 <= ord(ch) <= 0x9FFF or 0xAC00 <= ord(ch) <= 0xD7AF or 0xFF00 <= ord(ch) <= 0xFFEF
+        for ch in value
+    )
+
+
 def resolve_lang(lang: str = "en") -> str:
     """Return the language figures can actually be drawn in: ``"zh"`` or ``"en"``.
 
@@ -144,17 +153,23 @@ def resolve_lang(lang: str = "en") -> str:
 
 
 def style_rc(lang: str = "en") -> dict[str, Any]:
-    """The matplotlib rc parameters of :func:`figure_style` for an already resolved language."""
-    sans = ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"]
-    serif = ["DejaVu Serif", "Times New Roman", "Liberation Serif"]
-    cjk = find_cjk_font() if lang == "zh" else None
-    if cjk is not None:
-        sans = [cjk, *sans]
-        serif = [cjk, *serif]
+    """The matplotlib rc parameters of :func:`figure_style` for an already resolved language.
+
+    ``font.family`` lists concrete installed families, because matplotlib falls back glyph by
+    glyph only across that list: Chinese data labels (city names) in an English figure are drawn
+    with the CJK font, Latin text in a Chinese figure with the CJK font's Latin glyphs.
+    """
+    latin = "DejaVu Sans"  # ships with matplotlib
+    cjk = find_cjk_font()
+    if cjk is None:
+        family = [latin]
+    elif lang == "zh":
+        family = [cjk, latin]
+    else:
+        family = [latin, cjk]
     return {
-        "font.family": "sans-serif",
-        "font.sans-serif": sans,
-        "font.serif": serif,
+        "font.family": family,
+        "font.sans-serif": [*family, "Arial", "Helvetica", "Liberation Sans"],
         "font.size": 10.0,
         "axes.titlesize": 11.0,
         "axes.labelsize": 10.0,
@@ -162,7 +177,7 @@ def style_rc(lang: str = "en") -> dict[str, Any]:
         "ytick.labelsize": 9.0,
         "legend.fontsize": 9.0,
         "legend.frameon": False,
-        "axes.unicode_minus": cjk is None,
+        "axes.unicode_minus": lang != "zh" or cjk is None,
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.linewidth": 0.8,

@@ -6,13 +6,14 @@ periods; cells are treated, not treated, or missing (the unit is not observed th
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from didstudy.errors import DataError
-from didstudy.report.figures._style import figure_style, styled_figure
+from didstudy.errors import DataError, DidstudyWarning
+from didstudy.report.figures._style import figure_style, find_cjk_font, has_cjk, styled_figure
 from didstudy.report.labels import text
 
 __all__ = ["rollout_figure", "rollout_matrix"]
@@ -122,16 +123,27 @@ def rollout_figure(
         )
         ax.grid(False)
         periods = list(matrix.columns)
-        step = max(1, int(np.ceil(n_periods / 15)))
+        step = max(1, int(np.ceil(n_periods / 25)))
         ax.set_xticks(range(0, n_periods, step), [str(p) for p in periods[::step]])
-        ax.tick_params(axis="x", labelrotation=90 if n_periods > 12 else 0)
+        longest = max((len(str(p)) for p in periods), default=1)
+        ax.tick_params(axis="x", labelrotation=90 if len(periods[::step]) * longest > 30 else 0)
         keys = cohort.fillna(np.inf).to_numpy()
         codes = pd.factorize(keys)[0]  # inf - inf is NaN: compare cohort codes, not values
         boundaries = np.flatnonzero(np.diff(codes) != 0) + 0.5
         for y in boundaries:
             ax.axhline(y, color="white", linewidth=1.2)
-        if n_units <= max_unit_labels:
-            ax.set_yticks(range(n_units), [str(u) for u in matrix.index])
+        names = [str(u) for u in matrix.index]
+        unreadable = find_cjk_font() is None and any(has_cjk(n) for n in names)
+        if unreadable and n_units <= max_unit_labels:
+            warnings.warn(
+                "unit names contain Chinese characters but no CJK font is installed; the "
+                "roll-out figure labels cohorts instead of units. Fix: apt-get install "
+                "fonts-noto-cjk",
+                DidstudyWarning,
+                stacklevel=2,
+            )
+        if n_units <= max_unit_labels and not unreadable:
+            ax.set_yticks(range(n_units), names)
             ax.set_ylabel(text("unit", code))
         else:
             starts = np.r_[0, np.ceil(boundaries).astype(int)]

@@ -105,6 +105,30 @@ TEXT: dict[str, str] = {
     "missing": "Missing",
     "never_treated": "Never treated",
     "cohort": "Cohort {cohort}",
+    # report.html
+    "report_title": "Difference-in-differences study",
+    "contents": "Contents",
+    "sample": "Sample",
+    "sample_units": "Units",
+    "sample_periods": "Periods",
+    "sample_observations": "Observations",
+    "sample_treated": "Treated units",
+    "sample_never": "Never-treated units",
+    "sample_cohorts": "Treated cohorts",
+    "sample_dropped": "Dropped units",
+    "cohort_col": "Cohort (first treated period)",
+    "units_col": "Units",
+    "unit_col": "Unit",
+    "reason_col": "Reason",
+    "warnings": "Warnings",
+    "no_warnings": "No warnings.",
+    "manifest": "Manifest",
+    "manifest_hint": "Inputs, versions, seeds and settings of this run (manifest.json).",
+    "simulated_banner": (
+        "SIMULATED DATA — these results come from simulated data, not real observations."
+    ),
+    "generated": "Generated",
+    "figure_caption": "Figure {number}",
 }
 
 VARIABLES: dict[str, str] = {

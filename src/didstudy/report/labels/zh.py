@@ -95,6 +95,28 @@ TEXT: dict[str, str] = {
     "missing": "缺失",
     "never_treated": "从未处理",
     "cohort": "{cohort} 年批次",
+    # report.html
+    "report_title": "双重差分研究报告",
+    "contents": "目录",
+    "sample": "样本",
+    "sample_units": "个体数",
+    "sample_periods": "时期",
+    "sample_observations": "观测值",
+    "sample_treated": "处理组个体数",
+    "sample_never": "从未处理个体数",
+    "sample_cohorts": "处理批次",
+    "sample_dropped": "剔除的个体",
+    "cohort_col": "批次（首次处理时期）",
+    "units_col": "个体数",
+    "unit_col": "个体",
+    "reason_col": "原因",
+    "warnings": "警告",
+    "no_warnings": "无警告。",
+    "manifest": "运行清单",
+    "manifest_hint": "本次运行的输入、版本、随机种子与设置（manifest.json）。",
+    "simulated_banner": "模拟数据——以下结果基于模拟数据，并非真实观测。",
+    "generated": "生成时间",
+    "figure_caption": "图{number}",
 }
 
 VARIABLES: dict[str, str] = {
