@@ -194,8 +194,7 @@ def map_counties(
     }
     tab = tab.loc[~orphan]
     present: dict[int, dict[str, str]] = {
-        int(str(y)): dict(zip(g["county"], g["city"], strict=True))
-        for y, g in tab.groupby("year")
+        int(str(y)): dict(zip(g["county"], g["city"], strict=True)) for y, g in tab.groupby("year")
     }
     out = values.copy()
     codes = _normalise_codes(out[county])

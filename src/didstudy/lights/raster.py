@@ -29,6 +29,10 @@ __all__ = [
 ]
 
 
+READ_THREADS = "ALL_CPUS"
+"""GDAL ``NUM_THREADS`` open option: decompress tiles of one raster on several cores."""
+
+
 class LightsWarning(DidstudyWarning):
     """Something about the rasters or zones the user should know (repairs, empty zones)."""
 
@@ -112,12 +116,19 @@ def read_window(
     Only the window is read (rasterio windowed read), so memory is bounded by the zones' extent.
     """
     rasterio = require("rasterio", "Reading rasters")
+    from rasterio.enums import MaskFlags
     from rasterio.windows import Window
 
-    with rasterio.open(path) as src:
+    with rasterio.open(path, NUM_THREADS=READ_THREADS) as src:
         win = Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
-        data = src.read(1, window=win, masked=True)
-    out = np.ma.filled(data.astype(np.float64), np.nan)
+        flags = src.mask_flag_enums[0]
+        if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
+            data = src.read(1, window=win, masked=True)
+            out = np.ma.filled(data.astype(np.float64), np.nan)
+        else:
+            out = src.read(1, window=win, out_dtype="float64")
+            if src.nodata is not None and not np.isnan(src.nodata):
+                out[out == src.nodata] = np.nan
     for value in extra_nodata:
         out[out == value] = np.nan
     return out

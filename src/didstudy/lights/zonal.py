@@ -119,6 +119,14 @@ class Overlay:
             )
         return self._matrix[0]
 
+    def row_weights(self) -> NDArray[np.float64]:
+        """Σ_i W[z, i] per zone: covered cells (coverage) or cell count (center), memoised."""
+        if len(self._matrix) < 2:
+            self.matrix()
+            self._matrix.append(np.asarray(self._matrix[0].sum(axis=1)).ravel())
+        out: NDArray[np.float64] = self._matrix[1]
+        return out
+
     def covered_fraction(self) -> NDArray[np.float64]:
         """Share of each polygon's area on the raster (coverage overlays; 1 = fully inside)."""
         covered = np.add.reduceat(np.append(self.weights, 0.0), self.indptr[:-1])
@@ -352,8 +360,11 @@ def build_overlay(
         window = (0, 0, 0, 0)
     width = window[3] - window[2]
     local = (rows - window[0]) * width + (cols - window[2])
-    order = np.lexsort((local, zone))
-    zone, local, weight = zone[order], local[order], weight[order]
+    key = zone * (int(local.max(initial=0)) + 1) + local
+    if key.size and not np.all(key[1:] > key[:-1]):
+        order = np.argsort(key, kind="stable")
+        zone, local, weight = zone[order], local[order], weight[order]
+    del key
     n = len(frame)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(zone, minlength=n), out=indptr[1:])
@@ -413,12 +424,20 @@ def apply_overlay(
             fix="rebuild the overlay for this grid",
         )
     x = values.ravel()
-    valid = np.isfinite(x)
+    invalid = ~np.isfinite(x)
     w = overlay.matrix()
     out: dict[str, NDArray[np.float64]] = {}
     need_sum = {"mean", "sum"} & set(stats)
-    total = w @ np.where(valid, x, 0.0) if need_sum else None
-    count = w @ valid.astype(np.float64)
+    if invalid.any():
+        count = w @ (~invalid).astype(np.float64)
+        total = w @ np.where(invalid, 0.0, x) if need_sum else None
+        if "nodata" in stats:
+            out["nodata"] = w @ invalid.astype(np.float64)
+    else:
+        count = overlay.row_weights().copy()
+        total = w @ x if need_sum else None
+        if "nodata" in stats:
+            out["nodata"] = np.zeros(overlay.n_zones)
     if "mean" in stats:
         with np.errstate(invalid="ignore", divide="ignore"):
             out["mean"] = np.where(count > 0, total / count, np.nan)  # type: ignore[operator]
@@ -426,8 +445,6 @@ def apply_overlay(
         out["sum"] = np.where(count > 0, total, np.nan)  # type: ignore[arg-type]
     if "count" in stats:
         out["count"] = count
-    if "nodata" in stats:
-        out["nodata"] = w @ (~valid).astype(np.float64)
     for name, fn in (("max", np.fmax), ("min", np.fmin)):
         if name in stats:
             out[name] = _segment_reduce(fn, x[overlay.indices], overlay.indptr)

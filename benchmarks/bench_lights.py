@@ -1,0 +1,257 @@
+"""Benchmark: zonal statistics of many rasters on a China-sized grid, against rasterstats.
+
+Run: ``.venv/bin/python -m benchmarks.bench_lights --scale 1.0 --rasters 20``
+
+A synthetic 30″ grid (7,440 × 4,320 = 32.1 M cells at ``--scale 1``; each side times ``scale``),
+float32 tiled GeoTIFFs (256² tiles, deflate) and ~2,850 Voronoi "counties" (times ``scale²``).
+Each measurement runs in its own subprocess so that its peak RSS (``ru_maxrss``) is its own.
+
+Measured in the same run:
+
+* didstudy, ``method="center"`` and ``method="coverage"``: overlay build once, then per raster
+  (windowed read + sparse mat-vecs), and N rasters end to end serially and with 2 processes;
+* rasterstats 0.21 ``zonal_stats`` (cell centre, the like-for-like rival) on one raster;
+* exactextract ``exact_extract(..., ["mean"])`` (coverage) on one raster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FULL_W, FULL_H, FULL_ZONES = 7440, 4320, 2850
+CELL = 1.0 / 120.0  # 30 arc-seconds
+ORIGIN = (73.0, 18.0)  # lower-left corner, degrees
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def generate(directory: Path, scale: float, n_rasters: int, seed: int = 1) -> dict[str, Any]:
+    """Write ``n_rasters`` float32 tiled GeoTIFFs and a Voronoi zone GeoPackage."""
+    import geopandas as gpd
+    import rasterio
+    import shapely
+    from rasterio.transform import from_origin
+    from shapely.geometry import MultiPoint, box
+
+    w, h = round(FULL_W * scale), round(FULL_H * scale)
+    n_zones = max(round(FULL_ZONES * scale * scale), 4)
+    rng = np.random.default_rng(seed)
+    transform = from_origin(ORIGIN[0], ORIGIN[1] + h * CELL, CELL, CELL)
+    profile = dict(
+        driver="GTiff",
+        height=h,
+        width=w,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=transform,
+        nodata=-1.0,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+    )
+    # smooth "urban" field plus noise; a band of nodata to exercise masking
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    base = (20 * np.sin(6 * xx) * np.cos(4 * yy) + 25).astype(np.float32)
+    paths = []
+    for i in range(n_rasters):
+        arr = base * np.float32(1 + 0.02 * i) + rng.random((h, w), dtype=np.float32) * 5
+        arr[: max(h // 200, 1), :] = -1.0
+        path = directory / f"ntl_{2000 + i}.tif"
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(arr, 1)
+        paths.append(str(path))
+        del arr
+    xmin, ymin = ORIGIN
+    xmax, ymax = xmin + w * CELL, ymin + h * CELL
+    pts = MultiPoint(rng.uniform([xmin, ymin], [xmax, ymax], size=(n_zones, 2)))
+    frame = box(xmin, ymin, xmax, ymax)
+    cells = shapely.voronoi_polygons(pts, extend_to=frame)
+    polys = [c.intersection(frame) for c in cells.geoms]
+    zones = gpd.GeoDataFrame(
+        {"county": [f"{i:06d}" for i in range(len(polys))]}, geometry=polys, crs="EPSG:4326"
+    )
+    zpath = directory / "zones.gpkg"
+    zones.to_file(zpath)
+    return {
+        "paths": paths,
+        "zones": str(zpath),
+        "width": w,
+        "height": h,
+        "cells": w * h,
+        "n_zones": len(polys),
+    }
+
+
+def stage_ours(info: dict[str, Any], method: str, workers: int) -> dict[str, Any]:
+    from didstudy.lights.executor import ProcessExecutor, SerialExecutor
+    from didstudy.lights.raster import read_window
+    from didstudy.lights.zonal import apply_overlay, build_overlay, zonal_stats
+
+    paths = info["paths"]
+    t0 = time.perf_counter()
+    overlay = build_overlay(info["zones"], "county", paths[0], method=method)  # type: ignore[arg-type]
+    t_overlay = time.perf_counter() - t0
+    r0, r1, c0, c1 = overlay.window
+    per_read, per_compute = [], []
+    for path in paths[: min(3, len(paths))]:
+        t1 = time.perf_counter()
+        values = read_window(path, (r0, r1), (c0, c1), (-1.0,))
+        t2 = time.perf_counter()
+        apply_overlay(overlay, values, ("mean", "count"))
+        t3 = time.perf_counter()
+        per_read.append(t2 - t1)
+        per_compute.append(t3 - t2)
+        del values
+    executor = ProcessExecutor(workers) if workers > 1 else SerialExecutor()
+    t4 = time.perf_counter()
+    table = zonal_stats(
+        paths, info["zones"], "county", stats=("mean", "count"), method=method, executor=executor
+    )  # type: ignore[arg-type]
+    t_total = time.perf_counter() - t4
+    return {
+        "method": method,
+        "workers": workers,
+        "overlay_s": t_overlay,
+        "nnz": int(overlay.indices.size),
+        "read_s": float(np.median(per_read)),
+        "compute_s": float(np.median(per_compute)),
+        "per_raster_s": float(np.median(np.add(per_read, per_compute))),
+        "end_to_end_s": t_total,
+        "n_rasters": len(paths),
+        "rows": len(table),
+        "peak_rss_mib": _peak_mib(),
+    }
+
+
+def stage_rasterstats(info: dict[str, Any], n: int) -> dict[str, Any]:
+    import geopandas as gpd
+    from rasterstats import zonal_stats
+
+    zones = gpd.read_file(info["zones"])
+    times = []
+    for path in info["paths"][:n]:
+        t0 = time.perf_counter()
+        zonal_stats(zones, path, stats=["mean", "count"], all_touched=False)
+        times.append(time.perf_counter() - t0)
+    return {"per_raster_s": float(np.median(times)), "n": n, "peak_rss_mib": _peak_mib()}
+
+
+def stage_exactextract(info: dict[str, Any], n: int) -> dict[str, Any]:
+    import geopandas as gpd
+    from exactextract import exact_extract
+
+    zones = gpd.read_file(info["zones"])
+    times = []
+    for path in info["paths"][:n]:
+        t0 = time.perf_counter()
+        exact_extract(path, zones, ["mean", "count"], output="pandas", strategy="raster-sequential")
+        times.append(time.perf_counter() - t0)
+    return {"per_raster_s": float(np.median(times)), "n": n, "peak_rss_mib": _peak_mib()}
+
+
+def _run_stage(args: list[str]) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.bench_lights", *args]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=0.25,
+        help="side length relative to the China grid (1.0 = 7440 x 4320)",
+    )
+    parser.add_argument("--rasters", type=int, default=20)
+    parser.add_argument(
+        "--rival-rasters",
+        type=int,
+        default=1,
+        help="rasters timed with rasterstats and exactextract",
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-rivals", action="store_true")
+    parser.add_argument("--stage", help=argparse.SUPPRESS)
+    parser.add_argument("--info", help=argparse.SUPPRESS)
+    parser.add_argument("--method", default="center", help=argparse.SUPPRESS)
+    ns = parser.parse_args(argv)
+    if ns.stage:
+        info = json.loads(Path(ns.info).read_text())
+        if ns.stage == "ours":
+            res = stage_ours(info, ns.method, ns.workers)
+        elif ns.stage == "rasterstats":
+            res = stage_rasterstats(info, ns.rival_rasters)
+        else:
+            res = stage_exactextract(info, ns.rival_rasters)
+        print(json.dumps(res))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench_lights_") as tmp:
+        d = Path(tmp)
+        t0 = time.perf_counter()
+        info = generate(d, ns.scale, ns.rasters)
+        print(
+            f"generated {ns.rasters} rasters of {info['height']}x{info['width']} "
+            f"({info['cells'] / 1e6:.1f} M cells), {info['n_zones']} zones "
+            f"in {time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
+        ipath = d / "info.json"
+        ipath.write_text(json.dumps(info))
+        common = ["--info", str(ipath), "--rival-rasters", str(ns.rival_rasters)]
+        results: dict[str, Any] = {
+            "scale": ns.scale,
+            **{k: info[k] for k in ("width", "height", "cells", "n_zones")},
+        }
+        for method in ("center", "coverage"):
+            results[f"ours_{method}"] = _run_stage(
+                ["--stage", "ours", "--method", method, "--workers", "1", *common]
+            )
+            print(method, json.dumps(results[f"ours_{method}"]), flush=True)
+        results["ours_center_processes"] = _run_stage(
+            ["--stage", "ours", "--method", "center", "--workers", str(ns.workers), *common]
+        )
+        print("processes", json.dumps(results["ours_center_processes"]), flush=True)
+        if not ns.skip_rivals:
+            results["rasterstats"] = _run_stage(["--stage", "rasterstats", *common])
+            print("rasterstats", json.dumps(results["rasterstats"]), flush=True)
+            results["exactextract"] = _run_stage(["--stage", "exactextract", *common])
+            print("exactextract", json.dumps(results["exactextract"]), flush=True)
+            rs = results["rasterstats"]["per_raster_s"]
+            ee = results["exactextract"]["per_raster_s"]
+            c = results["ours_center"]
+            v = results["ours_coverage"]
+            print(
+                f"\nper raster (read + stats): ours center {c['per_raster_s']:.3f} s "
+                f"(compute {c['compute_s']:.3f} s), coverage {v['per_raster_s']:.3f} s "
+                f"(compute {v['compute_s']:.3f} s); rasterstats {rs:.2f} s; "
+                f"exactextract {ee:.2f} s"
+            )
+            print(
+                f"ratio rasterstats / ours center: {rs / c['per_raster_s']:.1f}x; "
+                f"exactextract / ours coverage: {ee / v['per_raster_s']:.1f}x"
+            )
+        print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    sys.exit(main())
