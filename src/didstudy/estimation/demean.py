@@ -133,6 +133,7 @@ def demean(
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
     method: DemeanMethod = "auto",
+    out: FloatArray | None = None,
 ) -> FloatArray:
     """Absorb fixed effects: residuals of every column of ``X`` on the factor dummies.
 
@@ -149,6 +150,9 @@ def demean(
     method
         ``"auto"`` (closed form / direct / iterative as described in the module docstring),
         ``"direct"`` or ``"iterative"`` to force an algorithm (for validation).
+    out
+        Optional float64 array of the shape of ``X`` to write into; may be ``X`` itself (every
+        column is read completely before its result is written), which avoids a copy.
 
     Returns
     -------
@@ -177,17 +181,23 @@ def demean(
         raise EstimationError(f"weights have shape {w.shape}, expected ({n},)")
 
     chosen = demean_method(codes, w) if method == "auto" else method
-    if len(codes) == 0:
-        out = _demean_constant(mat, w)
-    elif len(codes) == 1:
-        out = _demean_one(mat, codes[0], w)
-    elif chosen == "closed-form":
-        out = _demean_balanced(mat, codes[0], codes[1])
-    elif chosen == "direct":
-        out = _demean_direct(mat, codes, w)
+    if out is None:
+        target = np.empty(mat.shape, order="F")
     else:
-        out = _demean_iterative(mat, codes, w, tol=tol, maxiter=maxiter)
-    return out.reshape(-1) if one_dim else out
+        if out.shape != arr.shape or out.dtype != np.float64:
+            raise EstimationError(f"out has shape {out.shape}, expected {arr.shape} float64")
+        target = out.reshape(-1, 1) if one_dim else out
+    if len(codes) == 0:
+        target[...] = _demean_constant(mat, w)
+    elif len(codes) == 1:
+        _demean_one(mat, codes[0], w, target)
+    elif chosen == "closed-form":
+        _demean_balanced(mat, codes[0], codes[1], target)
+    elif chosen == "direct":
+        _demean_direct(mat, codes, w, target)
+    else:
+        _demean_iterative(mat, codes, w, target, tol=tol, maxiter=maxiter)
+    return target.reshape(-1) if one_dim else target
 
 
 def _group_sums(codes: FixedEffectCodes, x: FloatArray, w: FloatArray | None) -> FloatArray:
@@ -211,35 +221,47 @@ def _demean_constant(mat: FloatArray, w: FloatArray | None) -> FloatArray:
     return mat - means
 
 
-def _demean_one(mat: FloatArray, fe: FixedEffectCodes, w: FloatArray | None) -> FloatArray:
+def _demean_one(
+    mat: FloatArray, fe: FixedEffectCodes, w: FloatArray | None, out: FloatArray
+) -> None:
     totals = _group_totals(fe, w)
-    out = np.empty_like(mat)
     for j in range(mat.shape[1]):
         col = mat[:, j]
-        out[:, j] = col - (_group_sums(fe, col, w) / totals)[fe.codes]
-    return out
+        means = (_group_sums(fe, col, w) / totals)[fe.codes]
+        np.subtract(col, means, out=out[:, j])
 
 
-def _demean_balanced(mat: FloatArray, a: FixedEffectCodes, b: FixedEffectCodes) -> FloatArray:
-    """Closed form for a balanced panel: scatter into a (Ga, Gb, k) cube, subtract margins."""
+def _demean_balanced(
+    mat: FloatArray, a: FixedEffectCodes, b: FixedEffectCodes, out: FloatArray
+) -> None:
+    """Closed form for a balanced panel, column by column on a (Ga, Gb) grid.
+
+    Rows sorted by (a, b) are used in place; otherwise each column is scattered into the grid.
+    """
     cell = a.codes * b.n_levels + b.codes
-    k = mat.shape[1]
-    cube = np.empty((a.n_levels * b.n_levels, k))
-    cube[cell] = mat
-    cube3 = cube.reshape(a.n_levels, b.n_levels, k)
-    mean_a = cube3.mean(axis=1, keepdims=True)
-    mean_b = cube3.mean(axis=0, keepdims=True)
-    grand = mean_a.mean(axis=0, keepdims=True)
-    cube3 -= mean_a
-    cube3 -= mean_b
-    cube3 += grand
-    out: FloatArray = cube[cell]
-    return out
+    ordered = bool(np.all(cell[1:] > cell[:-1])) if cell.size > 1 else True
+    grid = None if ordered else np.empty(cell.size)
+    for j in range(mat.shape[1]):
+        col = mat[:, j]
+        if grid is None:
+            x = np.ascontiguousarray(col).reshape(a.n_levels, b.n_levels)
+        else:
+            grid[cell] = col
+            x = grid.reshape(a.n_levels, b.n_levels)
+        mean_a = x.mean(axis=1)
+        mean_b = x.mean(axis=0)
+        mean_b -= mean_a.mean()
+        res = x - mean_a[:, np.newaxis]
+        res -= mean_b[np.newaxis, :]
+        if grid is None:
+            out[:, j] = res.reshape(-1)
+        else:
+            out[:, j] = res.reshape(-1)[cell]
 
 
 def _demean_direct(
-    mat: FloatArray, codes: list[FixedEffectCodes], w: FloatArray | None
-) -> FloatArray:
+    mat: FloatArray, codes: list[FixedEffectCodes], w: FloatArray | None, out: FloatArray
+) -> None:
     """Concentrate out the largest factor; solve the small system of the others exactly.
 
     With ``D1`` the largest factor and ``R`` the stacked dummies of the others, the coefficients
@@ -282,9 +304,7 @@ def _demean_direct(
     keep = eigval > _PINV_RTOL * max(float(eigval[-1]), 1e-300)
     pinv = (eigvec[:, keep] / eigval[keep]) @ eigvec[:, keep].T
 
-    k = mat.shape[1]
-    out = np.empty_like(mat)
-    for j in range(k):
+    for j in range(mat.shape[1]):
         x = mat[:, j]
         xw = x * wt
         rhs_rest = np.concatenate(
@@ -298,7 +318,6 @@ def _demean_direct(
             r -= coef[offsets[i] : offsets[i + 1]][c.codes]
         r -= (np.bincount(big.codes, weights=r * wt, minlength=big.n_levels) * inv_big)[big.codes]
         out[:, j] = r
-    return out
 
 
 def _sweep(
@@ -318,16 +337,16 @@ def _demean_iterative(
     mat: FloatArray,
     codes: list[FixedEffectCodes],
     w: FloatArray | None,
+    out: FloatArray,
     *,
     tol: float,
     maxiter: int,
-) -> FloatArray:
+) -> None:
     """Alternating projections with Irons–Tuck acceleration, column by column."""
     inv_totals = []
     for c in codes:
         tot = _group_totals(c, w)
         inv_totals.append(np.divide(1.0, tot, out=np.zeros_like(tot), where=tot > 0))
-    out = np.empty_like(mat)
     for j in range(mat.shape[1]):
         x = mat[:, j]
         scale = max(float(np.max(np.abs(x))) if x.size else 0.0, 1e-300)
@@ -356,4 +375,3 @@ def _demean_iterative(
             )
         # a final plain sweep removes any extrapolation error of the last accelerated step
         out[:, j] = _sweep(cur, codes, inv_totals, w)
-    return out

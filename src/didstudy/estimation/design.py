@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from didstudy.errors import CollinearityWarning, DataError, EstimationError, SingletonWarning
-from didstudy.estimation.demean import FixedEffectCodes, demean, demean_method
+from didstudy.estimation.demean import DemeanMethod, FixedEffectCodes, demean, demean_method
 from didstudy.estimation.fixed_effects import (
     encode_factor,
     factor_columns,
@@ -193,6 +193,7 @@ class DemeanedDesign:
     treat_cache: Mapping[str, tuple[FloatArray, float]] = field(default_factory=dict)
     method: str = "direct"
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    _matrix: FloatArray | None = field(default=None, repr=False, compare=False)
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -230,19 +231,18 @@ class DemeanedDesign:
             return self.cluster_codes
         if self._frame is None:
             raise EstimationError("cannot cluster on new variables: the input data are not kept")
-        sub = self._frame.loc[self.sample]
         codes = []
         for name in names:
             for col in factor_columns(name):
-                if col not in sub.columns:
+                if col not in self._frame.columns:
                     raise DataError("cluster column not found", column=col)
-                if sub[col].isna().any():
+                if self._frame[col].isna().to_numpy(dtype=bool)[self.sample].any():
                     raise DataError(
                         "cluster column has missing values in the estimation sample",
                         column=col,
                         fix="fill them or re-estimate with this cluster variable",
                     )
-            codes.append(recode(encode_factor(sub, name)).codes)
+            codes.append(recode(encode_factor(self._frame, name)[self.sample]).codes)
         return tuple(codes)
 
     def _k_fe(self, ssc: SmallSampleCorrection, cluster_codes: Sequence[IntArray]) -> int:
@@ -378,6 +378,23 @@ class DemeanedDesign:
             raw_ss_list.append(ss)
         return names, np.column_stack(mats), np.asarray(raw_ss_list)
 
+    def _block(self, names: Sequence[str]) -> FloatArray | None:
+        """The cached [treatment, controls] columns as one view, when they are contiguous."""
+        mat = self._matrix
+        cached = list(self.treat_cache)
+        if mat is None or list(names) != cached:
+            return None
+        stop = 1 + len(cached) + self.controls.shape[1]
+        block = mat[:, 1:stop]
+        ctrl = mat[:, 1 + len(cached) : stop]
+        if self.controls.size and (
+            ctrl.shape != self.controls.shape or not np.shares_memory(ctrl, self.controls)
+        ):
+            return None
+        if self.controls.size and ctrl.ctypes.data != self.controls.ctypes.data:
+            return None
+        return block
+
     def _centred_ss(self, x: FloatArray) -> float:
         mean = float(np.average(x, weights=self.weights))
         return self._wdot(x - mean, x - mean)
@@ -400,7 +417,9 @@ class DemeanedDesign:
             Override the design's default variance / small-sample convention.
         """
         names, dmat, raw_ss = self._treatment_columns(treat)
-        X = np.column_stack([dmat, self.controls]) if self.controls.size else dmat
+        X = self._block(names)
+        if X is None:
+            X = np.column_stack([dmat, self.controls]) if self.controls.size else dmat
         all_names = names + list(self.control_names)
         raw = np.concatenate([raw_ss, self.control_raw_ss])
         fit = ols(X, self.y, self.weights, raw_ss=raw)
@@ -423,7 +442,7 @@ class DemeanedDesign:
             )
         kept_names = tuple(all_names[j] for j in fit.kept)
         sw = self._sqrt_w()
-        Xk = X[:, list(fit.kept)]
+        Xk = X if len(fit.kept) == X.shape[1] else X[:, list(fit.kept)]
         Xw = Xk if sw is None else Xk * sw[:, np.newaxis]
         uw = fit.resid if sw is None else fit.resid * sw
         fitted = _Fitted(kept_names, Xw, uw, fit.bread, fit.coef, dropped, float(uw @ uw))
@@ -690,8 +709,9 @@ def prepare_twfe(
             )
         ok &= w_all > 0
     n_missing = int(n_input - ok.sum())
-    sub = frame.loc[ok] if n_missing else frame
-    raw_codes = [encode_factor(sub, spec) for spec in fe_list]
+    all_ok = n_missing == 0
+    full_codes = [encode_factor(frame, spec) for spec in fe_list]
+    raw_codes = full_codes if all_ok else [c[ok] for c in full_codes]
     n_single = 0
     if drop_singletons and raw_codes:
         single = find_singletons(raw_codes)
@@ -706,49 +726,48 @@ def prepare_twfe(
             pos = np.flatnonzero(ok)
             ok = ok.copy()
             ok[pos[single]] = False
-            sub = frame.loc[ok]
+            all_ok = False
             raw_codes = [c[~single] for c in raw_codes]
     if not ok.any():
         raise EstimationError("no observations left after dropping missing values and singletons")
     fe_codes = tuple(recode(c) for c in raw_codes)
-    cluster_codes = (
-        tuple(recode(encode_factor(sub, name)).codes for name in request.clusters)
-        if request.kind == "crv1"
-        else ()
-    )
-    w = None if w_all is None else np.ascontiguousarray(w_all[ok])
+    cluster_codes: tuple[IntArray, ...] = ()
+    if request.kind == "crv1":
+        cluster_codes = tuple(
+            _codes_on_sample(frame, name, ok, all_ok, fe_list, full_codes, fe_codes)
+            for name in request.clusters
+        )
+    w = None if w_all is None else np.ascontiguousarray(w_all if all_ok else w_all[ok])
     n = int(ok.sum())
     cols = [y, *treat_names, *controls]
     mat = np.empty((n, len(cols)), order="F")
     for j, c in enumerate(cols):
-        mat[:, j] = values[c][ok]
+        mat[:, j] = values[c] if all_ok else values[c][ok]
+    del values
     raw_ss = np.empty(len(cols))
     for j in range(len(cols)):
         x = mat[:, j]
-        mean = float(np.average(x, weights=w))
-        xc = x - mean
-        raw_ss[j] = float(xc @ xc) if w is None else float((xc * w) @ xc)
-    y_raw = mat[:, 0]
-    y_mean = float(np.mean(y_raw))
+        xc = x - float(np.average(x, weights=w))
+        raw_ss[j] = float(np.dot(xc, xc)) if w is None else float(np.dot(xc * w, xc))
+    y_mean = float(np.mean(mat[:, 0]))
     method = demean_method(list(fe_codes), w)
-    demeaned = demean(mat, list(fe_codes), w)
-    treat_cache = {
-        name: (np.ascontiguousarray(demeaned[:, 1 + j]), float(raw_ss[1 + j]))
-        for j, name in enumerate(treat_names)
-    }
+    demean(mat, list(fe_codes), w, out=mat, method=_forced(method))
     nt = len(treat_names)
+    treat_cache = {
+        name: (mat[:, 1 + j], float(raw_ss[1 + j])) for j, name in enumerate(treat_names)
+    }
     return DemeanedDesign(
         y_name=y,
         control_names=tuple(controls),
         fe_names=tuple(fe_list),
-        y=np.ascontiguousarray(demeaned[:, 0]),
-        controls=np.ascontiguousarray(demeaned[:, 1 + nt :]),
+        y=mat[:, 0],
+        controls=mat[:, 1 + nt :],
         fe=fe_codes,
         weights=w,
         vcov_request=request,
         cluster_codes=cluster_codes,
         sample=ok,
-        index=frame.index[ok],
+        index=frame.index if all_ok else frame.index[ok],
         n_dropped_missing=n_missing,
         n_singletons=n_single,
         ssc=use_ssc,
@@ -758,7 +777,28 @@ def prepare_twfe(
         treat_cache=treat_cache,
         method=method,
         _frame=frame,
+        _matrix=mat,
     )
+
+
+def _forced(method: str) -> DemeanMethod:
+    return "iterative" if method == "iterative" else "auto"
+
+
+def _codes_on_sample(
+    frame: pd.DataFrame,
+    name: str,
+    ok: BoolArray,
+    all_ok: bool,
+    fe_list: Sequence[str],
+    full_codes: Sequence[IntArray],
+    fe_codes: Sequence[FixedEffectCodes],
+) -> IntArray:
+    """Cluster codes on the sample; reuses the fixed-effect coding when the names match."""
+    if name in fe_list:
+        return fe_codes[list(fe_list).index(name)].codes
+    codes = encode_factor(frame, name)
+    return recode(codes if all_ok else codes[ok]).codes
 
 
 def _split_fe(fe: Sequence[str] | str) -> tuple[str, ...]:

@@ -137,7 +137,8 @@ def ols(
     coef = scale * linalg.cho_solve(factor, scale * xty[idx])
     inv_scaled = linalg.cho_solve(factor, np.eye(idx.size))
     bread = inv_scaled * scale[:, np.newaxis] * scale[np.newaxis, :]
-    resid = y - X[:, idx] @ coef
+    Xk = X if idx.size == X.shape[1] else X[:, idx]
+    resid = y - Xk @ coef
     return OlsFit(
         coef,
         tuple(kept),
