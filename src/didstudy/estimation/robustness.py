@@ -54,13 +54,8 @@ def _winsorized_frame(
 ) -> pd.DataFrame:
     from didstudy.measure.transform import winsorize
 
-    out: Any = winsorize(frame, list(columns), cuts=cuts, by=by)
-    if isinstance(out, tuple):
-        out = out[0]
-    out = getattr(out, "frame", out)
-    if not isinstance(out, pd.DataFrame):
-        raise EstimationError(f"winsorize returned {type(out).__name__}, expected a DataFrame")
-    return out
+    # replace=True: the regression must see the winsorised values under the original names
+    return winsorize(frame, list(columns), cuts=cuts, by=by, replace=True).frame
 
 
 def robustness_winsorized(
