@@ -232,3 +232,39 @@ def test_exact_engine_agrees_with_exactextract_and_conserves_area(tmp_path: Path
     for z, geom in enumerate(polys):
         exact = exact_mean(arr, geom, 0.5, (100.0, 200.0))
         assert abs(res["mean"][z] - exact) < EXACT_INTEGRAL
+
+
+def test_pixel_transform_inside_loop_and_missing_dependency(tmp_path: Path) -> None:
+    from functools import partial
+
+    from didstudy.errors import MissingDependencyError
+    from didstudy.lights.calibrate import coefficients_for, intercalibrate
+    from didstudy.lights.raster import require
+
+    rng = np.random.default_rng(3)
+    dn = rng.integers(0, 64, (30, 30)).astype(np.float64)
+    dn[0, :5] = 255.0  # DMSP fill value
+    raw = write_raster(tmp_path / "F152005.tif", dn)
+    coef = coefficients_for("F15", 2005)
+    fixed = intercalibrate(np.where(dn == 255, np.nan, dn), coef)
+    pre = write_raster(tmp_path / "pre.tif", fixed, nodata=np.nan)
+    zones = voronoi_zones(5, 30, 30, seed=6)
+    cache = tmp_path / "cache"
+    inloop = zonal_stats(
+        [raw],
+        zones,
+        "zone",
+        nodata=(255.0,),
+        cache_dir=cache,
+        transform=partial(intercalibrate, coefficients=coef),
+        transform_params=coef.to_dict(),
+    )
+    ref = zonal_stats([pre], zones, "zone")
+    np.testing.assert_allclose(inloop["mean"], ref["mean"], rtol=1e-13)
+    assert inloop.attrs["lights"]["transform"]["source"] == "elvidge2014"
+    # different correction parameters are a different cache entry
+    other = zonal_stats([raw], zones, "zone", nodata=(255.0,), cache_dir=cache)
+    assert other.attrs["lights"]["cached"] == []
+    assert not np.allclose(other["mean"], inloop["mean"])
+    with pytest.raises(MissingDependencyError, match=r"didstudy\[raster\]"):
+        require("no_such_raster_package", "Reading rasters")
