@@ -188,3 +188,27 @@ def test_recovers_known_effect_and_weights_equal_stacking() -> None:
     assert res.nobs_matched < len(df)
     pooled = res.balance[res.balance["scope"] == "pooled"]
     assert (pooled["smd_after"].abs() < pooled["smd_before"].abs() + 0.1).all()
+
+
+def test_random_order_is_seeded_and_balance_frame_layout() -> None:
+    panel = _golden_panel()
+    kw = dict(unit="unit", time="time", m_order="random", seed=3)
+    panel = panel.rename(columns={"year": "time"})
+    a = psm_did(panel, "y", "policy", ["x1", "x2"], **kw)  # type: ignore[arg-type]
+    b = psm_did(panel, "y", "policy", ["x1", "x2"], **kw)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(a.matches, b.matches)
+    c = psm_did(panel, "y", "policy", ["x1", "x2"], unit="unit", time="time")
+    assert not a.matches["control"].equals(c.matches["control"])
+    frame = a.balance_frame(percent=True)
+    assert list(frame.columns) == [
+        "variable",
+        "mean_treated_before",
+        "mean_control_before",
+        "std_diff_before",
+        "mean_treated_after",
+        "mean_control_after",
+        "std_diff_after",
+    ]
+    pooled = a.balance[a.balance["scope"] == "pooled"]
+    np.testing.assert_allclose(frame["std_diff_after"], 100 * pooled["smd_after"])
+    assert len(a.balance_frame(2012)) == 2

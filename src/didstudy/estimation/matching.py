@@ -4,8 +4,8 @@ The algorithm is MatchIt's ``method = "nearest"`` (Ho, Imai, King and Stuart 201
 ``nn_matchC``) for a scalar distance, so that the matches can be compared one for one:
 
 * treated units are processed in ``m_order``: ``"largest"`` propensity first (MatchIt's default
-  when the distance is a propensity score), ``"smallest"``, or ``"data"`` (input order); ties keep
-  input order (R's ``order`` is stable);
+  when the distance is a propensity score), ``"smallest"``, ``"data"`` (input order) or
+  ``"random"`` (seeded); ties keep input order (R's ``order`` is stable);
 * without replacement and ``ratio = k``, matching proceeds in ``k`` rounds: in round ``r`` every
   treated unit, in order, receives its ``r``-th control, the nearest control not yet used by
   anyone; with replacement each treated unit receives its ``k`` nearest distinct controls;
@@ -39,7 +39,7 @@ __all__ = [
     "nearest_neighbor",
 ]
 
-MatchOrder = Literal["largest", "smallest", "data"]
+MatchOrder = Literal["largest", "smallest", "data", "random"]
 Discard = Literal["none", "treated", "control", "both"]
 
 FloatArray = NDArray[np.float64]
@@ -119,15 +119,21 @@ def caliper_width(distance: FloatArray, caliper: float, *, std_caliper: bool = T
     return float(caliper * np.std(distance, ddof=1))
 
 
-def _treated_order(distance: FloatArray, treated: IntArray, m_order: MatchOrder) -> IntArray:
+def _treated_order(
+    distance: FloatArray, treated: IntArray, m_order: MatchOrder, seed: int | None
+) -> IntArray:
     d = distance[treated]
+    if m_order == "random":
+        return treated[np.random.default_rng(seed).permutation(treated.size)]
     if m_order == "largest":
         return treated[np.argsort(-d, kind="stable")]
     if m_order == "smallest":
         return treated[np.argsort(d, kind="stable")]
     if m_order == "data":
         return treated
-    raise EstimationError(f"unknown m_order {m_order!r}", fix="use 'largest', 'smallest' or 'data'")
+    raise EstimationError(
+        f"unknown m_order {m_order!r}", fix="use 'largest', 'smallest', 'data' or 'random'"
+    )
 
 
 def nearest_neighbor(
@@ -140,6 +146,7 @@ def nearest_neighbor(
     std_caliper: bool = True,
     m_order: MatchOrder = "largest",
     discard: Discard = "none",
+    seed: int | None = None,
 ) -> NearestMatch:
     """Greedy 1:k nearest-neighbour matching of treated to control units on a scalar distance.
 
@@ -161,6 +168,8 @@ def nearest_neighbor(
         Order in which treated units choose controls.
     discard
         Common-support rule applied before matching.
+    seed
+        Seed of ``numpy.random.default_rng`` for ``m_order="random"``.
 
     Returns
     -------
@@ -197,7 +206,7 @@ def nearest_neighbor(
     available = np.ones(controls.size, dtype=bool)
     row_of = {int(t): i for i, t in enumerate(treated)}
     matches = np.full((treated.size, ratio), -1, dtype=np.int64)
-    order = _treated_order(distance, treated, m_order)
+    order = _treated_order(distance, treated, m_order, seed)
     order = order[~discarded[order]]
 
     if replace:

@@ -182,6 +182,7 @@ def psm_did(
     cluster: str | Sequence[str] | None = None,
     vcov: Any = None,
     ssc: Any = None,
+    seed: int | None = None,
 ) -> PSMDIDResult:
     """PSM-DID: match year by year on a logit propensity score, then re-estimate the TWFE.
 
@@ -225,6 +226,9 @@ def psm_did(
     fe, cluster, vcov, ssc
         Passed to the TWFE (defaults: unit and time fixed effects, clustered by the panel's
         cluster variable or the unit).
+    seed
+        Seed for ``m_order="random"`` (cell ``i`` uses ``seed + i``; ``None`` means 0);
+        otherwise the matching is deterministic and the seed is unused.
 
     Returns
     -------
@@ -272,7 +276,7 @@ def psm_did(
     else:
         cells = [(None, np.flatnonzero(complete))]
 
-    for label, rows in cells:
+    for cell_index, (label, rows) in enumerate(cells):
         tr = is_group[rows]
         if rows.size == 0 or tr.all() or not tr.any():
             skipped.append(label)
@@ -293,6 +297,7 @@ def psm_did(
             std_caliper=std_caliper,
             m_order=m_order,
             discard=discard,
+            seed=None if m_order != "random" else (seed or 0) + cell_index,
         )
         fw = match_weights(m, rows.size, kind="frequency")
         aw = match_weights(m, rows.size, kind="att")
@@ -382,6 +387,7 @@ def psm_did(
         "covariates": ",".join(covariates),
         "weights": "frequency" if weight_col else "none",
         "sd_denominator": sd_denominator,
+        "seed": seed,
     }
     return PSMDIDResult(
         regression=regression,

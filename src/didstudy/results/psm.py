@@ -88,6 +88,39 @@ class PSMDIDResult:
             "matches": _records(self.matches),
         }
 
+    def balance_frame(self, scope: str = "pooled", *, percent: bool = False) -> pd.DataFrame:
+        """Balance in the layout of :func:`didstudy.report.tables.balance_table`.
+
+        Parameters
+        ----------
+        scope
+            ``"pooled"`` (all matching cells together) or a period (one year's cell).
+        percent
+            Standardised differences times 100 (Stata ``pstest`` prints percent).
+
+        Returns
+        -------
+        DataFrame
+            ``variable, mean_treated_before, mean_control_before, std_diff_before,
+            mean_treated_after, mean_control_after, std_diff_after``.
+        """
+        b = self.balance
+        rows = b[b["scope"] == "pooled"] if scope == "pooled" else b[b["time"] == scope]
+        if rows.empty:
+            raise KeyError(f"no balance rows for scope {scope!r}")
+        scale = 100.0 if percent else 1.0
+        return pd.DataFrame(
+            {
+                "variable": rows["variable"].to_numpy(),
+                "mean_treated_before": rows["mean_treated_before"].to_numpy(),
+                "mean_control_before": rows["mean_control_before"].to_numpy(),
+                "std_diff_before": rows["smd_before"].to_numpy() * scale,
+                "mean_treated_after": rows["mean_treated_after"].to_numpy(),
+                "mean_control_after": rows["mean_control_after"].to_numpy(),
+                "std_diff_after": rows["smd_after"].to_numpy() * scale,
+            }
+        )
+
     def summary(self) -> str:
         """Plain-text summary: regression, N before/after matching, pooled balance."""
         pooled = self.balance[self.balance["scope"] == "pooled"]
