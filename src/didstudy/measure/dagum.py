@@ -19,7 +19,6 @@ Two algorithms are used, and the tests check one against the other:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +31,7 @@ from didstudy.measure.gini import (
     FloatArray,
     IntArray,
     NegativePolicy,
+    RowLabels,
     as_values,
     as_weights,
     segment_abs_diff_sums,
@@ -230,13 +230,11 @@ class _Prepared:
     y: FloatArray
     codes: IntArray
     w: FloatArray | None
-    labels: list[object]
+    labels: pd.Index
     dropped: npt.NDArray[np.int64]
 
 
-def _factorize(
-    labels: object, name: str, index: Sequence[object] | None
-) -> tuple[IntArray, list[object]]:
+def _factorize(labels: object, name: str, index: RowLabels | None) -> tuple[IntArray, pd.Index]:
     series = labels if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels))
     try:
         codes, uniques = pd.factorize(series, sort=True)
@@ -251,13 +249,13 @@ def _factorize(
             rows=[index[int(r)] for r in rows] if index is not None else [int(r) for r in rows],
             fix=f"fill in or drop the rows with a missing {name}",
         )
-    return codes.astype(np.intp), list(uniques)
+    return codes.astype(np.intp), pd.Index(uniques)
 
 
 def _prepare(
     values: object, groups: object, weights: object, negative: NegativePolicy
 ) -> _Prepared:
-    index = list(values.index) if isinstance(values, pd.Series) else None
+    index = values.index if isinstance(values, pd.Series) else None
     y = as_values(values, name="values", negative=negative, index=index)
     codes, labels = _factorize(groups, "group", index)
     if codes.shape[0] != y.shape[0]:
@@ -542,9 +540,9 @@ def dagum(
     remap = np.full(k_all, -1, dtype=np.intp)
     remap[present] = np.arange(present.shape[0])
     codes = remap[codes]
-    labels = [prep.labels[int(i)] for i in present]
+    label_index = prep.labels.take(present)
     dropped = prep.dropped[present]
-    k = len(labels)
+    k = len(label_index)
 
     ww = np.ones_like(y) if w is None else w
     n_j = np.bincount(codes, minlength=k)
@@ -589,7 +587,7 @@ def dagum(
 
     group_frame = pd.DataFrame(
         {
-            "group": pd.Series([labels[i] for i in order], dtype=object),
+            "group": pd.Series(label_index.take(order)),
             "n": n_j[order].astype(np.int64),
             "n_dropped_missing": dropped[order].astype(np.int64),
             "weight": W_j[order],
@@ -618,8 +616,8 @@ def dagum(
         t_contrib = gross * (1.0 - D)
         pair_frame = pd.DataFrame(
             {
-                "group_j": pd.Series([labels[i] for i in j_idx], dtype=object),
-                "group_h": pd.Series([labels[i] for i in h_idx], dtype=object),
+                "group_j": pd.Series(label_index.take(j_idx)),
+                "group_h": pd.Series(label_index.take(h_idx)),
                 "G_jh": g_jh,
                 "d_jh": (delta + gap) / 2.0,
                 "p_jh": (delta - gap) / 2.0,
@@ -778,7 +776,7 @@ def dagum_panel(
             f"data must be a pandas DataFrame or a Panel, got {type(data).__name__}",
             fix="pass a long table with one row per unit and period",
         )
-    index = list(frame.index)
+    index = frame.index
     y_all = as_values(_column(frame, value, "value"), name=value, negative=negative, index=index)
     t_codes, t_labels = _factorize(_column(frame, time, "time"), time, index)
     g_codes, g_labels = _factorize(_column(frame, group, "group"), group, index)
@@ -840,7 +838,7 @@ def dagum_panel(
         Gb = G - Gw
         share = np.where(positive & (G != 0), 100.0 / G, np.nan)
 
-    t_values = pd.Series(pd.Index(t_labels))
+    t_values = pd.Series(t_labels)
     components = pd.DataFrame(
         {
             "time": t_values,
@@ -859,8 +857,8 @@ def dagum_panel(
     components = components.loc[n_units > 0].reset_index(drop=True)
     groups_frame = pd.DataFrame(
         {
-            "time": t_values.iloc[cell_t].reset_index(drop=True),
-            "group": pd.Series(pd.Index(g_labels)).iloc[cell_g].reset_index(drop=True),
+            "time": pd.Series(t_labels.take(cell_t)),
+            "group": pd.Series(g_labels.take(cell_g)),
             "n": n_cell.astype(np.int64),
             "mean": np.where(occupied, mean_cell, np.nan),
             "gini": gini_cell,

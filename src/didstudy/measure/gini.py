@@ -30,9 +30,10 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 NegativePolicy = Literal["raise", "clip"]
+RowLabels = Sequence[object] | pd.Index
 
 
-def _rows_where(mask: npt.NDArray[np.bool_], index: Sequence[object] | None) -> list[object]:
+def _rows_where(mask: npt.NDArray[np.bool_], index: RowLabels | None) -> list[object]:
     positions = np.flatnonzero(mask)
     if index is None:
         return [int(p) for p in positions[:20]]
@@ -45,7 +46,7 @@ def as_values(
     name: str = "values",
     negative: NegativePolicy = "raise",
     allow_missing: bool = True,
-    index: Sequence[object] | None = None,
+    index: RowLabels | None = None,
 ) -> FloatArray:
     """Convert ``values`` to a float array, rejecting what would give a silent wrong number.
 
@@ -54,7 +55,7 @@ def as_values(
     ``allow_missing=False``.
     """
     if isinstance(values, pd.Series):
-        index = list(values.index) if index is None else index
+        index = values.index if index is None else index
         series = values
         if not (pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == bool):
             converted = pd.to_numeric(series, errors="coerce")

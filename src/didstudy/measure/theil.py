@@ -151,7 +151,7 @@ def theil(
     w = as_weights(weights, y.shape[0])
     if groups is None:
         codes: IntArray = np.zeros(y.shape[0], dtype=np.intp)
-        labels: list[object] = ["all"]
+        labels = pd.Index(["all"])
     else:
         codes, labels = _factorize(groups, "group", None)
         if codes.shape[0] != y.shape[0]:
@@ -207,7 +207,7 @@ def theil(
     idx = np.flatnonzero(present)
     frame = pd.DataFrame(
         {
-            "group": pd.Series([labels[i] for i in idx], dtype=object),
+            "group": pd.Series(labels.take(idx)),
             "n": n_j[idx].astype(np.int64),
             "weight": W_j[idx],
             "mean": mu_j[idx],
@@ -269,7 +269,7 @@ def inequality_by_group(
     frame = getattr(data, "frame", data)
     if not isinstance(frame, pd.DataFrame):
         raise DataError("data must be a pandas DataFrame or a Panel")
-    index = list(frame.index)
+    index = frame.index
     y_all = as_values(_column(frame, value, "value"), name=value, negative=negative, index=index)
     keys: list[str] = [c for c in (time, group) if c is not None]
     key_codes = []
@@ -304,7 +304,7 @@ def inequality_by_group(
     rest = np.asarray(uniques, dtype=np.int64)
     for key, lab in reversed(list(zip(keys, key_labels, strict=True))):
         size = max(len(lab), 1)
-        out[key] = pd.Series(pd.Index(lab)).iloc[rest % size].reset_index(drop=True)
+        out[key] = pd.Series(lab.take(rest % size))
         rest = rest // size
     result = pd.DataFrame({k: out[k] for k in keys})
     with np.errstate(divide="ignore", invalid="ignore"):
