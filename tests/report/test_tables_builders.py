@@ -342,3 +342,40 @@ def test_formatting_helpers_and_labels() -> None:
     assert join_list(["a", "b", "c"], "zh") == "a、b、c"
     assert title("Baseline", "en") == "Baseline"
     assert title("基准回归结果", "zh", 3) == "表3 基准回归结果"
+
+
+class _Collection:
+    """Like ResultCollection: iterates (name, result) pairs and has ``names``."""
+
+    def __init__(self, items: list[tuple[str, Any]]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n, _ in self.items]
+
+
+def _clustered(result: FakeResult, clusters: Any, vcov: str = "crv1") -> FakeResult:
+    extra = (("vcov", vcov), ("clusters", clusters))
+    return FakeResult(result.rows, result.statistics + extra)
+
+
+def test_collections_numbered_names_and_clustered_note() -> None:
+    c1, c2 = _clustered(COLUMN_1, ["city"]), _clustered(COLUMN_2, ["city"])
+    table = regression_table(_Collection([("(1)", c1), ("(2)", c2)]), stats=())
+    # names "(1)", "(2)" duplicate the column numbers: one header row only
+    assert [r.grid() for r in table.header] == [["Variable", "(1)", "(2)"]]
+    assert table.notes[0].endswith("standard errors clustered by city in parentheses.")
+    zh = regression_table([c1, c2], lang="zh", stats=(), labels={"city": "城市"})
+    assert zh.notes[0].endswith("括号里的数字为聚类到城市层面的稳健标准误。")
+    two_way = regression_table([_clustered(COLUMN_1, ["city", "year"])], stats=())
+    assert "clustered by city and year" in two_way.notes[0]
+    mixed = regression_table([c1, _clustered(COLUMN_2, ["province"])], stats=())
+    assert mixed.notes[0].endswith("; standard errors in parentheses.")
+    robust = regression_table([_clustered(COLUMN_1, [], vcov="hc1")], stats=())
+    assert robust.notes[0].endswith("; standard errors in parentheses.")
+    lower = regression_table([c1], labels={"city": "city"}, stats=())
+    assert [r.grid()[0] for r in lower.body][-2:] == ["City FE", "Year FE"]

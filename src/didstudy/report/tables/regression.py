@@ -14,7 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from didstudy.errors import DataError, DidstudyError
-from didstudy.report.labels import CONSTANT_TERMS, normalize_lang, text, title, variable_label
+from didstudy.report.labels import (
+    CONSTANT_TERMS,
+    join_list,
+    normalize_lang,
+    text,
+    title,
+    variable_label,
+)
 from didstudy.report.tables._common import (
     default_note,
     first_key,
@@ -35,17 +42,18 @@ _FE_KEYS = ("fixed_effects", "fe")
 def _columns(columns: Any) -> list[tuple[str, Any]]:
     if isinstance(columns, Mapping):
         return [(str(k), v) for k, v in columns.items()]
-    names = getattr(columns, "names", None)
     items = list(columns)
+    names = getattr(columns, "names", None)
+    if all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in items):
+        return [(name, result) for name, result in items]
     if names is not None and not isinstance(names, str) and len(list(names)) == len(items):
         return [(str(n), r) for n, r in zip(names, items, strict=True)]
-    out: list[tuple[str, Any]] = []
-    for item in items:
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
-            out.append((item[0], item[1]))
-        else:
-            out.append(("", item))
-    return out
+    return [
+        (item[0], item[1])
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+        else ("", item)
+        for item in items
+    ]
 
 
 def _tidy(result: Any, name: str, index: int) -> dict[str, dict[str, Any]]:
@@ -152,7 +160,31 @@ def _statistic_cell(row: Mapping[str, Any], statistic: StatisticKind, digits: in
     return f"[{fmt_number(low, digits)}, {fmt_number(high, digits)}]"
 
 
-def _statistic_clause(statistic: StatisticKind, lang: str, ci_level: float) -> str:
+def _clustered_by(results: Sequence[Any]) -> list[str] | None:
+    """The cluster variables when every column reports the same clustered vcov, else None."""
+    found = []
+    for result in results:
+        stats = result.stats()
+        clusters = stats.get("clusters")
+        if str(stats.get("vcov", "")).lower() not in ("crv1", "crv3", "cluster") or not clusters:
+            return None
+        found.append([clusters] if isinstance(clusters, str) else [str(c) for c in clusters])
+    return found[0] if found and all(f == found[0] for f in found) else None
+
+
+def _statistic_clause(
+    statistic: StatisticKind,
+    lang: str,
+    ci_level: float,
+    clustered: list[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    if statistic == "se" and clustered:
+        names = [
+            labels[c] if labels and c in labels else c if lang == "en" else variable_label(c, lang)
+            for c in clustered
+        ]
+        return text("note_clustered", lang, name=join_list(names, lang))
     if statistic == "none":
         return ""
     if statistic == "ci":
@@ -268,7 +300,10 @@ def regression_table(
         A thin rule above the indicator/summary rows. Default: yes in English, no in Chinese
         (the three-line table of Chinese journals).
     note
-        Replaces the default first note (stars and what the parentheses hold); ``""`` drops it.
+        Replaces the default first note (stars and what the parentheses hold; when every column
+        reports the same clustered vcov -- ``stats()["vcov"] == "crv1"`` and
+        ``stats()["clusters"]`` -- it says "standard errors clustered by city");
+        ``""`` drops it.
     notes
         Further notes, printed after the first one.
 
@@ -311,7 +346,7 @@ def regression_table(
     if numbers:
         header.append(Row.of(["", *(f"({i + 1})" for i in range(n))], "header"))
     if show_names is None:
-        show_names = any(names)
+        show_names = any(names) and names != [f"({i + 1})" for i in range(n)]
     if show_names:
         header.append(Row.of(["", *names], "header"))
     if dep_var is not None and not isinstance(dep_var, str):
@@ -357,6 +392,7 @@ def regression_table(
     for fe, value in (fe_spec or {}).items():
         flags = _flags(value, n, f"fixed_effects[{fe!r}]")
         label = text("fe_row", code, name=variable_label(fe, code, labels))
+        label = label[:1].upper() + label[1:] if code == "en" else label
         footer.append(Row.of([label, *(yes if f else no for f in flags)], "indicator"))
     for key in stats:
         values = [_stat_value(key, r.stats().get(key), stat_digits, thousands) for r in results]
@@ -369,7 +405,11 @@ def regression_table(
     footer = [Row(r.cells, "indicator", r.rule_above) if r.kind == "body" else r for r in footer]
 
     first_note = (
-        default_note(stars, code, _statistic_clause(statistic, code, ci_level))
+        default_note(
+            stars,
+            code,
+            _statistic_clause(statistic, code, ci_level, _clustered_by(results), labels),
+        )
         if note is None
         else note
     )
