@@ -138,3 +138,25 @@ def test_winsorized_equals_direct_and_recovers_effect(sim: pd.DataFrame) -> None
     assert res.coef["treat"] == pytest.approx(direct.coef["treat"], abs=IDENTITY_TOL)
     assert abs(res.coef["treat"] - EFFECT) < 0.1 * abs(raw.estimate - EFFECT)
     assert df["y"].max() > 40.0  # the caller's frame is untouched
+
+
+def test_panel_input_equals_dataframe_input(sim: pd.DataFrame) -> None:
+    from didstudy.data.panel import Panel
+    from didstudy.estimation.heterogeneity import heterogeneity
+    from didstudy.estimation.mechanisms import mechanisms
+    from didstudy.estimation.psm import psm_did
+
+    panel = Panel(sim, unit="unit", time="time", treat="treat")
+    df_kw = {"unit": "unit", "time": "time"}
+    groups = {"half": {u: int(u) % 2 for u in sim["unit"].unique()}}
+    calls = [
+        lambda d, **k: robustness_drop(d, "y", "treat", CONTROLS, drop={"a": [1, 2]}, **k),
+        lambda d, **k: anticipation(d, "y", "treat", CONTROLS, **k),
+        lambda d, **k: mechanisms(d, "y", "treat", ["x2"], ["x1"], **k),
+        lambda d, **k: heterogeneity(d, "y", "treat", groups, CONTROLS, reps=20, **k).models,
+        lambda d, **k: {"psm": psm_did(d, "y", "treat", CONTROLS, **k).regression},
+    ]
+    for call in calls:
+        via_panel = combine(call(panel))
+        via_frame = combine(call(sim, **df_kw))
+        pd.testing.assert_frame_equal(via_panel.tidy(), via_frame.tidy())
