@@ -690,10 +690,13 @@ def prepare_twfe(
             fix=f"available columns: {', '.join(map(str, list(frame.columns)[:20]))}",
         )
     n_input = len(frame)
-    values = {c: _numeric(frame, c) for c in dict.fromkeys(numeric_cols)}
+    cols = [y, *treat_names, *controls]
+    # one float64 Fortran matrix holds every numeric column; it is demeaned in place later
+    full = np.empty((n_input, len(cols)), order="F")
     ok = np.ones(n_input, dtype=bool)
-    for arr in values.values():
-        ok &= np.isfinite(arr)
+    for j, c in enumerate(cols):
+        full[:, j] = _numeric(frame, c)
+        ok &= np.isfinite(full[:, j])
     for c in dict.fromkeys(factor_cols):
         ok &= ~frame[c].isna().to_numpy(dtype=bool)
     w_all = None
@@ -739,11 +742,13 @@ def prepare_twfe(
         )
     w = None if w_all is None else np.ascontiguousarray(w_all if all_ok else w_all[ok])
     n = int(ok.sum())
-    cols = [y, *treat_names, *controls]
-    mat = np.empty((n, len(cols)), order="F")
-    for j, c in enumerate(cols):
-        mat[:, j] = values[c] if all_ok else values[c][ok]
-    del values
+    if all_ok:
+        mat = full
+    else:
+        for j in range(len(cols)):
+            full[:n, j] = full[ok, j]
+        mat = full[:n, :]
+    del full
     raw_ss = np.empty(len(cols))
     for j in range(len(cols)):
         x = mat[:, j]

@@ -233,12 +233,18 @@ class VcovEstimate:
     psd_fixed: bool = False
 
 
-def cluster_meat(scores: FloatArray, codes: IntArray, n_groups: int | None = None) -> FloatArray:
-    """``sum_g s_g s_g'`` with ``s_g`` the within-cluster sums of the score rows."""
+#: Rows per block when forming score outer products (bounds the temporary to 64 MB at p = 8).
+_ROW_CHUNK = 1_000_000
+
+
+def cluster_meat(
+    X: FloatArray, resid: FloatArray, codes: IntArray, n_groups: int | None = None
+) -> FloatArray:
+    """``sum_g s_g s_g'`` with ``s_g = sum_{i in g} x_i u_i`` the within-cluster score sums."""
     g = int(codes.max()) + 1 if n_groups is None else n_groups
-    sums = np.empty((g, scores.shape[1]))
-    for j in range(scores.shape[1]):
-        sums[:, j] = np.bincount(codes, weights=scores[:, j], minlength=g)
+    sums = np.empty((g, X.shape[1]))
+    for j in range(X.shape[1]):
+        sums[:, j] = np.bincount(codes, weights=X[:, j] * resid, minlength=g)
     meat: FloatArray = sums.T @ sums
     return meat
 
@@ -295,8 +301,10 @@ def sandwich_vcov(
             sigma2 = rss / (n - k) if ssc.adj else rss / max(n - 1, 1)
             return VcovEstimate(sigma2 * bread, "iid", (), (), n - k, k, 1.0, ssc)
         factor = n / (n - k) if ssc.adj else 1.0
-        scores = X * resid[:, np.newaxis]
-        meat = scores.T @ scores
+        meat = np.zeros((X.shape[1], X.shape[1]))
+        for start in range(0, X.shape[0], _ROW_CHUNK):
+            scores = X[start : start + _ROW_CHUNK] * resid[start : start + _ROW_CHUNK, None]
+            meat += scores.T @ scores
         matrix = factor * (bread @ meat @ bread)
         return VcovEstimate(_sym(matrix), "hc1", (), (), n - k, k, factor, ssc)
 
@@ -313,7 +321,6 @@ def sandwich_vcov(
     adj = (n - 1) / (n - k) if ssc.adj else 1.0
     if ssc.adj and n - k <= 0:
         raise EstimationError(f"no residual degrees of freedom (n = {n}, K = {k})")
-    scores = X * resid[:, np.newaxis]
     q = len(cluster_codes)
     total = np.zeros((X.shape[1], X.shape[1]))
     first_factor = None
@@ -334,7 +341,7 @@ def sandwich_vcov(
                 gfac = g / (g - 1) if g > 1 else 1.0
             if first_factor is None:
                 first_factor = gfac * adj
-            total += sign * gfac * cluster_meat(scores, codes, g)
+            total += sign * gfac * cluster_meat(X, resid, codes, g)
     matrix = _sym(adj * (bread @ total @ bread))
     fixed = False
     if q > 1 and ssc.psd_fix:
