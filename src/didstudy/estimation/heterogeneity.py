@@ -323,7 +323,10 @@ def heterogeneity(
     reps, seed
         Permutations of the Fisher test and the seed of ``numpy.random.default_rng``.
     fe, cluster, vcov, ssc
-        For the split-sample regressions (defaults: unit and time FE, clustered by unit).
+        For the split-sample regressions (defaults: unit and time FE, clustered by unit). The
+        difference tests always use unit and time fixed effects (interacted with the group in
+        the full interaction test); ``cluster``, ``vcov`` and ``ssc`` also apply to the
+        interaction test.
 
     Returns
     -------
