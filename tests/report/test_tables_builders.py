@@ -379,3 +379,27 @@ def test_collections_numbered_names_and_clustered_note() -> None:
     assert robust.notes[0].endswith("; standard errors in parentheses.")
     lower = regression_table([c1], labels={"city": "city"}, stats=())
     assert [r.grid()[0] for r in lower.body][-2:] == ["City FE", "Year FE"]
+
+
+class _Placebo:
+    """Like PlaceboResult: draws() frame and the real estimate."""
+
+    estimate = -0.02
+
+    def draws(self) -> pd.DataFrame:
+        return pd.DataFrame({"estimate": [-0.03, 0.01, 0.02, 0.0]})
+
+
+def test_result_objects_feed_the_other_tables() -> None:
+    grid = placebo_table(_Placebo(), quantiles=()).grid()
+    assert grid[4] == ["Actual estimate", "-0.0200"]
+    assert grid[5] == ["Share with |placebo| ≥ |actual|", "0.5000"]  # -0.03 and 0.02
+    with pytest.raises(DataError, match="actual estimate"):
+        placebo_table(pd.DataFrame({"estimate": [1.0]}))
+    assert bacon_type_key("Later vs Always Treated") == "always_vs_timing"
+    assert bacon_type_key("Timing Groups") == "timing"
+    fraction = balance_table(
+        pd.DataFrame({"variable": ["x"], "std_diff": [0.05]}), percent=False, lang="zh"
+    )
+    assert fraction.grid() == [["变量", "标准化偏差"], ["x", "0.050"]]
+    assert fraction.notes == ("注：标准化偏差 =（处理组均值 − 控制组均值）/ 标准差。",)

@@ -66,11 +66,16 @@ TEXT: dict[str, str] = {
     "mean_treated": "Treated mean",
     "mean_control": "Control mean",
     "std_diff": "Std. diff. (%)",
+    "std_diff_fraction": "Std. diff.",
+    "note_balance_fraction": (
+        "Std. diff. is the standardised mean difference, "
+        "(mean treated − mean control) / standard deviation."
+    ),
     "t_stat": "t",
     "p_value": "p-value",
     "note_balance": (
-        "Std. diff. is the standardised mean difference, 100 × (mean treated − mean control) "
-        "/ sqrt((var treated + var control) / 2)."
+        "Std. diff. is the standardised mean difference in percent, "
+        "100 × (mean treated − mean control) / standard deviation."
     ),
     # placebo
     "caption_placebo": "Placebo test",

@@ -62,11 +62,11 @@ TEXT: dict[str, str] = {
     "mean_treated": "处理组均值",
     "mean_control": "控制组均值",
     "std_diff": "标准化偏差（%）",
+    "std_diff_fraction": "标准化偏差",
+    "note_balance_fraction": "标准化偏差 =（处理组均值 − 控制组均值）/ 标准差。",
     "t_stat": "t 值",
     "p_value": "p 值",
-    "note_balance": (
-        "标准化偏差 = 100 ×（处理组均值 − 控制组均值）/ sqrt（（处理组方差 + 控制组方差）/ 2）。"
-    ),
+    "note_balance": "标准化偏差 = 100 ×（处理组均值 − 控制组均值）/ 标准差。",
     "caption_placebo": "安慰剂检验结果",
     "statistic": "统计量",
     "value": "数值",

@@ -39,7 +39,13 @@ _TYPE_ALIASES: dict[str, tuple[str, ...]] = {
         "nevertreatedvstiming",
         "untreated",
     ),
-    "always_vs_timing": ("alwaysvstiming", "alwaysvtiming", "treatedvsalreadytreated"),
+    "always_vs_timing": (
+        "alwaysvstiming",
+        "alwaysvtiming",
+        "treatedvsalreadytreated",
+        "latervsalwaystreated",
+        "latervsalways",
+    ),
     "within": ("within", "withinmixed", "between"),
 }
 

@@ -25,6 +25,12 @@ BALANCE_MEASURES: dict[str, str] = {
 _PHASES = ("before", "after")
 
 
+def _measure_label(measure: str, lang: str, percent: bool) -> str:
+    if measure == "std_diff" and not percent:
+        return text("std_diff_fraction", lang)
+    return text(BALANCE_MEASURES[measure], lang)
+
+
 def _layout(frame: pd.DataFrame) -> list[tuple[str | None, str, str]]:
     """(phase or None, measure, column) for the columns present, in print order."""
     found: list[tuple[str | None, str, str]] = []
@@ -49,6 +55,7 @@ def balance_table(
     number: str | int | None = None,
     name: str = "balance",
     notes: Sequence[str] | None = None,
+    percent: bool = True,
 ) -> Table:
     """Balance table: treated and control means and standardised differences by variable.
 
@@ -58,7 +65,10 @@ def balance_table(
         One row per covariate with a ``variable`` column and any of ``mean_treated``,
         ``mean_control``, ``std_diff``, ``t``, ``p_value`` -- either plain (one phase) or
         suffixed ``_before`` / ``_after`` (grouped under ``匹配前`` / ``匹配后`` headers).
-        ``std_diff`` is printed as given (percent, as Stata ``pstest``).
+        ``std_diff`` is printed as given.
+    percent
+        Whether ``std_diff`` is in percent (Stata ``pstest``; header ``标准化偏差（%）``) or a
+        fraction (header without ``%``).
     """
     code = normalize_lang(lang)
     require_columns(balance, ["variable"], "the balance frame")
@@ -85,7 +95,7 @@ def balance_table(
         header.append(Row(tuple(cells), "group"))
     header.append(
         Row.of(
-            [text("variable", code), *(text(BALANCE_MEASURES[m], code) for _, m, _ in layout)],
+            [text("variable", code), *(_measure_label(m, code, percent) for _, m, _ in layout)],
             "header",
         )
     )
@@ -98,7 +108,8 @@ def balance_table(
     caption = caption if caption is not None else text("caption_balance", code)
     if notes is None:
         has_std = any(m == "std_diff" for _, m, _ in layout)
-        notes = (text("note_prefix", code) + text("note_balance", code),) if has_std else ()
+        key = "note_balance" if percent else "note_balance_fraction"
+        notes = (text("note_prefix", code) + text(key, code),) if has_std else ()
     return Table(
         caption=caption,
         header=tuple(header),

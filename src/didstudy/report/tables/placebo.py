@@ -42,7 +42,7 @@ def _draws(draws: Any) -> tuple[np.ndarray, np.ndarray | None]:
 
 def placebo_table(
     draws: Any,
-    actual: float,
+    actual: float | None = None,
     *,
     lang: str = "en",
     digits: int = 4,
@@ -63,10 +63,18 @@ def placebo_table(
     ----------
     draws
         Placebo estimates: an array, or a frame with ``estimate`` (and optional ``p_value``).
+        A placebo result with ``draws()`` and ``estimate`` works too.
     actual
-        The estimate on the real treatment assignment.
+        The estimate on the real treatment assignment (default: ``draws.estimate``).
     """
     code = normalize_lang(lang)
+    if actual is None:
+        actual = getattr(draws, "estimate", None)
+        if actual is None or isinstance(draws, pd.DataFrame):
+            raise DataError(
+                "placebo_table needs the actual estimate",
+                fix="pass actual=<the baseline coefficient>",
+            )
     estimates, p_values = _draws(draws)
     actual = float(actual)
     rows = [
