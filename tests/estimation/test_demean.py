@@ -68,3 +68,18 @@ def test_many_columns_and_convergence_error() -> None:
     )
     with pytest.raises(ConvergenceError):
         demean(X[:, :1], codes, method="iterative", maxiter=1, tol=1e-300)
+
+
+@pytest.mark.parametrize("n_fe", [1, 2, 3])
+def test_demean_in_place(n_fe: int) -> None:
+    """``out=X`` overwrites X with the same result as a fresh array (closed form included)."""
+    rng = np.random.default_rng(n_fe)
+    G, T = 15, 6
+    unit = np.repeat(np.arange(G), T)
+    time = np.tile(np.arange(T), G)
+    codes = [unit, time, (unit % 3) * T + time][:n_fe]
+    X = np.asfortranarray(rng.normal(size=(G * T, 3)))
+    expected = demean(X, codes)
+    got = demean(X, codes, out=X)
+    assert got is X
+    np.testing.assert_allclose(X, expected, atol=1e-13)
