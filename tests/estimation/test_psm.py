@@ -212,3 +212,36 @@ def test_random_order_is_seeded_and_balance_frame_layout() -> None:
     pooled = a.balance[a.balance["scope"] == "pooled"]
     np.testing.assert_allclose(frame["std_diff_after"], 100 * pooled["smd_after"])
     assert len(a.balance_frame(2012)) == 2
+
+
+@pytest.mark.r
+@pytest.mark.parametrize(
+    ("spec", "k", "replace"), [("pooled_k1_norep", 1, False), ("pooled_k2_rep", 2, True)]
+)
+def test_pooled_matches_reproduce_matchit(spec: str, k: int, replace: bool) -> None:
+    panel = _golden_panel()
+    res = psm_did(
+        panel,
+        "y",
+        "policy",
+        ["x1", "x2", "x3"],
+        unit="unit",
+        time="year",
+        by_year=False,
+        k=k,
+        replace=replace,
+        common_support=False,
+    )
+    gold = pd.read_csv(REF / "matches_pooled.csv")
+    cols = ["treated", "treated_year", "rank", "control", "control_year"]
+    gold = gold[gold["spec"] == spec][cols]
+    mine = res.matches.rename(
+        columns={"treated_time": "treated_year", "control_time": "control_year"}
+    )[cols]
+    key = ["treated", "treated_year", "rank"]
+    pd.testing.assert_frame_equal(
+        mine.sort_values(key).reset_index(drop=True).astype("int64"),
+        gold.sort_values(key).reset_index(drop=True).astype("int64"),
+    )
+    # pooled matching may (and here does) cross years
+    assert (mine["treated_year"] != mine["control_year"]).any()

@@ -10,6 +10,7 @@
 #   pscore.csv   per unit-year propensity score from glm(binomial(logit)) fitted year by year
 #   matches.csv  spec, year, treated, rank, control: MatchIt nearest-neighbour matches
 #   balance.csv  spec, year, variable, smd_all, smd_matched (summary.matchit "Std. Mean Diff.")
+#   matches_pooled.csv  pooled cross-section matching (one logit over all unit-years)
 #   versions.txt R and MatchIt versions
 #
 # The panel is generated here, written with 6 decimals and read back, so that R and Python
@@ -105,6 +106,34 @@ for (t in years) {
     }
   }
 }
+# pooled cross-section variant (didstudy by_year = FALSE): one logit, one matching over all
+# unit-years; k = 1 without replacement and k = 2 with replacement
+pooled_out <- list()
+d <- panel
+rownames(d) <- paste(d$unit, d$year, sep = "_")
+fit <- glm(group ~ x1 + x2 + x3, data = d, family = binomial("logit"),
+           control = glm.control(epsilon = 1e-14, maxit = 100))
+ps <- fitted(fit)
+o <- order(ps, decreasing = TRUE)
+d2 <- d[o, ]; ps2 <- ps[o]; tr <- d2$group == 1
+D <- outer(ps2[tr], ps2[!tr], function(a, b) abs(a - b))
+dimnames(D) <- list(rownames(d2)[tr], rownames(d2)[!tr])
+for (s in list(list(name = "pooled_k1_norep", ratio = 1, replace = FALSE),
+               list(name = "pooled_k2_rep", ratio = 2, replace = TRUE))) {
+  m <- matchit(group ~ x1 + x2 + x3, data = d2, method = "nearest", distance = D,
+               ratio = s$ratio, replace = s$replace, m.order = "data")
+  mm <- m$match.matrix
+  for (i in seq_len(nrow(mm))) for (r in seq_len(ncol(mm))) {
+    if (!is.na(mm[i, r])) {
+      tid <- as.integer(strsplit(rownames(mm)[i], "_")[[1]])
+      cid <- as.integer(strsplit(mm[i, r], "_")[[1]])
+      pooled_out[[length(pooled_out) + 1]] <- data.frame(
+        spec = s$name, treated = tid[1], treated_year = tid[2], rank = r,
+        control = cid[1], control_year = cid[2])
+    }
+  }
+}
+write.csv(do.call(rbind, pooled_out), file.path(here, "matches_pooled.csv"), row.names = FALSE)
 write.csv(do.call(rbind, ps_out), file.path(here, "pscore.csv"), row.names = FALSE)
 write.csv(do.call(rbind, m_out), file.path(here, "matches.csv"), row.names = FALSE)
 b <- do.call(rbind, b_out)
