@@ -116,7 +116,7 @@ def default_block(n: int, k: int) -> int:
 
 def sort_within_groups(y: FloatArray, codes: IntArray, order: IntArray | None = None) -> IntArray:
     """Permutation sorting by (group, value): stable radix sort of the codes in value order."""
-    first = np.argsort(y, kind="stable") if order is None else order
+    first = np.argsort(y) if order is None else order
     small = codes.max(initial=0) < np.iinfo(np.uint16).max
     keys = codes[first].astype(np.uint16 if small else np.int64)
     return first[np.argsort(keys, kind="stable")]
@@ -171,7 +171,7 @@ def pair_abs_diff_sums(
     ww = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
     yc = y - float(np.dot(ww, y) / ww.sum())
     if order is None:
-        order = np.argsort(yc, kind="stable")
+        order = np.argsort(yc)
     length = default_block(n, k) if block is None else max(int(block), 1)
     n_blocks = -(-n // length)
     pad = n_blocks * length - n
@@ -554,7 +554,7 @@ def dagum(
     order = np.argsort(means, kind="stable")
 
     # overall G from the sorted-sum formula (independent of the pairwise kernel)
-    srt: IntArray = np.argsort(y, kind="stable")
+    srt: IntArray = np.argsort(y)
     s_all, _, _ = segment_abs_diff_sums(
         y[srt], None if w is None else w[srt], np.zeros(y.shape[0], dtype=np.intp), 1
     )
@@ -803,7 +803,7 @@ def dagum_panel(
     tt = t_codes[keep]
     w = None if w_all is None else w_all[keep]
 
-    o_y: IntArray = np.argsort(y, kind="stable")
+    o_y: IntArray = np.argsort(y)
     o_cell = sort_within_groups(y, cells, o_y)
     s_cell, w_cell, y_cell = segment_abs_diff_sums(
         y[o_cell], None if w is None else w[o_cell], cells[o_cell], n_cells

@@ -240,7 +240,7 @@ def gini(
     y, w = _drop_missing(y, w)
     if y.shape[0] == 0:
         return float("nan")
-    order = np.argsort(y, kind="stable")
+    order = np.argsort(y)
     ys = y[order]
     ws = None if w is None else w[order]
     s, wsum, ysum = segment_abs_diff_sums(ys, ws, np.zeros(ys.shape[0], dtype=np.intp), 1)
