@@ -201,3 +201,12 @@ def test_result_protocol() -> None:
     from didstudy.report.tables import placebo_table
 
     placebo_table(res, res.estimate)
+
+
+def test_draws_do_not_depend_on_reps() -> None:
+    df = _panel(seed=7)
+    short = placebo(df, "y", "treat", reps=20, seed=5, unit="unit", time="time")
+    long = placebo(df, "y", "treat", reps=300, seed=5, unit="unit", time="time")
+    np.testing.assert_array_equal(short.pseudo_units, long.pseudo_units[:20])
+    np.testing.assert_array_equal(short.pseudo_cohorts, long.pseudo_cohorts[:20])
+    np.testing.assert_array_equal(short.coef, long.coef[:20])

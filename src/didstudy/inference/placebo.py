@@ -32,7 +32,7 @@ Timing = Literal["observed", "uniform"]
 
 #: Draws generated per call of the random generator: fixed, so that the draws depend on the
 #: seed only, never on ``chunk_size``.
-RNG_BLOCK = 1024
+RNG_BLOCK = 256
 #: Memory budget of one chunk of pseudo-treatment columns (bytes): n x chunk doubles, about
 #: six live copies while demeaning and fitting.
 CHUNK_BYTES = 256 * 1024**2
@@ -62,29 +62,32 @@ def draw_assignments(
       adoption periods (with replacement, so in proportion to the cohort sizes);
       ``"uniform"``: uniformly from ``timing_support``.
 
-    Draws are generated in blocks of :data:`RNG_BLOCK` so that they do not depend on how the
-    caller chunks the estimation.
+    Draws are generated in blocks of :data:`RNG_BLOCK` so that they depend on the seed only:
+    not on how the caller chunks the estimation, and draw ``r`` is the same for any ``reps``.
     """
     units = np.empty((reps, n_treated), dtype=np.int64)
     cohorts = np.empty((reps, n_treated), dtype=np.float64)
     for start in range(0, reps, RNG_BLOCK):
         size = min(RNG_BLOCK, reps - start)
         block = slice(start, start + size)
+        # every block draws RNG_BLOCK assignments and keeps the first `size`: draw r is the
+        # same whatever `reps` is
         if mode == "timing":
             units[block] = real_units[np.newaxis, :n_treated]
         else:
-            keys = rng.random((size, n_units))
+            keys = rng.random((RNG_BLOCK, n_units))[:size]
             if n_treated < n_units:
                 units[block] = np.argpartition(keys, n_treated - 1, axis=1)[:, :n_treated]
             else:
                 units[block] = np.argsort(keys, axis=1)
         if mode == "units":
-            order = np.argsort(rng.random((size, real_cohorts.size)), axis=1)[:, :n_treated]
-            cohorts[block] = real_cohorts[order]
+            keys = rng.random((RNG_BLOCK, real_cohorts.size))[:size]
+            cohorts[block] = real_cohorts[np.argsort(keys, axis=1)[:, :n_treated]]
         elif timing == "observed":
-            cohorts[block] = real_cohorts[rng.integers(0, real_cohorts.size, (size, n_treated))]
+            idx = rng.integers(0, real_cohorts.size, (RNG_BLOCK, n_treated))[:size]
+            cohorts[block] = real_cohorts[idx]
         else:
-            idx = rng.integers(0, timing_support.size, (size, n_treated))
+            idx = rng.integers(0, timing_support.size, (RNG_BLOCK, n_treated))[:size]
             cohorts[block] = timing_support[idx]
     return units, cohorts
 
@@ -225,8 +228,8 @@ class BalancedPlaceboKernel:
             # Σ_t z_it h_it = tail_z (pseudo-treated) − Σ_t z_it D̄_t, as one (N·k × T) product
             zh = -(self.z_kt @ d_t).reshape(n_units, k, reps)
             zh[units, :, cols] += self.tail_z[units, period_index]
-            for j in range(k):
-                dd -= 2.0 * zh[:, j, :] * gamma[j]
+            zh *= gamma[np.newaxis, :, :]
+            dd -= 2.0 * zh.sum(axis=1)
             outer = (gamma[:, np.newaxis, :] * gamma[np.newaxis, :, :]).reshape(k * k, reps)
             dd += self.zz.reshape(n_units, k * k) @ outer
         scores = de - dd * b[np.newaxis, :]

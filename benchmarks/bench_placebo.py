@@ -1,0 +1,194 @@
+"""Benchmark: staggered placebo draws, didstudy vs a pyfixest loop over the same draws.
+
+Run: ``.venv/bin/python -m benchmarks.bench_placebo`` (``--big 100000`` draws for the memory
+check; ``--threads N`` BLAS threads in the children, default 1).
+
+Data: a SIMULATED reference-sized panel (``simulate_staggered``): 274 units × 20 years
+(2003–2022), 28 treated units in three cohorts, 5 controls; baseline
+``y ~ treat + x1..x5 | unit + year``, CRV1 by unit. Each measurement runs in its own subprocess
+(same BLAS thread setting for every side) so that its peak RSS (``ru_maxrss``) and tracemalloc
+peak are its own.
+
+Measured in the same run:
+
+* didstudy ``placebo(reps=500)`` end to end (design, real fit, draws, estimation); best of 7
+  warm runs, and the dense ``algorithm="dense"`` path (``fit_many``) for comparison;
+* pyfixest ``feols`` on the first 20 of the same draws (pseudo-treatment column rebuilt from
+  ``PlaceboResult.assignment``), per-fit time extrapolated to 500 fits; the coefficients and
+  SEs are compared with didstudy's draws;
+* didstudy ``placebo(reps=100_000)``: wall time, peak RSS and tracemalloc peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CONTROLS = [f"x{k}" for k in range(1, 6)]
+PYFIXEST_FITS = 20
+
+
+def simulated_panel() -> pd.DataFrame:
+    """SIMULATED: 274 units × 20 years, 28 treated, 5 controls (seed 2024)."""
+    from didstudy.data.simulate import simulate_staggered
+
+    return pd.DataFrame(
+        simulate_staggered(
+            n_units=274,
+            periods=range(2003, 2023),
+            cohorts={2010: 10, 2012: 9, 2014: 9},
+            n_never=246,
+            n_controls=5,
+            effect=0.02,
+            seed=2024,
+        )
+    )
+
+
+def _run_placebo(df: pd.DataFrame, reps: int, algorithm: str = "auto") -> Any:
+    from didstudy.inference.placebo import placebo
+
+    return placebo(
+        df,
+        "y",
+        "treat",
+        CONTROLS,
+        reps=reps,
+        seed=1,
+        unit="unit",
+        time="time",
+        algorithm=algorithm,  # type: ignore[arg-type]
+    )
+
+
+def child_didstudy(reps: int, algorithm: str, repeats: int) -> dict[str, Any]:
+    df = simulated_panel()
+    _run_placebo(df, min(reps, 50), algorithm)  # warm-up (imports, caches)
+    times = []
+    tracemalloc.start()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        res = _run_placebo(df, reps, algorithm)
+        times.append(time.perf_counter() - t0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "best_s": min(times),
+        "median_s": float(np.median(times)),
+        "tracemalloc_peak_mib": peak / 2**20,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "estimate": res.estimate,
+        "p_two_sided": res.p_two_sided,
+        "coef_head": res.coef[:PYFIXEST_FITS].tolist(),
+        "se_head": res.se[:PYFIXEST_FITS].tolist(),
+        "n_valid": res.n_valid,
+    }
+
+
+def child_pyfixest() -> dict[str, Any]:
+    import warnings
+
+    import pyfixest as pf
+
+    df = simulated_panel()
+    res = _run_placebo(df, PYFIXEST_FITS)
+    fml = "y ~ pseudo + " + " + ".join(CONTROLS) + " | unit + time"
+    ssc = pf.ssc(k_adj=True, k_fixef="nonnested", G_adj=True, G_df="min")
+    datasets = []
+    for r in range(PYFIXEST_FITS):
+        g = df["unit"].map(res.assignment(r)).astype(float).fillna(np.inf)
+        datasets.append(df.assign(pseudo=(df["time"] >= g).astype(float)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pf.feols(fml, datasets[0], vcov={"CRV1": "unit"}, ssc=ssc)  # warm-up (JIT, imports)
+        coef, se = [], []
+        t0 = time.perf_counter()
+        for data in datasets:
+            fit = pf.feols(fml, data, vcov={"CRV1": "unit"}, ssc=ssc)
+            coef.append(float(fit.coef()["pseudo"]))
+            se.append(float(fit.se()["pseudo"]))
+        elapsed = time.perf_counter() - t0
+    return {
+        "per_fit_s": elapsed / PYFIXEST_FITS,
+        "coef": coef,
+        "se": se,
+        "version": pf.__version__,
+    }
+
+
+def _spawn(args: list[str], threads: int) -> dict[str, Any]:
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_placebo", "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--child", nargs="*")
+    parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=1)
+    ns = parser.parse_args(argv)
+    if ns.child is not None:
+        kind = ns.child[0]
+        if kind == "didstudy":
+            out = child_didstudy(int(ns.child[1]), ns.child[2], int(ns.child[3]))
+        else:
+            out = child_pyfixest()
+        print(json.dumps(out))
+        return 0
+
+    print(f"SIMULATED panel 274 x 20, 28 treated, 5 controls; BLAS threads = {ns.threads}")
+    fast = _spawn(["didstudy", "500", "auto", "7"], ns.threads)
+    dense = _spawn(["didstudy", "500", "dense", "3"], ns.threads)
+    rival = _spawn(["pyfixest"], ns.threads)
+    diff_b = float(np.max(np.abs(np.array(rival["coef"]) - np.array(fast["coef_head"]))))
+    diff_se = float(np.max(np.abs(np.array(rival["se"]) - np.array(fast["se_head"]))))
+    loop_500 = rival["per_fit_s"] * 500
+    print(
+        f"didstudy placebo 500 draws (closed form): best {fast['best_s'] * 1e3:.1f} ms, "
+        f"median {fast['median_s'] * 1e3:.1f} ms, tracemalloc peak "
+        f"{fast['tracemalloc_peak_mib']:.1f} MiB, peak RSS {fast['peak_rss_mib']:.0f} MiB"
+    )
+    print(
+        f"didstudy placebo 500 draws (dense fit_many path): best {dense['best_s'] * 1e3:.1f} ms, "
+        f"tracemalloc peak {dense['tracemalloc_peak_mib']:.1f} MiB"
+    )
+    print(
+        f"pyfixest {rival['version']} feols loop: {rival['per_fit_s'] * 1e3:.1f} ms per fit "
+        f"({PYFIXEST_FITS} fits timed) -> {loop_500:.2f} s for 500 (extrapolated)"
+    )
+    print(
+        f"ratio pyfixest/didstudy: {loop_500 / fast['best_s']:.0f}x (closed form), "
+        f"{loop_500 / dense['best_s']:.0f}x (dense); "
+        f"max |coef diff| {diff_b:.2e}, max |se diff| {diff_se:.2e} over {PYFIXEST_FITS} draws"
+    )
+    big = _spawn(["didstudy", str(ns.big), "auto", "1"], ns.threads)
+    print(
+        f"didstudy placebo {ns.big} draws: {big['best_s']:.2f} s, peak RSS "
+        f"{big['peak_rss_mib']:.0f} MiB, tracemalloc peak {big['tracemalloc_peak_mib']:.1f} MiB, "
+        f"valid draws {big['n_valid']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
