@@ -423,16 +423,35 @@ def apply_overlay(
             f"raster window has shape {values.shape}, the overlay expects {overlay.window_shape}",
             fix="rebuild the overlay for this grid",
         )
-    x = values.ravel()
-    invalid = ~np.isfinite(x)
+    return _stats_inplace(overlay, np.array(values, dtype=np.float64).ravel(), stats)
+
+
+def _stats_inplace(
+    overlay: Overlay,
+    x: NDArray[np.float64],
+    stats: Sequence[str],
+    invalid: NDArray[np.bool_] | None = None,
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`apply_overlay` on a flat buffer it may overwrite (no full-size allocation)."""
     w = overlay.matrix()
     out: dict[str, NDArray[np.float64]] = {}
+    for name, fn in (("max", np.fmax), ("min", np.fmin)):
+        if name in stats:
+            out[name] = _segment_reduce(fn, x[overlay.indices], overlay.indptr)
+    if invalid is None or invalid.shape != x.shape:
+        invalid = np.empty(x.shape, dtype=bool)
+    np.isfinite(x, out=invalid)
+    np.logical_not(invalid, out=invalid)
     need_sum = {"mean", "sum"} & set(stats)
     if invalid.any():
-        count = w @ (~invalid).astype(np.float64)
-        total = w @ np.where(invalid, 0.0, x) if need_sum else None
+        x[invalid] = 0.0
+        total = w @ x if need_sum else None
+        x.fill(1.0)
+        x[invalid] = 0.0
+        count = w @ x
         if "nodata" in stats:
-            out["nodata"] = w @ invalid.astype(np.float64)
+            out["nodata"] = overlay.row_weights() - count
+            out["nodata"][count == 0] = overlay.row_weights()[count == 0]
     else:
         count = overlay.row_weights().copy()
         total = w @ x if need_sum else None
@@ -445,10 +464,21 @@ def apply_overlay(
         out["sum"] = np.where(count > 0, total, np.nan)  # type: ignore[arg-type]
     if "count" in stats:
         out["count"] = count
-    for name, fn in (("max", np.fmax), ("min", np.fmin)):
-        if name in stats:
-            out[name] = _segment_reduce(fn, x[overlay.indices], overlay.indptr)
     return out
+
+
+_SCRATCH: dict[str, tuple[NDArray[np.float64], NDArray[np.bool_]]] = {}
+
+
+def _scratch(overlay: Overlay) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """One reusable (window float64, window bool) pair per worker, for the current overlay."""
+    key = f"{overlay.key}{overlay.window}"
+    hit = _SCRATCH.get(key)
+    if hit is None:
+        _SCRATCH.clear()
+        hit = (np.empty(overlay.window_shape), np.empty(overlay.window_shape, dtype=bool).ravel())
+        _SCRATCH[key] = hit
+    return hit
 
 
 def _segment_reduce(
@@ -489,11 +519,13 @@ def raster_task(
             fix="group rasters by grid; zonal_stats does this automatically",
         )
     r0, r1, c0, c1 = overlay.window
-    empty = r1 <= r0
-    values = np.empty((0, 0)) if empty else read_window(path, (r0, r1), (c0, c1), extra_nodata)
+    if r1 <= r0:
+        return apply_overlay(overlay, np.empty((0, 0)), stats)
+    buffer, invalid = _scratch(overlay)
+    values = read_window(path, (r0, r1), (c0, c1), extra_nodata, out=buffer)
     if transform is not None:
-        values = np.asarray(transform(values), dtype=np.float64)
-    return apply_overlay(overlay, values, stats)
+        values = np.array(transform(values), dtype=np.float64)
+    return _stats_inplace(overlay, values.ravel(), stats, invalid)
 
 
 def _raster_items(rasters: Any) -> list[tuple[str, str]]:
@@ -652,6 +684,7 @@ def zonal_stats(
             stacklevel=2,
         )
     out.attrs["lights"] = meta
+    _SCRATCH.clear()
     return out
 
 
