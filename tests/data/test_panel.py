@@ -15,6 +15,7 @@ from didstudy.data.datasets import load_dataset
 from didstudy.data.panel import Panel
 from didstudy.data.simulate import simulate_staggered
 from didstudy.data.treatment import cohort_from_treatment, treatment_from_cohort
+from didstudy.data.validate import find_gaps
 from didstudy.errors import DataError, PanelWarning, ValidationError
 
 
@@ -221,6 +222,11 @@ ROLES = {"unit": "id", "time": "year", "treat": "d"}
         ),
         (_small(), {"unit": "id", "time": "year"}, ["no treatment given", "Fix: pass treat="]),
         (_small(), {"unit": "id", "time": "id", "treat": "d"}, ["two roles"]),
+        (
+            _small().assign(id=[1, 1, 1, 1, "b", "b", "b", "b", 3, 3, 3, 3]),
+            ROLES,
+            ["column 'id'", "mixes value types (int, str)", "astype(str)"],
+        ),
     ],
 )
 def test_validation_messages(
@@ -356,3 +362,20 @@ def test_simulated_panel_matches_truth() -> None:
     q = Panel(df, unit="unit", time="time", cohort="cohort")
     assert p.describe()["cohorts"] == q.describe()["cohorts"] == {2006: 10, 2009: 10}
     np.testing.assert_array_equal(p.frame["_cohort"], q.frame["_cohort"])
+
+
+def test_find_gaps_matches_brute_force() -> None:
+    rng = np.random.default_rng(7)
+    df = simulate_staggered(
+        n_units=60, periods=12, cohorts={5: 20}, n_controls=0, drop_share=0.3, seed=1
+    )
+    df = df.iloc[rng.permutation(len(df))]
+    grid = sorted(df["time"].unique())
+    fast = find_gaps(df["unit"], df["time"], grid)
+    slow = {}
+    for u, t in df.groupby("unit")["time"]:
+        seen = set(t)
+        hole = [p for p in grid if min(seen) < p < max(seen) and p not in seen]
+        if hole:
+            slow[u] = hole
+    assert fast == slow and len(slow) > 20

@@ -184,6 +184,15 @@ class Panel:
         notes: list[str] = []
 
         check_no_missing(work[unit], unit, "unit")
+        if work[unit].dtype == object:
+            kinds = sorted({type(v).__name__ for v in work[unit].tolist()})
+            if len(kinds) > 1:
+                raise ValidationError(
+                    f"the unit column mixes value types ({', '.join(kinds)}), so the same id "
+                    "written as a number and as text (110000 vs '110000') counts as two units.",
+                    column=unit,
+                    fix=f"convert the unit ids to one type, e.g. df['{unit}'].astype(str).",
+                )
         periods, note = as_periods(work[time], time)
         if note:
             notes.append(note)

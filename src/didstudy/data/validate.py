@@ -270,15 +270,35 @@ def check_treat_matches_cohort(
 def find_gaps(
     units: pd.Series, times: pd.Series, periods: Sequence[int]
 ) -> dict[object, list[int]]:
-    """Periods missing *inside* each unit's observed span: ``{unit: [missing periods]}``."""
+    """Periods missing *inside* each unit's observed span: ``{unit: [missing periods]}``.
+
+    Vectorised: the expected (unit, period) pairs of units with holes are expanded with
+    ``np.repeat`` and anti-joined with the observed pairs.
+    """
     grid = np.asarray(periods)
-    pos = pd.Series(np.searchsorted(grid, times.to_numpy()), index=times.index)
-    span = pos.groupby(units, sort=True).agg(["min", "max", "count"])
-    holes = span[(span["max"] - span["min"] + 1) > span["count"]]
+    codes, uniques = pd.factorize(units, sort=True)
+    pos = np.searchsorted(grid, times.to_numpy())
+    n = len(uniques)
+    lo = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    hi = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(lo, codes, pos)
+    np.maximum.at(hi, codes, pos)
+    count = np.bincount(codes, minlength=n)
+    holes = np.flatnonzero(hi - lo + 1 > count)
+    if holes.size == 0:
+        return {}
+    lens = hi[holes] - lo[holes] + 1
+    starts = np.cumsum(lens) - lens
+    unit_rep = np.repeat(holes, lens)
+    pos_rep = np.repeat(lo[holes], lens) + (np.arange(lens.sum()) - np.repeat(starts, lens))
+    width = grid.size + 1
+    observed = codes.astype(np.int64) * width + pos
+    expected = unit_rep * width + pos_rep
+    gone = ~np.isin(expected, observed)
+    missing = pd.Series(grid[pos_rep[gone]].astype("int64")).groupby(unit_rep[gone]).agg(list)
     out: dict[object, list[int]] = {}
-    for u in holes.index:
-        seen = set(times[units == u].tolist())
-        lo, hi = int(holes.loc[u, "min"]), int(holes.loc[u, "max"])
+    for code, values in missing.items():
+        u = uniques[int(code)]  # type: ignore[call-overload]
         key = u.item() if isinstance(u, np.generic) else u
-        out[key] = [int(p) for p in grid[lo : hi + 1] if int(p) not in seen]
+        out[key] = [int(v) for v in values]
     return out
