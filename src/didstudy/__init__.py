@@ -18,6 +18,8 @@ _API: dict[str, str] = {
     "Panel": "didstudy.data.panel",
     "cohorts_from_adoption": "didstudy.data.treatment",
     "load_dataset": "didstudy.data.datasets",
+    "dataset_info": "didstudy.data.datasets",
+    "simulate_staggered": "didstudy.data.simulate",
     # measurement
     "dagum": "didstudy.measure.inequality",
     "dagum_panel": "didstudy.measure.inequality",
