@@ -48,7 +48,7 @@ def test_dagum_lines_are_the_components(lang: str, tmp_path: Path) -> None:
     assert len(shares_ax.collections) == 3
     labels = [t.get_text() for t in lines_ax.get_legend().get_texts()]
     assert labels[0] == ("总体 G" if fig.didstudy_lang == "zh" else "Overall G")
-    png, svg = save_figure(fig, tmp_path / f"dagum_{lang}")
+    png, svg = save_figure(fig, tmp_path / f"dagum_{lang}", dpi=50)
     assert png.read_bytes()[:4] == b"\x89PNG" and b"<svg" in svg.read_bytes()[:2000]
 
 
@@ -146,3 +146,17 @@ def test_chinese_figures_have_every_glyph() -> None:
         ):
             assert fig.didstudy_lang == "zh"
             figure_bytes(fig, "png", dpi=50)  # outside the style block: re-entered on save
+
+
+def test_chinese_unit_names_without_cjk_font_fall_back_to_cohort_labels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from didstudy.errors import DidstudyWarning
+    from didstudy.report.figures import rollout
+
+    monkeypatch.setattr(rollout, "find_cjk_font", lambda: None)
+    frame = _rollout_frame().assign(city=lambda f: "城市" + f["city"])
+    with pytest.warns(DidstudyWarning, match="cohorts instead of units"):
+        ax = rollout_figure(frame, "city", "year", "policy").axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("Cohort 2012") and not any("城市" in t for t in labels)

@@ -97,8 +97,10 @@ def test_style_is_restored_after_the_block() -> None:
 def test_save_figure_atomic_and_reproducible(tmp_path: Path) -> None:
     with figure_style("en"):
         fig = _draw_chinese("en")
-        paths = save_figure(fig, tmp_path / "sub" / "fig.png", formats=("png", "svg", "pdf"))
-        again = save_figure(fig, tmp_path / "again", formats=("png", "svg"))
+        paths = save_figure(
+            fig, tmp_path / "sub" / "fig.png", formats=("png", "svg", "pdf"), dpi=50
+        )
+        again = save_figure(fig, tmp_path / "again", formats=("png", "svg"), dpi=50)
     assert [p.name for p in paths] == ["fig.png", "fig.svg", "fig.pdf"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths[1].read_text(encoding="utf-8").lstrip().startswith("<?xml")
