@@ -108,10 +108,10 @@ def default_block(n: int, k: int) -> int:
     """Block length of the sorted order used by :func:`pair_abs_diff_sums`.
 
     Cross-block pairs cost one (k × B)(B × k) matrix product (B = n / L blocks), in-block pairs
-    ``n L / 2`` scattered additions; ``L ≈ k / 12`` balances the two on the benchmark machine
+    ``n L / 2`` scattered additions; ``L ≈ k / 9`` balances the two on the benchmark machine
     (measured in ``benchmarks/bench_measure.py``).
     """
-    return int(min(max(k // 12, 8), 128, max(n, 1)))
+    return int(min(max(k // 9, 8), 128, max(n, 1)))
 
 
 def sort_within_groups(y: FloatArray, codes: IntArray, order: IntArray | None = None) -> IntArray:

@@ -175,25 +175,29 @@ def segment_abs_diff_sums(
     if n == 0:
         zeros = np.zeros(n_segments)
         return zeros, zeros.copy(), zeros.copy()
-    ww = np.ones(n) if w is None else w
-    weight_sums: FloatArray = np.bincount(segment, weights=ww, minlength=n_segments).astype(float)
-    value_sums: FloatArray = np.bincount(segment, weights=ww * y, minlength=n_segments).astype(
-        float
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centre = np.where(weight_sums > 0, value_sums / weight_sums, 0.0)
     if w is None:
         counts = np.bincount(segment, minlength=n_segments)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        before = (np.arange(n) - starts[segment]).astype(np.float64)
-        balance = 2.0 * before + 1.0 - counts[segment]
+        weight_sums: FloatArray = counts.astype(np.float64)
+        value_sums: FloatArray = np.bincount(segment, weights=y, minlength=n_segments).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = np.where(counts > 0, value_sums / weight_sums, 0.0)
+        # balance = W_<(a) − W_>(a) = 2·rank − (m − 1), rank counted from the segment start
+        offset = (np.cumsum(counts) - counts) * 2 + counts - 1
+        balance = np.arange(0, 2 * n, 2, dtype=np.float64)
+        balance -= offset[segment]
+        contrib = y - centre[segment]
+        contrib *= balance
     else:
-        cum = np.cumsum(ww, dtype=np.longdouble)
+        weight_sums = np.bincount(segment, weights=w, minlength=n_segments).astype(np.float64)
+        value_sums = np.bincount(segment, weights=w * y, minlength=n_segments).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centre = np.where(weight_sums > 0, value_sums / weight_sums, 0.0)
+        cum = np.cumsum(w, dtype=np.longdouble)
         seg_end = np.cumsum(weight_sums.astype(np.longdouble))
         seg_start = seg_end - weight_sums
-        before_l = cum - ww - seg_start[segment]
-        balance = np.asarray(2.0 * before_l + ww - weight_sums[segment], dtype=np.float64)
-    contrib = ww * (y - centre[segment]) * balance
+        before_l = cum - w - seg_start[segment]
+        balance = np.asarray(2.0 * before_l + w - weight_sums[segment], dtype=np.float64)
+        contrib = w * (y - centre[segment]) * balance
     abs_sums = 2.0 * np.bincount(segment, weights=contrib, minlength=n_segments)
     return np.maximum(abs_sums, 0.0), weight_sums, value_sums
 
