@@ -25,12 +25,28 @@ RepsOption = Annotated[
 ]
 
 
+FormatsOption = Annotated[
+    str | None,
+    typer.Option("--formats", help="Table formats, comma separated (md,csv,tex,xlsx,docx)."),
+]
+
+
+def _formats(text: str | None) -> tuple[str, ...] | None:
+    return tuple(f.strip() for f in text.split(",") if f.strip()) if text else None
+
+
 def _overrides(reps: int | None) -> dict[str, Any]:
     return {"reps": reps} if reps is not None else {}
 
 
 def _execute(
-    study: Path, out: Path, lang: str | None, reps: int | None, no_cache: bool, strict: bool
+    study: Path,
+    out: Path,
+    lang: str | None,
+    reps: int | None,
+    no_cache: bool,
+    strict: bool,
+    formats: str | None = None,
 ) -> None:
     from didstudy.study.run import ProgressEvent, run_study
 
@@ -59,6 +75,7 @@ def _execute(
             progress=progress,
             cache=not no_cache,
             strict=strict,
+            formats=_formats(formats),
         )
     cached = sum(1 for r in outcome.records if r.status == "cached")
     console.print(
@@ -75,13 +92,14 @@ def run(
     out: Annotated[Path, typer.Option("--out", "-o", help="Report directory.")] = Path("report"),
     lang: LangOption = None,
     reps: RepsOption = None,
+    formats: FormatsOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute every step.")] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail when a step kind is unavailable.")
     ] = False,
 ) -> None:
     """Run a study file and write its report (tables, figures, results.json, manifest.json)."""
-    _execute(study, out, lang, reps, no_cache, strict)
+    _execute(study, out, lang, reps, no_cache, strict, formats)
 
 
 @app.command()
@@ -125,6 +143,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Report directory.")] = Path("report"),
     lang: LangOption = None,
     reps: RepsOption = None,
+    formats: FormatsOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute every step.")] = False,
 ) -> None:
     """Run the bundled reference study on SIMULATED data (real Chinese units, known effect)."""
@@ -132,7 +151,7 @@ def demo(
         "[bold yellow]didstudy demo:[/] the reference study on SIMULATED data "
         "(real administrative units and policy lists; simulated values with a known effect)."
     )
-    _execute(demo_study_path(), out, lang, reps, no_cache, strict=False)
+    _execute(demo_study_path(), out, lang, reps, no_cache, False, formats)
 
 
 @app.command()

@@ -29,17 +29,29 @@ FLOAT_DIGITS = 12
 REPORT_MARKER = "manifest.json"
 
 
+_FLOAT_FORMAT = f".{FLOAT_DIGITS}g"
+
+
 def _float(value: float) -> float | None:
-    if not math.isfinite(value):
+    if value != value or value in (math.inf, -math.inf):
         return None
-    out = float(format(value, f".{FLOAT_DIGITS}g"))
+    out = float(format(value, _FLOAT_FORMAT))
     return 0.0 if out == 0 else out
 
 
 def jsonable(value: Any) -> Any:
     """Plain-JSON version of ``value``: floats rounded to ``FLOAT_DIGITS`` significant digits,
     NaN/inf -> None, numpy/pandas scalars and arrays unwrapped, frames as lists of records."""
-    if value is None or isinstance(value, bool | str):
+    kind = type(value)
+    if kind is float:
+        return _float(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, float | np.floating):
         return _float(float(value))

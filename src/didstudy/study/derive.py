@@ -81,6 +81,19 @@ def merge_derived(
             {"unit": groups["group"], "time": groups["time"], "value": groups["gini"]}
         )
         return _merge(loaded, frame, values, column, step)
+    if kind == "coagglomeration" and isinstance(result, pd.DataFrame) and "isa" in result:
+        city = str(step.arguments["city"])
+        time = step.arguments.get("time")
+        if time is None:
+            raise loaded.error(
+                f"step '{step.name}': a panel column needs the period; give time = ...",
+                ("steps", step.index),
+                fix=f'add time = "{loaded.spec.panel.time}"',
+            )
+        values = pd.DataFrame(
+            {"unit": result[city], "time": result[str(time)], "value": result["isa"]}
+        )
+        return _merge(loaded, frame, values, column, step)
     if kind == "coagglomeration":
         values_obj = getattr(result, "values", result)
         if isinstance(values_obj, pd.Series) and len(values_obj) == len(frame):

@@ -25,7 +25,7 @@ COLUMN_PARAMETERS: frozenset[str] = frozenset(
     {
         "y", "treat", "controls", "cluster", "weights", "value", "group", "time", "unit",
         "covariates", "mediators", "outcome", "outcomes", "by", "columns", "variables",
-        "policies", "services", "manufacturing", "total", "split", "splits", "column",
+        "policies", "services", "manufacturing", "total", "split", "splits", "column", "city",
     }
 )  # fmt: skip
 
@@ -83,7 +83,7 @@ REGISTRY: dict[str, StepKind] = dict(
         ),
         _k(
             "coagglomeration", "derive", "co-agglomeration index (services x manufacturing)",
-            "didstudy.measure.agglomeration:coagglomeration",
+            "didstudy.measure.agglomeration:coagglomeration", data_parameter="employment",
         ),
         _k("twfe", "estimate", "two-way fixed-effects DiD", "didstudy.estimation.twfe:twfe"),
         _k(

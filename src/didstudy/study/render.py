@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from didstudy.study.plan import PlannedStep
     from didstudy.study.run import Context, StepRecord
 
-__all__ = ["Artifact", "render_report", "render_step"]
+__all__ = ["Artifact", "load_artifact", "pack_artifact", "render_report", "render_step"]
 
 FIGURE_FORMATS = ("png", "svg")
 
@@ -38,6 +38,30 @@ class Artifact:
         self.title = title
         self.files = files
         self.html = html
+
+
+def pack_artifact(artifact: Artifact, stage: Path) -> dict[str, Any]:
+    """A picklable copy of an artifact with its files' bytes (for the render cache)."""
+    return {
+        "kind": artifact.kind,
+        "step": artifact.step,
+        "title": artifact.title,
+        "html": artifact.html,
+        "files": {name: (stage / name).read_bytes() for name in artifact.files},
+    }
+
+
+def load_artifact(packed: Mapping[str, Any], stage: Path) -> Artifact:
+    """Write a cached artifact's files into ``stage`` and return the artifact."""
+    files: dict[str, bytes] = dict(packed["files"])
+    for name, payload in files.items():
+        path = stage / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+    return Artifact(
+        str(packed["kind"]), str(packed["step"]), str(packed["title"]), tuple(files),
+        str(packed["html"]),
+    )  # fmt: skip
 
 
 def _safe(name: str) -> str:
@@ -117,7 +141,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     if "name" in parameters and "name" not in arguments:
         arguments["name"] = _safe(step.name)
     if step.kind.data_parameter is not None:
-        arguments[step.kind.data_parameter] = context.frame
+        arguments[step.kind.data_parameter] = context.panel().frame
         roles = context.loaded.spec.panel
         for role in ("unit", "time", "treat"):
             value = getattr(roles, role)

@@ -38,6 +38,8 @@ from didstudy.study.spec import LoadedSpec, closest, load_spec
 __all__ = ["ProgressEvent", "StepRecord", "StudyOutcome", "prepare", "run_study"]
 
 PACKAGES = ("numpy", "pandas", "scipy", "pydantic", "matplotlib", "pyarrow")
+# columns the Panel derives (didstudy.data.panel); steps that receive the Panel may name them
+PANEL_COLUMNS = frozenset({"_treated", "_cohort", "_rel_time", "_never_treated", "_always_treated"})
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
     panel_cache: dict[str, Any] = field(default_factory=dict)
     missing_columns: dict[str, str] = field(default_factory=dict)
+    result_keys: dict[str, str] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
 
     def panel(self) -> Any:
@@ -169,6 +172,8 @@ def _step_frame(context: Context, step: PlannedStep) -> pd.DataFrame:
 
 
 def _check_step_columns(context: Context, step: PlannedStep, columns: set[str]) -> None:
+    if step.kind.role != "derive":
+        columns = columns | PANEL_COLUMNS
     for parameter, value in step.arguments.items():
         if parameter not in step.kind.column_parameters:
             continue
@@ -258,18 +263,58 @@ def _wrap(context: Context, step: PlannedStep, exc: DidstudyError) -> DidstudyEr
     )
 
 
+def _referenced_steps(step: PlannedStep) -> set[str]:
+    """Names of the earlier steps a render step's result parameters refer to."""
+    names: set[str] = set()
+    for parameter in step.kind.result_parameters:
+        value = step.arguments.get(parameter)
+        if isinstance(value, str):
+            names.add(value)
+        elif isinstance(value, list | tuple):
+            names |= {str(v) for v in value}
+        elif isinstance(value, Mapping):
+            names |= {str(v) for v in value.values()}
+    return names
+
+
+def _render_key(context: Context, step: PlannedStep, lang: str) -> str:
+    """Cache key of a render step: its spec, the language, the keys of the results it names, the
+    study's labels and formats, and the data when the function receives the data."""
+    parts = [lang, repr(context.loaded.spec.variables), repr(context.loaded.spec.study.formats)]
+    for name in sorted(_referenced_steps(step)):
+        parts.append(f"{name}={context.result_keys.get(name, '')}")
+    if step.kind.data_parameter is not None:
+        parts.append(frame_hash(context.frame))
+    data_hash = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+    return cache_key(step.fingerprint(), data_hash)
+
+
 def _run_render(
-    context: Context, step: PlannedStep, stage: Path, lang: str, artifacts: list[Any]
+    context: Context,
+    step: PlannedStep,
+    stage: Path,
+    lang: str,
+    artifacts: list[Any],
+    cache: StepCache,
 ) -> StepRecord:
-    from didstudy.study.render import render_step
+    from didstudy.study.render import load_artifact, pack_artifact, render_step
 
     started = time.perf_counter()
+    key = _render_key(context, step, lang)
+    packed = cache.get(key)
+    if packed is not None:
+        artifacts.append(load_artifact(packed, stage))
+        return StepRecord(
+            step.name, step.kind.kind, step.target, "cached", time.perf_counter() - started
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            artifacts.append(render_step(context, step, stage, lang))
+            artifact = render_step(context, step, stage, lang)
         except DidstudyError as exc:
             raise _wrap(context, step, exc) from None
+    artifacts.append(artifact)
+    cache.put(key, pack_artifact(artifact, stage))
     return StepRecord(
         step.name, step.kind.kind, step.target, "ok", time.perf_counter() - started,
         warnings=_record_warnings(caught),
@@ -286,13 +331,9 @@ def _unavailable_because(context: Context, step: PlannedStep) -> str:
                 if name in context.missing_columns:
                     source = context.missing_columns[name]
                     return f"needs column '{name}' from the unavailable step '{source}'"
-        if parameter in step.kind.result_parameters:
-            names = _as_names(value) or []
-            if isinstance(value, list | tuple):
-                names = [str(v) for v in value]
-            for name in names:
-                if name in context.skipped:
-                    return f"needs the result of the unavailable step '{name}'"
+    for name in sorted(_referenced_steps(step)):
+        if name in context.skipped:
+            return f"needs the result of the unavailable step '{name}'"
     return ""
 
 
@@ -313,7 +354,7 @@ def _run_step(
         )
     if step.kind.role == "render":
         _check_step_columns(context, step, set(map(str, context.frame.columns)))
-        return _run_render(context, step, stage, lang, artifacts)
+        return _run_render(context, step, stage, lang, artifacts, cache)
     _check_step_columns(
         context,
         step,
@@ -350,6 +391,7 @@ def _run_step(
                 )  # fmt: skip
         cache.put(key, result)
     context.results[step.name] = result
+    context.result_keys[step.name] = key
     if step.kind.role == "derive":
         _derive(context, step, result)
     seconds = time.perf_counter() - started
@@ -460,6 +502,7 @@ def run_study(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     strict: bool = False,
+    formats: tuple[str, ...] | None = None,
 ) -> StudyOutcome:
     """Run a study file end to end and write its report to ``out`` atomically.
 
@@ -482,12 +525,20 @@ def run_study(
         Cache directory (default ``<out>/.cache``, carried over between runs).
     strict
         Fail (instead of skipping with a warning) when a step kind is unavailable.
+    formats
+        Table formats to write (default: the study file's ``[study] formats``).
 
     Returns
     -------
     StudyOutcome
     """
     started = time.perf_counter()
+    if formats is not None:
+        loaded_spec = study if isinstance(study, LoadedSpec) else load_spec(study)
+        meta = loaded_spec.spec.study.model_copy(update={"formats": tuple(formats)})
+        study = LoadedSpec(
+            loaded_spec.spec.model_copy(update={"study": meta}), loaded_spec.path, loaded_spec.text
+        )
     plan, context = prepare(study, overrides)
     loaded = context.loaded
     if strict and plan.unavailable:

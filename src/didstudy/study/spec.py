@@ -261,7 +261,8 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel]:
 def _pydantic_message(
     loaded_text: str, path: Path | None, exc: pydantic.ValidationError
 ) -> SpecError:
-    err = exc.errors()[0]
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
     loc: tuple[str | int, ...] = tuple(err["loc"])
     kind = err["type"]
     key = loc[-1] if loc else ""

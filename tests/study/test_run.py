@@ -1,0 +1,136 @@
+"""End to end: the bundled demo, byte-identical results.json, cache reuse, atomic replacement."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from didstudy.cli import main
+from didstudy.errors import SpecError
+from didstudy.study.run import run_study
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# placebo draws / permutations in tests: enough to exercise the code, cheap on 2 shared cores
+QUICK_REPS = 20
+
+
+DEMO = Path(__file__).resolve().parents[2] / "src/didstudy/study/examples/reference_study.toml"
+TRUE_EFFECT = -0.01  # reference_study._EFFECT: half the error sd of INDG, negative
+
+
+def _terms(node: object) -> list[dict[str, float]]:
+    found: list[dict[str, float]] = []
+    if isinstance(node, dict):
+        if "term" in node and "estimate" in node and "std_error" in node:
+            found.append(node)  # type: ignore[arg-type]
+        for value in node.values():
+            found += _terms(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _terms(value)
+    return found
+
+
+def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
+    """One sequential test (the demo is the expensive part): complete report, estimate near the
+    simulated truth, byte-identical results.json on a fresh rerun, cache reuse on a third run."""
+    out = tmp_path / "report"
+    assert main(["demo", "--out", str(out), "--reps", str(QUICK_REPS)]) == 0
+    for name in ("report.html", "results.json", "manifest.json"):
+        assert (out / name).is_file(), name
+    tables = {p.name for p in (out / "tables").iterdir()}
+    for stem in (
+        "table2_descriptive", "table3_baseline", "table4_bacon", "table5_robustness",
+        "table6_heterogeneity", "table7_mechanisms",
+    ):  # fmt: skip
+        assert {f"{stem}.{ext}" for ext in ("md", "csv", "tex", "xlsx", "docx")} <= tables
+    figures = {p.name for p in (out / "figures").iterdir()}
+    for stem in (
+        "figure1_event_study", "figure2_placebo", "figure_dagum", "figure_rollout",
+    ):  # fmt: skip
+        assert {f"{stem}.png", f"{stem}.svg"} <= figures
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["study"]["simulated"] is True
+    assert results["sample"]["units"] == 276
+    assert {s["status"] for s in results["steps"].values()} == {"ok"}
+    baseline = [t for t in _terms(results["steps"]["baseline"]["result"]) if t["term"] == "policy"]
+    assert len(baseline) == 6
+    for term in baseline:
+        assert abs(term["estimate"] - TRUE_EFFECT) < 3 * term["std_error"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "模拟数据" in html and "<img" in html and "<table" in html
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["simulated"] is True
+    assert manifest["overrides"] == {"reps": QUICK_REPS}
+    assert all(step["seconds"] >= 0 for step in manifest["steps"])
+    assert len(manifest["inputs"]["cities"]["sha256"]) == 64
+    first = (out / "results.json").read_bytes()
+
+    fresh = tmp_path / "fresh"
+    code = main(
+        ["demo", "--out", str(fresh), "--reps", str(QUICK_REPS), "--no-cache", "--formats", "md"]
+    )
+    assert code == 0
+    assert (fresh / "results.json").read_bytes() == first
+
+    again = run_study(DEMO, out, overrides={"reps": QUICK_REPS})
+    assert {r.status for r in again.records} == {"cached"}
+    assert (out / "results.json").read_bytes() == first
+    assert (out / "tables" / "table3_baseline.docx").is_file()
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+CASTLE = """\
+[study]
+seed = 1
+[data.castle]
+dataset = "castle"
+[panel]
+data = "castle"
+unit = "state"
+time = "year"
+treat = "post"
+[[steps]]
+kind = "twfe"
+name = "baseline"
+y = "l_homicide"
+treat = "post"
+"""
+
+
+def test_failing_step_leaves_the_previous_report(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    good = _write(tmp_path / "good.toml", CASTLE)
+    assert main(["run", str(good), "--out", str(out)]) == 0
+    before = (out / "results.json").read_bytes()
+    # fails at run time, after the first step ran: psm needs never-treated units
+    bad = _write(
+        tmp_path / "bad.toml",
+        CASTLE.replace("[[steps]]", '[sample]\nwhere = ["effyear > 0"]\n\n[[steps]]', 1)
+        + '\n[[steps]]\nkind = "psm_did"\nname = "psm"\ny = "l_homicide"\ntreat = "post"\n'
+        'covariates = ["poverty"]\n',
+    )
+    assert main(["run", str(bad), "--out", str(out)]) == 2
+    assert (out / "results.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "good.toml", "report"]
+
+
+def test_refuses_to_replace_a_directory_that_is_not_a_report(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious", encoding="utf-8")
+    good = _write(tmp_path / "good.toml", CASTLE)
+    with pytest.raises(SpecError, match="refusing to replace"):
+        run_study(good, out)
+    assert (out / "thesis.tex").read_text(encoding="utf-8") == "precious"
+
+
+@pytest.mark.parametrize("name", ["castle.toml", "mpdta.toml"])
+def test_examples_validate(name: str) -> None:
+    assert main(["validate", str(EXAMPLES / name)]) == 0
