@@ -403,3 +403,53 @@ def test_result_objects_feed_the_other_tables() -> None:
     )
     assert fraction.grid() == [["变量", "标准化偏差"], ["x", "0.050"]]
     assert fraction.notes == ("注：标准化偏差 =（处理组均值 − 控制组均值）/ 标准差。",)
+
+
+class _Heterogeneity:
+    """Like HeterogeneityResult: models named "dimension: group" and paired differences."""
+
+    def __init__(self) -> None:
+        self.models = _Collection(
+            [
+                ("size: small", COLUMN_1),
+                ("size: large", COLUMN_2),
+                ("resource: yes", COLUMN_1),
+                ("resource: no", COLUMN_2),
+            ]
+        )
+        self.differences = pd.DataFrame(
+            {
+                "dimension": ["size", "resource"],
+                "group_a": ["small", "yes"],
+                "group_b": ["large", "no"],
+                "interaction_p_value": [0.0123, 0.5],
+                "permutation_p_value": [0.02, None],
+            }
+        )
+
+
+def test_heterogeneity_groups_and_difference_rows_like_table_6() -> None:
+    table = regression_table(
+        _Heterogeneity(),
+        lang="zh",
+        kind="heterogeneity",
+        number=6,
+        keep=["policy"],
+        labels={"size": "城市规模", "resource": "城市类型", "policy": "Policy"},
+        fixed_effects={},
+        stats=("nobs",),
+        extra_rows=[("样本", ["A", "B", "C", "D"])],
+    )
+    assert table.title == "表6 异质性检验结果"
+    assert [[(c.text, c.colspan) for c in r.cells] for r in table.header] == [
+        [("", 1), ("城市规模", 2), ("城市类型", 2)],
+        [("", 1), ("(1)", 1), ("(2)", 1), ("(3)", 1), ("(4)", 1)],
+        [("变量", 1), ("small", 1), ("large", 1), ("yes", 1), ("no", 1)],
+    ]
+    rows = [[(c.text, c.colspan) for c in r.cells] for r in table.body]
+    assert rows[2] == [("组间系数差异检验 p 值（交互项）", 1), ("0.012", 2), ("0.500", 2)]
+    assert rows[3] == [("组间系数差异检验 p 值（费舍尔组合检验）", 1), ("0.020", 2), ("", 2)]
+    assert rows[4] == [("样本", 1), ("A", 1), ("B", 1), ("C", 1), ("D", 1)]
+    assert rows[5] == [("样本量", 1), ("5480", 1), ("15480", 1), ("5480", 1), ("15480", 1)]
+    with pytest.raises(DataError, match="extra row 'x' has 1 values"):
+        regression_table([COLUMN_1, COLUMN_2], extra_rows=[("x", ["a"])])

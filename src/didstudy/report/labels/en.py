@@ -18,6 +18,8 @@ TEXT: dict[str, str] = {
     "controls": "Controls",
     "constant": "Constant",
     "fe_row": "{name} FE",
+    "diff_chow": "Difference test p-value (interaction)",
+    "diff_perm": "Difference test p-value (permutation)",
     "nobs": "Observations",
     "r2": "R²",
     "r2_within": "Within R²",

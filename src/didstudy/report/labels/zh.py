@@ -18,6 +18,8 @@ TEXT: dict[str, str] = {
     "controls": "控制变量",
     "constant": "常数项",
     "fe_row": "{name}固定效应",
+    "diff_chow": "组间系数差异检验 p 值（交互项）",
+    "diff_perm": "组间系数差异检验 p 值（费舍尔组合检验）",
     "nobs": "样本量",
     "r2": "R²",
     "r2_within": "组内 R²",

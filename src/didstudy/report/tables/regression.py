@@ -13,6 +13,8 @@ import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+import pandas as pd
+
 from didstudy.errors import DataError, DidstudyError
 from didstudy.report.labels import (
     CONSTANT_TERMS,
@@ -54,6 +56,60 @@ def _columns(columns: Any) -> list[tuple[str, Any]]:
         else ("", item)
         for item in items
     ]
+
+
+def _split_models(
+    names: list[str], groups: Sequence[tuple[str, int]] | None
+) -> tuple[list[str], Sequence[tuple[str, int]] | None]:
+    """``"dimension: group"`` names -> group headers ``[(dimension, n)]`` and short names."""
+    if groups is not None or not names or not all(": " in n for n in names):
+        return names, groups
+    parts = [n.split(": ", 1) for n in names]
+    spans: list[tuple[str, int]] = []
+    for dimension, _ in parts:
+        if spans and spans[-1][0] == dimension:
+            spans[-1] = (dimension, spans[-1][1] + 1)
+        else:
+            spans.append((dimension, 1))
+    return [group for _, group in parts], spans
+
+
+def _labelled(
+    groups: Sequence[tuple[str, int]] | None, lang: str, labels: Mapping[str, str] | None
+) -> Sequence[tuple[str, int]] | None:
+    if groups is None:
+        return None
+    return [(variable_label(str(label), lang, labels), span) for label, span in groups]
+
+
+def _difference_rows(
+    differences: pd.DataFrame, names: list[str], lang: str, digits: int
+) -> list[Row]:
+    """Rows of p-values of the paired difference tests, spanning each pair's columns."""
+    rows: list[Row] = []
+    position = {name: i for i, name in enumerate(names)}
+    for column, key in (("interaction_p_value", "diff_chow"), ("permutation_p_value", "diff_perm")):
+        if column not in differences.columns or differences[column].isna().all():
+            continue
+        texts: list[str] = [""] * len(names)
+        spans: dict[int, int] = {}
+        for record in differences.to_dict(orient="records"):
+            dimension = str(record.get("dimension", ""))
+            a = position.get(f"{dimension}: {record.get('group_a')}")
+            b = position.get(f"{dimension}: {record.get('group_b')}")
+            if a is None:
+                continue
+            texts[a] = fmt_number(record[column], digits)
+            if b is not None and b == a + 1:
+                spans[a] = 2
+        cells = [Cell(text(key, lang), align="left")]
+        i = 0
+        while i < len(names):
+            span = spans.get(i, 1)
+            cells.append(Cell(texts[i], span))
+            i += span
+        rows.append(Row(tuple(cells), "summary"))
+    return rows
 
 
 def _tidy(result: Any, name: str, index: int) -> dict[str, dict[str, Any]]:
@@ -239,6 +295,7 @@ def regression_table(
     thousands: str | None = None,
     ci_level: float = 95,
     rule_before_summary: bool | None = None,
+    extra_rows: Sequence[tuple[str, Sequence[Any]]] = (),
     note: str | None = None,
     notes: Sequence[str] = (),
 ) -> Table:
@@ -248,7 +305,10 @@ def regression_table(
     ----------
     columns
         ``{name: result}``, a list of ``(name, result)`` or of results (a ``ResultCollection``
-        with ``names`` works too). Each result implements the results protocol.
+        with ``names`` works too). Each result implements the results protocol. A
+        heterogeneity result (``.models`` named ``"dimension: group"`` and ``.differences``)
+        gives group headers per dimension and rows with the p-values of the paired difference
+        tests (interaction/Chow and permutation), each spanning its pair of columns.
     lang
         ``"zh"`` or ``"en"``: captions, row labels, ``是``/``Yes`` and notes.
     caption, kind, number
@@ -296,6 +356,9 @@ def regression_table(
         Thousands separator of counts (N, clusters): ``None`` (``5480``), ``","``, ``" "``.
     ci_level
         Level named in the note when ``statistic="ci"``.
+    extra_rows
+        Further rows ``[(label, [one value per column]), ...]`` printed after the fixed-effect
+        rows (``esttab``'s ``addrows``), e.g. ``("Sample", ["Full", "Matched"])``.
     rule_before_summary
         A thin rule above the indicator/summary rows. Default: yes in English, no in Chinese
         (the three-line table of Chinese journals).
@@ -312,11 +375,19 @@ def regression_table(
     Table
     """
     code = normalize_lang(lang)
+    differences: pd.DataFrame | None = None
+    if hasattr(columns, "models") and hasattr(columns, "differences"):
+        differences = pd.DataFrame(columns.differences)
+        columns = columns.models
     items = _columns(columns)
     if not items:
         raise DidstudyError("regression_table needs at least one result", fix="pass results")
-    names = [n for n, _ in items]
+    full_names = [n for n, _ in items]
     results = [r for _, r in items]
+    names = full_names
+    if differences is not None and groups is None:
+        names, derived = _split_models(full_names, None)
+        groups = _labelled(derived, code, labels)
     n = len(results)
     tidies = [_tidy(r, nm, i) for i, (nm, r) in enumerate(items)]
 
@@ -379,6 +450,8 @@ def regression_table(
             body.append(Row.of(below, "stat"))
 
     footer: list[Row] = []
+    if differences is not None and not differences.empty:
+        footer += _difference_rows(differences, full_names, code, digits)
     yes, no = text("yes", code), text("no", code)
     if controls_row is not None:
         flags = _flags(controls_row, n, "controls_row")
@@ -394,6 +467,14 @@ def regression_table(
         label = text("fe_row", code, name=variable_label(fe, code, labels))
         label = label[:1].upper() + label[1:] if code == "en" else label
         footer.append(Row.of([label, *(yes if f else no for f in flags)], "indicator"))
+    for label, values in extra_rows:
+        texts = [str(v) for v in values]
+        if len(texts) != n:
+            raise DataError(
+                f"extra row {label!r} has {len(texts)} values for {n} columns",
+                fix="give one value per column",
+            )
+        footer.append(Row.of([str(label), *texts], "indicator"))
     for key in stats:
         values = [_stat_value(key, r.stats().get(key), stat_digits, thousands) for r in results]
         footer.append(Row.of([_stat_label(key, code), *values], "summary"))
