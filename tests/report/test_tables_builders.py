@@ -453,3 +453,27 @@ def test_heterogeneity_groups_and_difference_rows_like_table_6() -> None:
     assert rows[5] == [("样本量", 1), ("5480", 1), ("15480", 1), ("5480", 1), ("15480", 1)]
     with pytest.raises(DataError, match="extra row 'x' has 1 values"):
         regression_table([COLUMN_1, COLUMN_2], extra_rows=[("x", ["a"])])
+
+
+def test_definitions_table_like_table_1() -> None:
+    from didstudy.report.tables import definitions_table
+
+    rows = [
+        ("被解释变量", "indg", "地级市 Dagum 基尼系数"),
+        ("控制变量", "ln_trans", "公路客运量取对数 / 万人"),
+        ("控制变量", "ln_gdp", "地区生产总值取对数 / 元"),
+    ]
+    table = definitions_table(rows, lang="zh", number=1, labels={"indg": "INDG"})
+    assert table.title == "表1 主要变量及定义"
+    assert table.grid() == [
+        ["变量类型", "变量", "变量定义"],
+        ["被解释变量", "INDG", "地级市 Dagum 基尼系数"],
+        ["控制变量", "ln_trans", "公路客运量取对数 / 万人"],
+        ["", "ln_gdp", "地区生产总值取对数 / 元"],
+    ]
+    frame = pd.DataFrame({"variable": ["y"], "definition": ["outcome"]})
+    assert definitions_table(frame).grid() == [["Variable", "Definition"], ["y", "outcome"]]
+    with pytest.raises(DataError, match="lacks the column"):
+        definitions_table(pd.DataFrame({"variable": ["y"]}))
+    with pytest.raises(DataError, match="4 fields"):
+        definitions_table([("a", "b", "c", "d")])

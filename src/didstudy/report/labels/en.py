@@ -33,6 +33,9 @@ TEXT: dict[str, str] = {
     "note_ci": "{level}% confidence intervals in brackets",
     "note_clustered": "standard errors clustered by {name} in parentheses",
     "note_simulated": "Simulated data.",
+    "caption_definitions": "Variables and definitions",
+    "variable_type": "Type",
+    "definition": "Definition",
     # descriptive statistics
     "caption_descriptive": "Descriptive statistics",
     "n": "N",

@@ -1,6 +1,7 @@
 """Publication tables: builders produce a format-independent :class:`Table`; renderers print it.
 
-Builders: :func:`regression_table` (Tables 3, 5-7), :func:`descriptive_table` (Table 2),
+Builders: :func:`definitions_table` (Table 1), :func:`descriptive_table` (Table 2),
+:func:`regression_table` (Tables 3, 5-7),
 :func:`bacon_table` (Table 4), :func:`balance_table` (PSM), :func:`placebo_table`.
 Renderers: LaTeX, Word, Excel, HTML, Markdown, CSV via :func:`render_table` /
 :func:`write_table`.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from didstudy.report.tables.bacon import bacon_table
 from didstudy.report.tables.balance import balance_table
+from didstudy.report.tables.definitions import definitions_table
 from didstudy.report.tables.descriptive import descriptive_table
 from didstudy.report.tables.format import DEFAULT_STARS, Stars
 from didstudy.report.tables.model import Cell, Row, Table
@@ -30,6 +32,7 @@ __all__ = [
     "Table",
     "bacon_table",
     "balance_table",
+    "definitions_table",
     "descriptive_table",
     "placebo_table",
     "regression_table",
