@@ -11,6 +11,7 @@ from didstudy.lights.calibrate import (
     coefficients_for,
     compose_same_year,
     continuity_correction,
+    dmsp_series,
     fit_intercalibration,
     intercalibrate,
 )
@@ -135,3 +136,35 @@ def test_saturation_options() -> None:
     assert hsi([31.5], [0.5])[0] == pytest.approx(0.8, abs=ROUNDOFF)  # (0.5+0.5)/(0.5+0.5+0.25)
     with pytest.raises(ValidationError, match="scale factor"):
         vanui(dn, ndvi * 10000)
+
+
+def test_dmsp_series_chains_the_corrections() -> None:
+    rng = np.random.default_rng(9)
+    imgs = {
+        (s, y): rng.integers(0, 64, 50).astype(float)
+        for s, y in [("F14", 2002), ("F15", 2002), ("F15", 2003), ("F16", 2004)]
+    }
+    own = fit_intercalibration(
+        imgs["F16", 2004] + 1,
+        imgs["F16", 2004],
+        satellite="F16",
+        year=2004,
+        reference_name="F12 1999",
+        drop_zero=False,
+    )
+    series = dmsp_series(imgs, coefficients={("F16", 2004): own}, continuity="simultaneous")
+    assert series.years == (2002, 2003, 2004)
+    by_hand = [
+        compose_same_year(
+            intercalibrate(imgs["F14", 2002], coefficients_for("F14", 2002)),
+            intercalibrate(imgs["F15", 2002], coefficients_for("F15", 2002)),
+        ),
+        intercalibrate(imgs["F15", 2003], coefficients_for("F15", 2003)),
+        intercalibrate(imgs["F16", 2004], own),
+    ]
+    np.testing.assert_array_equal(
+        series.stack, continuity_correction(np.stack(by_hand), "simultaneous")
+    )
+    assert series.parameters["intercalibration"]["F16 2004"]["source"] == "fitted"  # type: ignore[index]
+    raw = dmsp_series(imgs, continuity=None)
+    np.testing.assert_array_equal(raw.stack[1], by_hand[1])

@@ -24,10 +24,12 @@ __all__ = [
     "TABLES",
     "CalibrationCoefficients",
     "ContinuityMode",
+    "DmspSeries",
     "calibration_table",
     "coefficients_for",
     "compose_same_year",
     "continuity_correction",
+    "dmsp_series",
     "fit_intercalibration",
     "intercalibrate",
 ]
@@ -293,3 +295,69 @@ def continuity_correction(stack: ArrayLike, mode: ContinuityMode = "sequential")
         value = np.where(nxt == 0, 0.0, np.where((nxt > 0) & (prev > cur), prev, cur))
         out[n] = np.where(np.isnan(cur), np.nan, value)
     return out
+
+
+@dataclass(frozen=True)
+class DmspSeries:
+    """A corrected DMSP stack: one image per year, with every parameter used."""
+
+    years: tuple[int, ...]
+    stack: FloatArray
+    parameters: dict[str, object]
+
+
+def dmsp_series(
+    images: dict[tuple[str, int], ArrayLike],
+    *,
+    table: str | None = "elvidge2014",
+    coefficients: dict[tuple[str, int], CalibrationCoefficients] | None = None,
+    reference: tuple[str, int] | None = None,
+    continuity: ContinuityMode | None = "sequential",
+) -> DmspSeries:
+    """Raw DMSP chain of methods spec §2.8: inter-calibrate → same-year composition → continuity.
+
+    Parameters
+    ----------
+    images
+        ``{(satellite, year): DN array}``, all on one grid; NaN is nodata (e.g. DN 255 replaced).
+    table, reference
+        Published table and reference satellite-year (see :func:`coefficients_for`); ignored for
+        satellite-years present in ``coefficients``.
+    coefficients
+        Your own (e.g. fitted) coefficients per satellite-year; they take precedence.
+    continuity
+        ``"sequential"``, ``"simultaneous"`` or ``None`` to skip the inter-annual correction
+        (which suppresses genuine declines; methods spec §2.4).
+    """
+    if not images:
+        raise ValidationError("dmsp_series needs at least one image")
+    used: dict[str, object] = {}
+    calibrated: dict[int, list[FloatArray]] = {}
+    for (sat, year), arr in sorted(images.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        key = (sat.upper(), int(year))
+        if coefficients is not None and key in coefficients:
+            coef = coefficients[key]
+        elif table is not None:
+            coef = coefficients_for(sat, year, table=table, reference=reference)
+        else:
+            raise ValidationError(
+                f"no coefficients for {sat} {year}", fix="pass table= or coefficients="
+            )
+        used[f"{key[0]} {key[1]}"] = coef.to_dict()
+        calibrated.setdefault(key[1], []).append(intercalibrate(arr, coef))
+    years = tuple(sorted(calibrated))
+    layers = []
+    for year in years:
+        imgs = calibrated[year]
+        if len(imgs) > 2:
+            raise ValidationError(f"{len(imgs)} satellites in {year}; composition takes two")
+        layers.append(compose_same_year(imgs[0], imgs[1]) if len(imgs) == 2 else imgs[0])
+    stack = np.stack(layers)
+    if continuity is not None:
+        stack = continuity_correction(stack, continuity)
+    params: dict[str, object] = {
+        "intercalibration": used,
+        "composition": "Liu et al. 2012 (methods spec §2.3)",
+        "continuity": continuity,
+    }
+    return DmspSeries(years, stack, params)

@@ -25,6 +25,7 @@ __all__ = [
     "read_window",
     "read_zones",
     "require",
+    "write_raster",
     "zones_to_grid_crs",
 ]
 
@@ -254,3 +255,36 @@ def zones_to_grid_crs(frame: Any, grid: Grid) -> Any:
     if pyproj.CRS.from_user_input(frame.crs) == target:
         return frame
     return frame.to_crs(target)
+
+
+def write_raster(path: str | Path, array: NDArray[np.float64], grid: Grid) -> Path:
+    """Write a corrected image as a tiled, deflate-compressed float32 GeoTIFF on ``grid``.
+
+    NaN is nodata. Use it to feed corrected years (e.g. the output of
+    :func:`didstudy.lights.calibrate.dmsp_series`) to :func:`didstudy.lights.zonal.zonal_stats`.
+    """
+    rasterio = require("rasterio", "Writing rasters")
+    if array.shape != (grid.height, grid.width):
+        raise ValidationError(
+            f"array shape {array.shape} does not match the grid {(grid.height, grid.width)}",
+            fix="write arrays read on the same grid",
+        )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tiled = grid.height >= 256 and grid.width >= 256
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "height": grid.height,
+        "width": grid.width,
+        "count": 1,
+        "dtype": "float32",
+        "crs": rasterio.crs.CRS.from_wkt(grid.crs_wkt),
+        "transform": grid.affine(),
+        "nodata": float("nan"),
+        "compress": "deflate",
+    }
+    if tiled:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
+    with rasterio.open(target, "w", **profile) as dst:
+        dst.write(np.asarray(array, dtype=np.float32), 1)
+    return target
