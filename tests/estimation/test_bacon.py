@@ -252,3 +252,15 @@ def test_bad_treatment() -> None:
         bacon(bad, "y", "d", unit="unit", time="time")
     with pytest.raises(ValidationError, match="unit and time"):
         bacon(df, "y", "d")
+
+
+def test_panel_input() -> None:
+    from didstudy.data.panel import Panel
+
+    df = simulate_staggered(
+        n_units=40, periods=range(1, 9), cohorts={3: 10, 6: 10}, n_never=20, n_controls=0, seed=4
+    )
+    res = bacon(Panel(df, unit="unit", time="time", cohort="cohort"), "y")
+    direct = bacon(df, "y", "treat", unit="unit", time="time")
+    assert res.estimate == pytest.approx(direct.estimate, abs=1e-14)
+    assert len(res.comparisons) == len(direct.comparisons) == 4

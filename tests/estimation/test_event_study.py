@@ -13,7 +13,7 @@ from scipy import stats as st
 
 from didstudy.data.simulate import simulate_staggered
 from didstudy.errors import ValidationError
-from didstudy.estimation.event_study import event_study, fixest_k, relative_time_design
+from didstudy.estimation.event_study import event_study, relative_time_design
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests/reference/event_study"
@@ -207,8 +207,20 @@ def test_specification_variants() -> None:
     np.testing.assert_allclose(by_treat.coef, res.coef, atol=1e-12)
 
 
-def test_fixest_k_rule() -> None:
-    # fixest ?ssc example: x | fe1 + fe2, clustered by fe1 -> K = 1 + 5
-    assert fixest_k(1, [3, 5], [True, False]) == 6
-    assert fixest_k(1, [3, 5], [False, False]) == 1 + 3 + 5 - 1
-    assert fixest_k(2, [10], [True]) == 3
+def test_panel_input_matches_dataframe() -> None:
+    from didstudy.data.panel import Panel
+
+    df = simulate_staggered(
+        n_units=60,
+        periods=range(2001, 2013),
+        cohorts={2004: 8, 2007: 8, 2010: 8},
+        n_never=36,
+        n_controls=2,
+        effect=0.3,
+        seed=8,
+    )
+    panel = Panel(df, unit="unit", time="time", cohort="cohort")
+    a = event_study(panel, "y", ["x1"], window=(-3, 3))
+    b = event_study(df, "y", ["x1"], window=(-3, 3), unit="unit", time="time", cohort="cohort")
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-14)
+    np.testing.assert_allclose(a.se, b.se, atol=1e-14)

@@ -210,3 +210,14 @@ def test_draws_do_not_depend_on_reps() -> None:
     np.testing.assert_array_equal(short.pseudo_units, long.pseudo_units[:20])
     np.testing.assert_array_equal(short.pseudo_cohorts, long.pseudo_cohorts[:20])
     np.testing.assert_array_equal(short.coef, long.coef[:20])
+
+
+def test_panel_input() -> None:
+    from didstudy.data.panel import Panel
+
+    df = _panel(seed=8)
+    panel = Panel(df, unit="unit", time="time", cohort="cohort")
+    a = placebo(panel, "y", controls=CONTROLS, reps=30, seed=4)
+    b = placebo(df, "y", "treat", CONTROLS, reps=30, seed=4, unit="unit", time="time")
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-14)
+    assert a.estimate == pytest.approx(b.estimate, abs=1e-14)

@@ -12,14 +12,12 @@ factor of fixest), a joint Wald test of the leads, and the average post-period e
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import linalg
 from scipy import stats as st
 
 from didstudy.errors import (
@@ -29,109 +27,14 @@ from didstudy.errors import (
     PanelWarning,
     ValidationError,
 )
-from didstudy.estimation.demean import demean
+from didstudy.estimation.twfe import twfe
 from didstudy.results.event_study import EventStudyResult, LinearCombination, WaldTest
 
-__all__ = [
-    "FeOlsFit",
-    "event_study",
-    "fe_ols_crv1",
-    "fixest_k",
-    "relative_time_design",
-]
+__all__ = ["event_study", "relative_time_design"]
 
 Float = NDArray[np.float64]
 Endpoints = Literal["bin", "drop"]
 ControlGroup = Literal["never", "not_yet"]
-
-# Columns whose pivoted-QR diagonal falls below this share of the largest are collinear.
-_COLLINEAR_RTOL = 1e-10
-
-
-def fixest_k(n_coef: int, fe_levels: Sequence[int], nested: Sequence[bool]) -> int:
-    """Parameter count ``K`` of fixest's default small-sample correction (``fixef.K="nested"``).
-
-    ``K = k + Σ_f L_f − (F − 1) − Σ_{f nested} (L_f − 1)``: every fixed-effect level counts
-    (one redundant level per extra factor), except the levels of factors nested in the
-    cluster variable; when every factor is nested, ``K = k + 1`` (fixest ``vcov.R``; pyfixest
-    ``ssc(k_fixef="nonnested")``).
-    """
-    if not fe_levels:
-        return n_coef
-    if all(nested):
-        return n_coef + 1
-    k = n_coef + sum(fe_levels) - (len(fe_levels) - 1)
-    k -= sum(level - 1 for level, is_nested in zip(fe_levels, nested, strict=True) if is_nested)
-    return k
-
-
-@dataclass(frozen=True)
-class FeOlsFit:
-    """OLS on demeaned data with a cluster-robust (CRV1) variance."""
-
-    coef: Float
-    vcov: Float
-    keep: NDArray[np.bool_]
-    nobs: int
-    n_clusters: int
-    df_t: float
-    k_dof: int
-    r2_within: float
-
-
-def fe_ols_crv1(
-    y_dm: Float,
-    x_dm: Float,
-    cluster_codes: NDArray[np.intp],
-    fe_levels: Sequence[int],
-    fe_nested: Sequence[bool],
-    weights: Float | None = None,
-) -> FeOlsFit:
-    """Least squares of demeaned ``y`` on demeaned ``X`` with CRV1 clustered variance.
-
-    ``V = G/(G−1) · (n−1)/(n−K) · (X'WX)⁻¹ (Σ_g s_g s_g') (X'WX)⁻¹`` with cluster scores
-    ``s_g = Σ_{i∈g} w_i x_i e_i`` and ``K`` from :func:`fixest_k` (Cameron & Miller 2015, eq. 12;
-    fixest's default ``ssc()``). Collinear columns (pivoted QR) are dropped (``keep`` False).
-    """
-    n = y_dm.shape[0]
-    sw = np.ones(n) if weights is None else np.sqrt(weights)
-    xs = x_dm * sw[:, None]
-    ys = y_dm * sw
-    if xs.shape[1] == 0:
-        raise EstimationError("no regressors left to estimate")
-    _, r, piv = linalg.qr(xs, mode="economic", pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int((diag > _COLLINEAR_RTOL * diag.max()).sum()) if diag.size else 0
-    keep = np.zeros(xs.shape[1], dtype=bool)
-    keep[piv[:rank]] = True
-    xk = xs[:, keep]
-    bread = np.linalg.inv(xk.T @ xk)
-    coef_k = bread @ (xk.T @ ys)
-    resid = ys - xk @ coef_k
-    scores = xk * resid[:, None]
-    n_clusters = int(cluster_codes.max()) + 1
-    meat_sums = np.zeros((n_clusters, xk.shape[1]))
-    np.add.at(meat_sums, cluster_codes, scores)
-    k_dof = fixest_k(int(keep.sum()), fe_levels, fe_nested)
-    ssc = n_clusters / (n_clusters - 1) * (n - 1) / (n - k_dof)
-    vcov_k = ssc * bread @ (meat_sums.T @ meat_sums) @ bread
-    coef = np.full(xs.shape[1], np.nan)
-    coef[keep] = coef_k
-    vcov = np.full((xs.shape[1], xs.shape[1]), np.nan)
-    vcov[np.ix_(keep, keep)] = vcov_k
-    tss = float(ys @ ys)
-    r2 = 1.0 - float(resid @ resid) / tss if tss > 0 else float("nan")
-    return FeOlsFit(coef, vcov, keep, n, n_clusters, float(n_clusters - 1), k_dof, r2)
-
-
-def _codes(values: pd.Series) -> tuple[NDArray[np.intp], int]:
-    codes, labels = pd.factorize(values, sort=True)
-    return codes.astype(np.intp), len(labels)
-
-
-def _is_nested(fe: NDArray[np.intp], n_fe: int, cluster: NDArray[np.intp]) -> bool:
-    pairs = np.unique(fe.astype(np.int64) * (int(cluster.max()) + 1) + cluster)
-    return bool(pairs.size == n_fe)
 
 
 def _resolve(
@@ -257,6 +160,9 @@ def event_study(
     cohort: str | None = None,
     treat: str | None = None,
     level: float = 0.95,
+    vcov: str | Mapping[str, Any] | None = None,
+    ssc: str | Mapping[str, Any] | None = None,
+    drop_singletons: bool = True,
 ) -> EventStudyResult:
     """Event-study regression on relative-time dummies with a chosen base period.
 
@@ -293,11 +199,15 @@ def event_study(
         Column roles for a DataFrame.
     level
         Confidence level of the intervals.
+    vcov, ssc, drop_singletons
+        Variance, small-sample convention and singleton handling, exactly as
+        :func:`didstudy.twfe` (default CRV1 with fixest's small-sample factor; the estimation
+        runs through the same engine).
 
     Returns
     -------
     EventStudyResult
-        Coefficients ``rel_time::k``, CRV1 variance (fixest's small-sample factor), the pre-trend
+        Coefficients ``rel_time::k``, their variance (CRV1 by default), the pre-trend
         Wald test over the leads (``k < 0``, ``k ≠ base``) and the average of the lags
         (``k ≥ 0``, endpoint bin included).
 
@@ -360,34 +270,39 @@ def event_study(
     if not rel_times:
         raise EstimationError("no treated observation falls in the event window")
     rows = rows_all[keep]
-    sub = frame.iloc[rows]
-    fe_codes = []
-    fe_levels = []
-    for col in fe_cols:
-        codes, n_levels = _codes(sub[col])
-        fe_codes.append(codes)
-        fe_levels.append(n_levels)
-    cl_codes, _ = _codes(sub[cluster_col])
-    nested = [_is_nested(c, n, cl_codes) for c, n in zip(fe_codes, fe_levels, strict=True)]
-    w = sub[weight_col].to_numpy(dtype=float) if weight_col else None
-    x = (
-        np.column_stack([dummies, sub[list(controls)].to_numpy(dtype=float)])
-        if controls
-        else (dummies)
-    )
-    y_arr = sub[y].to_numpy(dtype=float)
-    both = demean(np.column_stack([y_arr, x]), fe_codes, w)
-    fit = fe_ols_crv1(both[:, 0], both[:, 1:], cl_codes, fe_levels, nested, w)
-    terms = [f"rel_time::{k}" for k in rel_times] + list(controls)
-    dropped = tuple(t for t, kept in zip(terms, fit.keep, strict=True) if not kept)
+    terms = [f"rel_time::{k}" for k in rel_times]
+    sub = frame.iloc[rows][
+        list(
+            dict.fromkeys(
+                [y, *controls, *fe_cols, cluster_col] + ([weight_col] if weight_col else [])
+            )
+        )
+    ]
+    sub = sub.assign(**{t: dummies[:, j] for j, t in enumerate(terms)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollinearityWarning)
+        fit = twfe(
+            sub,
+            y,
+            terms,
+            controls,
+            fe=fe_cols,
+            cluster=cluster_col,
+            weights=weight_col,
+            vcov=vcov,
+            ssc=ssc,
+            drop_singletons=drop_singletons,
+        )
+    dropped = tuple(t for t in [*terms, *controls] if t in fit.dropped)
     if dropped:
         warnings.warn(
             f"collinear terms dropped: {', '.join(dropped)}", CollinearityWarning, stacklevel=2
         )
-    keep_terms = [t for t, kept in zip(terms, fit.keep, strict=True) if kept]
-    coef = fit.coef[fit.keep]
-    vcov = fit.vcov[np.ix_(fit.keep, fit.keep)]
-    kept_rel = [k for k, kept in zip(rel_times, fit.keep[: len(rel_times)], strict=True) if kept]
+    keep_terms = list(fit.terms)
+    coef = fit.params.astype(float).copy()
+    vcov_mat = np.asarray(fit.cov, dtype=float).copy()
+    kept_rel = [k for k, t in zip(rel_times, terms, strict=True) if t in keep_terms]
+    df_t = float(fit.df_t)
     if not kept_rel:
         raise EstimationError(
             "every relative-time dummy is collinear with the fixed effects",
@@ -395,7 +310,7 @@ def event_study(
         )
     leads = [i for i, k in enumerate(kept_rel) if k < 0]
     lags = [i for i, k in enumerate(kept_rel) if k >= 0]
-    pretrend = _wald(keep_terms, coef, vcov, leads, fit.df_t) if leads else None
+    pretrend = _wald(keep_terms, coef, vcov_mat, leads, df_t) if leads else None
     post = None
     if lags:
         wvec = np.zeros(len(coef))
@@ -405,20 +320,21 @@ def event_study(
             terms=tuple(keep_terms[i] for i in lags),
             weights=tuple(1.0 / len(lags) for _ in lags),
             estimate=float(wvec @ coef),
-            std_error=float(np.sqrt(wvec @ vcov @ wvec)),
-            df=fit.df_t,
+            std_error=float(np.sqrt(wvec @ vcov_mat @ wvec)),
+            df=df_t,
             level=level,
         )
     coef.setflags(write=False)
-    vcov.setflags(write=False)
+    vcov_mat.setflags(write=False)
+    stats = fit.stats()
     return EventStudyResult(
         terms=tuple(keep_terms),
         rel_time=tuple(kept_rel),
         coef=coef,
-        vcov=vcov,
-        df_t=fit.df_t,
+        vcov=vcov_mat,
+        df_t=df_t,
         nobs=fit.nobs,
-        n_clusters=fit.n_clusters,
+        n_clusters=int(stats.get("n_clusters") or 0),
         base=base,
         window=(lo, hi),
         endpoints=endpoints,
@@ -428,7 +344,8 @@ def event_study(
         pretrend=pretrend,
         post_average=post,
         dropped_terms=dropped,
-        r2_within=fit.r2_within,
+        r2_within=float(stats.get("r2_within", float("nan"))),
+        vcov_type=str(fit.vcov_type),
         level=level,
     )
 
