@@ -487,7 +487,16 @@ class DemeanedDesign:
         ``b = d'We / d'Wd``, residuals ``u = e - b d``, and the variance is
         ``c * sum_g (sum_{i in g} w_i d_i u_i)^2 / (d'Wd)^2`` (CRV1; HC1 with singleton
         groups; iid ``c = sum w u^2 / (n - K)`` over ``d'Wd``), ``K = 1 + kept controls +``
-        fixed-effect parameters.
+        fixed-effect parameters. With a multi-way ``psd_fix`` convention (``ssc="stata"``) a
+        negative variance is set to zero; ``fit`` instead fixes the full matrix, so the two can
+        differ in that (rare) case.
+
+        Examples
+        --------
+        >>> design = prepare_twfe(df, "y", ["x1"], fe=["unit", "year"], cluster="unit")
+        ... # doctest: +SKIP
+        >>> draws = rng.permutation(...)  # n x R placebo treatment columns  # doctest: +SKIP
+        >>> coef, se = design.fit_many(design.demean(draws))  # doctest: +SKIP
         """
         D = np.asarray(D_tilde, dtype=np.float64)
         if D.ndim == 1:
@@ -536,6 +545,7 @@ class DemeanedDesign:
             cluster_names=request.clusters,
         )
         del est  # validates inputs (degrees of freedom, cluster counts) once
+        terms = self._cluster_terms(codes, use_ssc) if request.kind == "crv1" else []
         for start in range(0, r_total, chunk):
             stop = min(start + chunk, r_total)
             d = D[:, start:stop]
@@ -549,42 +559,24 @@ class DemeanedDesign:
             bad = ~(ddw > COLLINEAR_TOL * np.maximum(raw_ss, 1e-300))
             u = e[:, np.newaxis] - d * b[np.newaxis, :]
             scores = dw * u
-            var = self._scalar_var(scores, u, ddw, request.kind, codes, n, k_total, use_ssc)
+            var = self._scalar_var(scores, u, ddw, request.kind, terms, n, k_total, use_ssc)
             b[bad] = np.nan
             var[bad] = np.nan
             coef[start:stop] = b
             se[start:stop] = np.sqrt(var)
         return coef, se
 
-    def _scalar_var(
-        self,
-        scores: FloatArray,
-        u: FloatArray,
-        ddw: FloatArray,
-        kind: VcovKind,
-        codes: Sequence[IntArray],
-        n: int,
-        k: int,
-        ssc: SmallSampleCorrection,
-    ) -> FloatArray:
-        if kind == "iid":
-            uw = u if self.weights is None else u * self.weights[:, np.newaxis]
-            rss = np.einsum("ij,ij->j", uw, u)
-            sigma2 = rss / (n - k) if ssc.adj else rss / max(n - 1, 1)
-            out_iid: FloatArray = sigma2 / ddw
-            return out_iid
-        if kind == "hc1":
-            factor = n / (n - k) if ssc.adj else 1.0
-            out_hc: FloatArray = factor * np.einsum("ij,ij->j", scores, scores) / ddw**2
-            return out_hc
+    @staticmethod
+    def _cluster_terms(
+        codes: Sequence[IntArray], ssc: SmallSampleCorrection
+    ) -> list[tuple[float, Any]]:
+        """(sign x G-factor, cluster indicator matrix) per multi-way term (CGM 2011)."""
         from itertools import combinations
 
         from scipy import sparse
 
-        n_groups = [int(c.max()) + 1 for c in codes]
-        g_min = min(n_groups)
-        adj = (n - 1) / (n - k) if ssc.adj else 1.0
-        total = np.zeros(scores.shape[1])
+        g_min = min(int(c.max()) + 1 for c in codes)
+        terms: list[tuple[float, Any]] = []
         q = len(codes)
         for size in range(1, q + 1):
             sign = 1.0 if size % 2 else -1.0
@@ -606,10 +598,37 @@ class DemeanedDesign:
                 indicator = sparse.csr_matrix(
                     (np.ones(cc.size), (cc, np.arange(cc.size))), shape=(g, cc.size)
                 )
-                sums = indicator @ scores
-                total += sign * gfac * np.einsum("ij,ij->j", sums, sums)
+                terms.append((sign * gfac, indicator))
+        return terms
+
+    def _scalar_var(
+        self,
+        scores: FloatArray,
+        u: FloatArray,
+        ddw: FloatArray,
+        kind: VcovKind,
+        terms: Sequence[tuple[float, Any]],
+        n: int,
+        k: int,
+        ssc: SmallSampleCorrection,
+    ) -> FloatArray:
+        if kind == "iid":
+            uw = u if self.weights is None else u * self.weights[:, np.newaxis]
+            rss = np.einsum("ij,ij->j", uw, u)
+            sigma2 = rss / (n - k) if ssc.adj else rss / max(n - 1, 1)
+            out_iid: FloatArray = sigma2 / ddw
+            return out_iid
+        if kind == "hc1":
+            factor = n / (n - k) if ssc.adj else 1.0
+            out_hc: FloatArray = factor * np.einsum("ij,ij->j", scores, scores) / ddw**2
+            return out_hc
+        adj = (n - 1) / (n - k) if ssc.adj else 1.0
+        total = np.zeros(scores.shape[1])
+        for factor_g, indicator in terms:
+            sums = indicator @ scores
+            total += factor_g * np.einsum("ij,ij->j", sums, sums)
         out: FloatArray = adj * total / ddw**2
-        if q > 1 and ssc.psd_fix:
+        if len(terms) > 1 and ssc.psd_fix:
             out = np.maximum(out, 0.0)
         return out
 
