@@ -65,8 +65,10 @@ SIMULATED_NOTE = (
 _SIGMA = 0.02
 _RHO = 0.5
 _EFFECT = -0.5 * _SIGMA
-# effect of ln gdp on INDG (a control that matters, so the stepwise columns differ)
+# effect of ln gdp on INDG (a control that matters, so the stepwise columns differ) and the sd
+# of ln gdp's year-to-year noise (its within-city variation, which identifies the coefficient)
 _BETA_GDP = -0.01
+_GDP_NOISE = 0.25
 # mediator effects: patents per 10k persons, employment share, log producer-service employment
 _THETA_INNO = 0.8
 _THETA_EMP = 0.02
@@ -90,17 +92,23 @@ class ReferenceStudyData:
         name_en, province, type, year, cohort`` (approval year, 0 = never), ``policy``,
         controls ``ln_trans, ln_gdp, saver, edu, country``, mediators ``innoap, emp``, sector
         employment ``emp_services, emp_manuf, emp_total`` (ISA is computed from these),
-        group flags ``large_pop, resource, agglomeration, old_revolutionary, municipality``,
+        group flags ``large_pop, resource, agglomeration, old_revolutionary, municipality`` and
+        their labels ``pop_group, resource_group, agglomeration_group, old_revolutionary_group``,
         concurrent-policy dummies, and ``n_counties_min``.
     counties
         County-year light: ``year, county_code, county_name, city_code, light``.
     truth
         The DGP's parameters and the true effects.
+    indg_target
+        ``code, year, indg``: the within-city Gini the county values were built to realise
+        (NaN for cities with fewer than two counties). Not part of the study's inputs; tests
+        compare it with the Dagum :math:`G_{jj}` measured from ``counties``.
     """
 
     cities: pd.DataFrame
     counties: pd.DataFrame
     truth: dict[str, Any] = field(default_factory=dict)
+    indg_target: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def population_gini(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -168,6 +176,12 @@ def _group_flags(frame: pd.DataFrame) -> pd.DataFrame:
     out["agglomeration"] = code.isin(agglo).astype("int64")
     out["old_revolutionary"] = code.isin(old).astype("int64")
     out["municipality"] = (frame["type"] == "municipality").astype("int64")
+    out["pop_group"] = np.where(out["large_pop"] == 1, "≥500万", "<500万")
+    out["resource_group"] = np.where(out["resource"] == 1, "资源型", "非资源型")
+    out["agglomeration_group"] = np.where(out["agglomeration"] == 1, "城市群内", "城市群外")
+    out["old_revolutionary_group"] = np.where(out["old_revolutionary"] == 1, "老区", "非老区")
+    for column in ("pop_group", "resource_group", "agglomeration_group", "old_revolutionary_group"):
+        out[column] = out[column].astype("str")
     return out
 
 
@@ -248,7 +262,7 @@ def build_reference_study(
 
     # controls: unit level + trend + noise (units and scales are plausible, not calibrated)
     size = unit_effect(1.0)
-    panel["ln_gdp"] = 15.5 + 0.8 * size + 0.09 * t + rng.normal(0, 0.05, t.size)
+    panel["ln_gdp"] = 15.5 + 0.8 * size + 0.09 * t + rng.normal(0, _GDP_NOISE, t.size)
     panel["ln_trans"] = 8.0 + 0.5 * size + unit_effect(0.4) - 0.01 * t + rng.normal(0, 0.15, t.size)
     panel["saver"] = np.clip(
         0.9 + unit_effect(0.2) + 0.01 * t + rng.normal(0, 0.05, t.size), 0.1, None
@@ -299,8 +313,10 @@ def build_reference_study(
 
     # mediators
     panel["innoap"] = (
-        np.exp(0.5 + 0.6 * size + unit_effect(0.5) + 0.08 * t + rng.normal(0, 0.1, t.size))
+        np.exp(0.5 + 0.6 * size + unit_effect(0.5))
+        + 0.25 * t
         + _THETA_INNO * d
+        + rng.normal(0, 0.3, t.size)
     )
     panel["emp"] = np.clip(
         0.55
@@ -354,4 +370,5 @@ def build_reference_study(
         frame.attrs["simulated"] = True
         frame.attrs["truth"] = truth
         frame.attrs["note"] = SIMULATED_NOTE
-    return ReferenceStudyData(cities=panel, counties=county, truth=truth)
+    realised = pd.DataFrame({"code": panel["code"], "year": panel["year"], "indg": target})
+    return ReferenceStudyData(cities=panel, counties=county, truth=truth, indg_target=realised)
