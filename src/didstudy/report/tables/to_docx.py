@@ -85,10 +85,13 @@ def _add_table(document: Any, table: Table) -> None:
     word_table.alignment = WD_TABLE_ALIGNMENT.CENTER
     n_header = len(table.header)
     for r, row in enumerate(rows):
+        # one lookup per row (table.cell() rescans the whole table); merging a span removes
+        # only cells inside it, so the cells further right stay valid
+        row_cells = word_table.rows[r].cells
         for col, cell in row.positions():
-            target = word_table.cell(r, col)
+            target = row_cells[col]
             if cell.colspan > 1:
-                target = target.merge(word_table.cell(r, col + cell.colspan - 1))
+                target = target.merge(row_cells[col + cell.colspan - 1])
             paragraph = target.paragraphs[0]
             paragraph.text = ""
             paragraph.add_run(cell.text)
