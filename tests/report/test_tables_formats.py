@@ -433,3 +433,20 @@ def test_render_table_formats_and_unknown_format() -> None:
         render_table(table, "pdf")
     buffer = io.BytesIO(render_table(table, "docx"))
     assert buffer.getvalue()[:2] == b"PK"
+
+
+def test_latex_and_markdown_escaping() -> None:
+    labels = {"policy": "a_b & 5% $x$ #1 {y} ~z^2 \\ <3> |q|", "(Intercept)": "two\nlines"}
+    table = regression_table(
+        [COLUMN_1], labels=labels, stats=(), fixed_effects={}, numbers=False, note=""
+    )
+    latex = table_to_latex(table)
+    assert (
+        r"a\_b \& 5\% \$x\$ \#1 \{y\} \textasciitilde{}z\textasciicircum{}2 "
+        r"\textbackslash{} \textless{}3\textgreater{} \textbar{}q\textbar{} & -0.037*** \\"
+    ) in latex
+    assert "two lines & 0.545***" in latex
+    assert "tablenotes" not in latex  # no notes: no environment
+    markdown = table_to_markdown(table)
+    assert r"| a_b & 5% $x$ #1 {y} ~z^2 \\ <3> \|q\| | -0.037\*\*\* |" in markdown
+    assert "| two lines | 0.545\\*\\*\\* |" in markdown

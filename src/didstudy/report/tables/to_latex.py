@@ -32,6 +32,7 @@ _LATEX_SPECIAL: dict[str, str] = {
     "≤": r"$\leq$",
     "−": r"$-$",
     "∞": r"$\infty$",
+    "\n": " ",
 }
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 _ALIGN = {"left": "l", "center": "c", "right": "r"}
@@ -66,7 +67,7 @@ def table_to_latex(table: Table, indent: str = "  ") -> str:
     """Render ``table`` as a LaTeX ``table`` float (booktabs + threeparttable)."""
     i1, i2, i3 = indent, indent * 2, indent * 3
     lines = [
-        f"% {table.title}",
+        "% " + " ".join(table.title.split()),
         "% needs \\usepackage{booktabs,threeparttable}"
         + ("; Chinese: XeLaTeX with \\usepackage{ctex}" if table.lang == "zh" else ""),
         r"\begin{table}[htbp]",

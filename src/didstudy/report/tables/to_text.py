@@ -13,7 +13,8 @@ _MD_ALIGN = {"left": ":---", "center": ":---:", "right": "---:"}
 
 
 def _md_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    escaped = value.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+    return " ".join(escaped.splitlines()) if "\n" in escaped else escaped
 
 
 def table_to_markdown(table: Table) -> str:
