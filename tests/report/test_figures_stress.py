@@ -46,7 +46,7 @@ def results(sim: pd.DataFrame) -> dict[str, object]:
         "event": event_study(
             sim, "y", ["x1"], window=(-4, 4), unit="unit", time="time", cohort="cohort"
         ),
-        "placebo": placebo(sim, "y", "treat", ["x1"], reps=120, seed=1, unit="unit", time="time"),
+        "placebo": placebo(sim, "y", "treat", ["x1"], reps=80, seed=1, unit="unit", time="time"),
         "bacon": bacon(castle, "l_homicide", "post", unit="state", time="year"),
         "bacon_x": bacon(castle, "l_homicide", "post", ["l_pop"], unit="state", time="year"),
     }
