@@ -261,6 +261,8 @@ def test_pysal_gini_oracle() -> None:
     g = rng.integers(0, 40, 600)
     res = dagum(y, g)
     assert pytest.approx(pysal_gini(y).g, abs=EXACT_TOL) == res.G
+    assert pytest.approx(pysal_gini(y).g, abs=EXACT_TOL) == gini(y)
+    assert pytest.approx(pysal_gini(y).g, abs=EXACT_TOL) == gini(y, weights=np.ones_like(y))
     for lab, v in zip(res.groups["group"], res.groups["gini"], strict=True):
         assert v == pytest.approx(pysal_gini(y[g == lab]).g, abs=EXACT_TOL)
 
