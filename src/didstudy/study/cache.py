@@ -43,12 +43,16 @@ def cache_key(fingerprint: str, data_hash: str) -> str:
 class StepCache:
     """Pickled step results by key: read from ``read_dirs``, written to ``write_dir``.
 
-    Corrupt or unreadable entries count as misses. ``hits`` and ``misses`` count lookups.
+    Corrupt or unreadable entries count as misses. ``hits`` and ``misses`` count lookups. With
+    ``read=False`` nothing is read (every step recomputes) but results are still stored.
     """
 
-    def __init__(self, write_dir: Path | None, read_dirs: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, write_dir: Path | None, read_dirs: tuple[Path, ...] = (), *, read: bool = True
+    ) -> None:
         self.write_dir = write_dir
-        self.read_dirs = tuple(d for d in (write_dir, *read_dirs) if d is not None)
+        dirs = (write_dir, *read_dirs) if read else ()
+        self.read_dirs = tuple(d for d in dirs if d is not None)
         self.hits = 0
         self.misses = 0
 

@@ -556,13 +556,9 @@ def run_study(
     total = len(plan.steps)
     with staging_directory(out_path) as stage:
         if cache_dir is not None:
-            step_cache = StepCache(Path(cache_dir))
-        elif cache:
-            step_cache = StepCache(stage / ".cache", (out_path / ".cache",))
+            step_cache = StepCache(Path(cache_dir), read=cache)
         else:
-            step_cache = StepCache(None)
-        if not cache:
-            step_cache.read_dirs = ()
+            step_cache = StepCache(stage / ".cache", (out_path / ".cache",), read=cache)
         artifacts: list[Any] = []
         for number, step in enumerate(plan.steps):
             if progress:
