@@ -41,11 +41,11 @@ def _run_demo(out: Path, *extra: str) -> tuple[float, float, float]:
 
 def _regressions() -> list[tuple[str, float, float, float]]:
     import pyfixest as pf
+    from tests.study.test_run import DEMO
 
     import didstudy as ds
     from didstudy.data.panel import Panel
     from didstudy.study.run import prepare
-    from tests.study.test_run import DEMO
 
     _, context = prepare(DEMO)
     groups = ds.dagum_panel(
