@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import io
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -27,9 +26,9 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     *sorted(_STATA),
     *sorted(_PARQUET),
 )
-# encodings tried in order when none is given; GB18030 is a superset of GBK and GB2312, the
-# encodings of most Chinese statistical yearbook exports
-_AUTO_ENCODINGS = ("utf-8", "gb18030")
+# encodings tried in order when none is given; GB18030 is a superset of GBK and GB2312 (the
+# encodings of most Chinese statistical yearbook exports) and only needed beyond GBK
+_AUTO_ENCODINGS = ("utf-8", "gbk", "gb18030")
 
 
 def suggest_columns(name: str, available: Sequence[object], n: int = 3) -> list[str]:
@@ -79,8 +78,8 @@ def _location(raw: bytes, err: UnicodeDecodeError) -> str:
     return f"byte offset {err.start} (line {line}, bytes {snippet!r})"
 
 
-def _decode(raw: bytes, encoding: str | None, file: str) -> tuple[str, str]:
-    """Decode file bytes; return (text, encoding used)."""
+def _detect_encoding(raw: bytes, encoding: str | None, file: str) -> str:
+    """The encoding that decodes ``raw`` strictly (checked by decoding; the text is discarded)."""
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -91,7 +90,8 @@ def _decode(raw: bytes, encoding: str | None, file: str) -> tuple[str, str]:
                 fix="use a Python codec name such as 'utf-8', 'gb18030', 'gbk' or 'latin-1'.",
             ) from None
         try:
-            return raw.decode(encoding), encoding
+            raw.decode(encoding)
+            return encoding
         except UnicodeDecodeError as err:
             raise DataError(
                 f"cannot be decoded as {encoding!r} at {_location(raw, err)}.",
@@ -105,7 +105,8 @@ def _decode(raw: bytes, encoding: str | None, file: str) -> tuple[str, str]:
         encoding = "utf-16"
     if encoding is not None:
         try:
-            return raw.decode(encoding), encoding
+            raw.decode(encoding)
+            return encoding
         except UnicodeDecodeError as err:
             raise DataError(
                 f"starts with a {encoding} byte-order mark but cannot be decoded as {encoding} at "
@@ -116,17 +117,11 @@ def _decode(raw: bytes, encoding: str | None, file: str) -> tuple[str, str]:
     failures = []
     for enc in _AUTO_ENCODINGS:
         try:
-            text = raw.decode(enc)
+            raw.decode(enc)
         except UnicodeDecodeError as err:
             failures.append(f"{enc} fails at {_location(raw, err)}")
             continue
-        if enc == "gb18030":
-            try:
-                raw.decode("gbk")
-                enc = "gbk"
-            except UnicodeDecodeError:
-                pass
-        return text, enc
+        return enc
     raise DataError(
         "is neither UTF-8 nor GBK/GB18030 text: " + "; ".join(failures) + ".",
         file=file,
@@ -159,12 +154,14 @@ def _read_text(
     raw = path.read_bytes()
     if not raw.strip():
         raise DataError("is empty.", file=file, fix="check that the export wrote any data.")
-    text, used = _decode(raw, encoding, file)
+    used = _detect_encoding(raw, encoding, file)
+    del raw
     options: dict[str, Any] = {"sep": sep} if sep is not None else {"sep": None, "engine": "python"}
     options.update(kw)
     try:
         header = pd.read_csv(
-            io.StringIO(text),
+            path,
+            encoding=used,
             header=None,
             nrows=1,
             dtype=str,
@@ -182,7 +179,7 @@ def _read_text(
         with warnings.catch_warnings():
             if strict:
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame: pd.DataFrame = pd.read_csv(io.StringIO(text), **options)
+            frame: pd.DataFrame = pd.read_csv(path, encoding=used, **options)
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
         raise DataError(
             f"cannot be parsed as a delimited table: {exc}",
@@ -369,9 +366,6 @@ def read_table(
     if columns is not None:
         require_columns(frame, list(columns), file=file)
         frame = frame.loc[:, list(columns)]
-    attrs = dict(frame.attrs)
-    frame = frame.copy()
-    frame.attrs.update(attrs)
     frame.attrs["source"] = file
     frame.attrs["format"] = fmt
     return frame
