@@ -210,6 +210,13 @@ def _to_arrays(
     return arrays, share, dropped
 
 
+def _period_value(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def _group_label(first: int, n_periods: int, periods: NDArray[Any]) -> str:
     if first >= n_periods:
         return "never"
@@ -292,8 +299,8 @@ def bacon_kernel(
                         control=labels[int(j)],
                         estimate=est,
                         weight=weight,
-                        period_start=float(periods[lo]),
-                        period_end=float(periods[hi - 1]),
+                        period_start=_period_value(periods[lo]),
+                        period_end=_period_value(periods[hi - 1]),
                         nobs=n_sub,
                     )
                 )
@@ -343,8 +350,8 @@ def bacon_kernel(
                     control=labels[int(control)],
                     estimate=est,
                     weight=(1.0 - omega) * share,
-                    period_start=float(periods[0]),
-                    period_end=float(periods[-1]),
+                    period_start=_period_value(periods[0]),
+                    period_end=_period_value(periods[-1]),
                     nobs=int(rows.sum()) * n_periods,
                 )
             )
@@ -420,5 +427,5 @@ def bacon(
         n_periods=n_periods,
         sample_share=share,
         dropped_units=dropped,
-        periods=tuple(float(p) for p in arrays.periods),
+        periods=tuple(_period_value(p) for p in arrays.periods),
     )

@@ -90,7 +90,7 @@ class LinearCombination:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EventStudyResult:
     """Event-study coefficients on relative-time dummies (base period omitted).
 

@@ -61,7 +61,7 @@ def randomization_p_values(draws: NDArray[np.float64], actual: float) -> dict[st
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlaceboResult:
     """Placebo draws of the baseline TWFE coefficient and the randomisation p-values.
 
