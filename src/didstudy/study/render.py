@@ -149,9 +149,30 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
                 arguments[role] = value
     output = step.function(**arguments)
     stem = _safe(step.name)
+    simulated = context.loaded.spec.study.simulated
     if step.kind.output == "table":
+        if simulated and hasattr(output, "with_notes"):
+            output = output.with_notes(SIMULATED_NOTE[lang])
         return _write_table(context, output, stem, stage, step.name)
+    if simulated:
+        _mark_simulated(_figure_object(output), lang)
     return _write_figure(output, stem, stage, step.name, step.spec.title or step.name)
+
+
+SIMULATED_NOTE = {
+    "zh": "模拟数据：数值来自已知效应的数据生成过程，并非真实观测数据。",
+    "en": "SIMULATED data: values from a data-generating process with a known effect, "
+    "not observed data.",
+}
+SIMULATED_MARK = {"zh": "模拟数据 SIMULATED DATA", "en": "SIMULATED DATA"}
+
+
+def _mark_simulated(figure: Any, lang: str) -> None:
+    """Stamp a figure as simulated (bottom right corner)."""
+    figure.text(
+        0.995, 0.005, SIMULATED_MARK.get(lang, SIMULATED_MARK["en"]),
+        ha="right", va="bottom", fontsize=7, color="#a33",
+    )  # fmt: skip
 
 
 def _write_table(context: Context, table: Any, stem: str, stage: Path, step: str) -> Artifact:
