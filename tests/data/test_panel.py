@@ -235,6 +235,7 @@ def test_validation_messages(
     msg = _messages(df, **kwargs)
     for piece in expected:
         assert piece in msg, (piece, msg)
+    assert "\nFix: " in msg
 
 
 def test_require_controls() -> None:
