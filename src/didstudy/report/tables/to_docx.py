@@ -17,6 +17,7 @@ from didstudy.report.tables.model import Table
 __all__ = ["table_to_docx", "tables_to_docx"]
 
 _THICK, _MEDIUM, _THIN = 12, 6, 4  # eighths of a point
+_TEXT_WIDTH_IN = 6.0  # text width of python-docx's default page (Letter, 1.25 in margins)
 
 
 def _docx() -> Any:
@@ -66,6 +67,25 @@ def _set_borders(cell: Any, edges: dict[str, int]) -> None:
         borders.append(element)
 
 
+def _text_units(value: str) -> int:
+    """Printed width in half-em units: CJK characters count two."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in value)
+
+
+def _column_widths(table: Table) -> list[Any]:
+    """Column widths (EMU) from the longest single-column text, fitted to the text width."""
+    from docx.shared import Inches
+
+    longest = [1] * table.n_cols
+    for row in table.header + table.body:
+        for col, cell in row.positions():
+            if cell.colspan == 1:
+                longest[col] = max(longest[col], _text_units(cell.text))
+    inches = [min(max(0.075 * units + 0.2, 0.8), 3.0) for units in longest]
+    scale = min(1.0, _TEXT_WIDTH_IN / sum(inches))
+    return [Inches(w * scale) for w in inches]
+
+
 def _add_table(document: Any, table: Table) -> None:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -83,6 +103,13 @@ def _add_table(document: Any, table: Table) -> None:
     rows = table.header + table.body
     word_table = document.add_table(rows=len(rows), cols=table.n_cols)
     word_table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    word_table.autofit = False
+    widths = _column_widths(table)
+    for column, width in zip(word_table.columns, widths, strict=True):
+        column.width = width  # <w:gridCol>, read by LibreOffice
+    for word_row in word_table.rows:  # <w:tcW>, read by Word
+        for word_cell, width in zip(word_row.cells, widths, strict=True):
+            word_cell.width = width
     n_header = len(table.header)
     for r, row in enumerate(rows):
         # one lookup per row (table.cell() rescans the whole table); merging a span removes
