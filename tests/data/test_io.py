@@ -189,3 +189,24 @@ def test_kwargs_passed_through_and_not_mutated(tmp_path: Path) -> None:
     txt = tmp_path / "t.txt"
     txt.write_text(_csv_text(";"), encoding="utf-8")
     _check(read_table(txt))
+
+
+def test_title_rows_above_header(tmp_path: Path) -> None:
+    """Yearbook exports put a title above the header: header=/skiprows= reach the check."""
+    title = "表1 城市数据（2003-2007）\n单位：亿元\n"
+    csv = tmp_path / "yearbook.csv"
+    csv.write_bytes((title + _csv_text()).encode("gbk"))
+    _check(read_table(csv, skiprows=2))
+    with pytest.raises(DataError, match="skiprows=2"):
+        read_table(csv)
+    dup = tmp_path / "dup.csv"
+    dup.write_bytes((title + "city,gdp,gdp\nx,1,2\n").encode("gbk"))
+    with pytest.raises(DataError, match="'gdp' at positions 2, 3"):
+        read_table(dup, skiprows=2)
+    book = tmp_path / "yearbook.xlsx"
+    body = pd.DataFrame([["表1 城市数据", None, None], [None, None, None]])
+    with pd.ExcelWriter(book) as writer:
+        body.to_excel(writer, index=False, header=False)
+        _frame().to_excel(writer, index=False, startrow=2)
+    _check(read_table(book, header=2))
+    _check(read_table(book, skiprows=2))

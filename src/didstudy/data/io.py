@@ -130,6 +130,27 @@ def _detect_encoding(raw: bytes, encoding: str | None, file: str) -> str:
     )
 
 
+# reader options that change which raw line is the header (for the duplicate-name check)
+_HEADER_OPTIONS = (
+    "sep",
+    "delimiter",
+    "engine",
+    "skiprows",
+    "comment",
+    "quotechar",
+    "skipinitialspace",
+)
+
+
+def _header_row(header: object) -> int | None:
+    """Row of the raw header among the rows read, or None when there is no single header row."""
+    if header == "infer":
+        return 0
+    if isinstance(header, int) and not isinstance(header, bool):
+        return header
+    return None
+
+
 def _check_header(names: Sequence[object], file: str) -> None:
     labels = [str(c) for c in names]
     seen: dict[str, list[int]] = {}
@@ -158,21 +179,18 @@ def _read_text(
     del raw
     options: dict[str, Any] = {"sep": sep} if sep is not None else {"sep": None, "engine": "python"}
     options.update(kw)
+    row = _header_row(options.get("header", "infer"))
+    passed = {k: v for k, v in options.items() if k in _HEADER_OPTIONS}
     try:
         header = pd.read_csv(
-            path,
-            encoding=used,
-            header=None,
-            nrows=1,
-            dtype=str,
-            **{k: v for k, v in options.items() if k in ("sep", "engine")},
+            path, encoding=used, header=None, nrows=(row or 0) + 1, dtype=str, **passed
         )
     except pd.errors.EmptyDataError:
         raise DataError(
             "is empty.", file=file, fix="check that the export wrote any data."
         ) from None
-    if options.get("header", "infer") in ("infer", 0):
-        _check_header([("" if pd.isna(v) else v) for v in header.iloc[0].tolist()], file)
+    if row is not None and len(header) > row:
+        _check_header([("" if pd.isna(v) else v) for v in header.iloc[row].tolist()], file)
     strict = "index_col" not in options
     options.setdefault("index_col", False)
     try:
@@ -184,8 +202,9 @@ def _read_text(
         raise DataError(
             f"cannot be parsed as a delimited table: {exc}",
             file=file,
-            fix="check the separator (pass sep=...) and that every row has as many fields as the "
-            "header (a trailing separator adds an empty field).",
+            fix="check the separator (pass sep=...), skip title lines above the header "
+            "(skiprows=2), and check that every row has as many fields as the header (a trailing "
+            "separator adds an empty field).",
         ) from None
     frame.attrs["encoding"] = used
     return frame
@@ -227,13 +246,15 @@ def _read_excel(path: Path, sheet: str | int | None, kw: dict[str, Any]) -> pd.D
                 fix=f"pass sheet= as one of {listing}.",
             )
         name = sheet
-    header = pd.read_excel(path, sheet_name=name, header=None, nrows=1)
+    row = _header_row(kw.get("header", 0))
+    passed = {k: v for k, v in kw.items() if k in ("skiprows", "engine")}
+    header = pd.read_excel(path, sheet_name=name, header=None, nrows=(row or 0) + 1, **passed)
     if header.empty:
         raise DataError(
             f"sheet {name!r} is empty.", file=file, fix=f"choose another sheet: {listing}."
         )
-    if kw.get("header", 0) == 0:
-        _check_header([("" if pd.isna(v) else v) for v in header.iloc[0].tolist()], file)
+    if row is not None and len(header) > row:
+        _check_header([("" if pd.isna(v) else v) for v in header.iloc[row].tolist()], file)
     frame = pd.read_excel(path, sheet_name=name, **kw)
     frame.attrs["sheet"] = name
     return frame
