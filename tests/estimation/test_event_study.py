@@ -224,3 +224,33 @@ def test_panel_input_matches_dataframe() -> None:
     b = event_study(df, "y", ["x1"], window=(-3, 3), unit="unit", time="time", cohort="cohort")
     np.testing.assert_allclose(a.coef, b.coef, atol=1e-14)
     np.testing.assert_allclose(a.se, b.se, atol=1e-14)
+
+
+@pytest.mark.parametrize("endpoints", ["bin", "drop"])
+@pytest.mark.parametrize("control_group", ["never", "not_yet"])
+def test_every_specification_recovers_a_known_effect(endpoints: str, control_group: str) -> None:
+    df = simulate_staggered(
+        n_units=200,
+        periods=range(1, 15),
+        cohorts={5: 40, 8: 40, 11: 40},
+        n_never=80,
+        n_controls=1,
+        dynamic=lambda e: 0.2 + 0.1 * min(e, 2),
+        seed=31,
+    )
+    # effects are constant from e = 2 on, so the binned endpoint is correctly specified (with
+    # effects that keep changing beyond the window, binning biases every coefficient)
+    res = event_study(
+        df,
+        "y",
+        ["x1"],
+        window=(-3, 2),
+        endpoints=endpoints,  # type: ignore[arg-type]
+        control_group=control_group,  # type: ignore[arg-type]
+        unit="unit",
+        time="time",
+        cohort="cohort",
+    )
+    assert len(res.rel_time) == 5
+    for k, est in zip(res.rel_time, res.coef, strict=False):
+        assert est == pytest.approx(0.2 + 0.1 * k if k >= 0 else 0.0, abs=RECOVERY_TOL)
