@@ -188,7 +188,8 @@ def simulate_staggered(
     if dynamic is None:
         base = np.full(unit.size, float(effect))
     else:
-        base = np.array([float(dynamic(int(e))) for e in rel], dtype=np.float64)
+        levels, where = np.unique(rel, return_inverse=True)
+        base = np.array([float(dynamic(int(e))) for e in levels], dtype=np.float64)[where]
     m = np.array([mult.get(int(g), 0.0) for g in unit_cohort], dtype=np.float64)
     tau = np.where(treat == 1, np.repeat(m, n_t) * base, 0.0)
 
