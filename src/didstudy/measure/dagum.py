@@ -180,7 +180,7 @@ def pair_abs_diff_sums(
     wsrt = np.concatenate((ww[order], np.zeros(pad)))
 
     total_w = np.bincount(gs, weights=wsrt, minlength=k)
-    carry = np.zeros(k)
+    carry2 = -total_w  # 2 · (weight in earlier chunks) − total weight, per group
     rows_per_chunk = max(1, _CHUNK_ELEMENTS // max(k, 1))
     local_block = np.arange(min(rows_per_chunk, n_blocks) * length) // length
     for start in range(0, n_blocks, rows_per_chunk):
@@ -188,36 +188,58 @@ def pair_abs_diff_sums(
         nb = stop - start
         sl = slice(start * length, stop * length)
         idx = local_block[: nb * length] * k + gs[sl]
-        cnt = np.bincount(idx, weights=wsrt[sl], minlength=nb * k).reshape(nb, k)
-        ysum = np.bincount(idx, weights=wsrt[sl] * ys[sl], minlength=nb * k).reshape(nb, k)
-        before = carry + np.cumsum(cnt, axis=0) - cnt
-        balance = 2.0 * before + cnt - total_w
+        cnt: FloatArray = np.bincount(idx, weights=wsrt[sl], minlength=nb * k).astype(np.float64)
+        cnt = cnt.reshape(nb, k)
+        ysum = np.bincount(
+            idx, weights=ys[sl] if w is None else wsrt[sl] * ys[sl], minlength=nb * k
+        ).reshape(nb, k)
+        # balance = C_before − C_after = 2 · (inclusive cumulative weight) − own − total
+        balance: FloatArray = np.cumsum(cnt, axis=0)
+        last = balance[-1].copy()
+        balance *= 2.0
+        balance -= cnt
+        balance += carry2
         out += ysum.T @ balance
-        carry += cnt.sum(axis=0)
+        carry2 += 2.0 * last
     out += out.T.copy()
 
     if length > 1:
-        hi, lo = np.tril_indices(length, -1)
+        # pairs inside a block, one offset d at a time (contiguous slices, no gathers); padded
+        # slots carry the dummy group k and are dropped at the end
+        kk = k + 1
+        gpad = gs.copy()
+        if pad:
+            gpad[n:] = k
+        code_dtype: type[np.signedinteger[Any]] = (
+            np.int32 if kk * kk < np.iinfo(np.int32).max else np.int64
+        )
         ys2 = ys.reshape(n_blocks, length)
-        code_dtype = np.int32 if k * k < np.iinfo(np.int32).max else np.int64
-        gs2 = gs.astype(code_dtype).reshape(n_blocks, length)
+        gs2 = gpad.astype(code_dtype).reshape(n_blocks, length)
         ws2 = wsrt.reshape(n_blocks, length)
-        per_chunk = max(1, _CHUNK_ELEMENTS // hi.shape[0])
-        acc = np.zeros(k * k)
+        per_block = length * (length - 1) // 2
+        per_chunk = max(1, _CHUNK_ELEMENTS // per_block)
+        vbuf = np.empty(min(per_chunk, n_blocks) * per_block)
+        cbuf = np.empty(vbuf.shape[0], dtype=code_dtype)
+        acc = np.zeros(kk * kk)
         for start in range(0, n_blocks, per_chunk):
-            sl2 = slice(start, min(n_blocks, start + per_chunk))
-            yb, gb = ys2[sl2], gs2[sl2]
-            vals = np.take(yb, hi, axis=1)
-            vals -= np.take(yb, lo, axis=1)
-            if w is not None or (pad and sl2.stop == n_blocks):
-                wb = ws2[sl2]
-                vals *= np.take(wb, hi, axis=1)
-                vals *= np.take(wb, lo, axis=1)
-            pair_code = np.take(gb, hi, axis=1)
-            pair_code *= k
-            pair_code += np.take(gb, lo, axis=1)
-            acc += np.bincount(pair_code.ravel(), weights=vals.ravel(), minlength=k * k)
-        inside = acc.reshape(k, k)
+            stop = min(n_blocks, start + per_chunk)
+            nb = stop - start
+            yb, gb = ys2[start:stop], gs2[start:stop]
+            pos = 0
+            for d in range(1, length):
+                m = nb * (length - d)
+                vv = vbuf[pos : pos + m].reshape(nb, length - d)
+                np.subtract(yb[:, d:], yb[:, :-d], out=vv)
+                if w is not None:
+                    wb = ws2[start:stop]
+                    vv *= wb[:, d:]
+                    vv *= wb[:, :-d]
+                cv: npt.NDArray[np.signedinteger[Any]] = cbuf[pos : pos + m].reshape(nb, length - d)
+                np.multiply(gb[:, d:], kk, out=cv)
+                cv += gb[:, :-d]
+                pos += m
+            acc += np.bincount(cbuf[:pos], weights=vbuf[:pos], minlength=kk * kk)
+        inside: FloatArray = acc.reshape(kk, kk)[:k, :k]
         out += inside + inside.T
     return out
 
