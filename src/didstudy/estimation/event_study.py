@@ -214,7 +214,10 @@ def event_study(
     Notes
     -----
     Units whose adoption period is after the last period of the sample are treated as never
-    treated. Dummies for relative periods without observations are omitted.
+    treated. Dummies for relative periods without observations are omitted. Binning assumes the
+    effect is constant beyond each endpoint; if it keeps changing there, every coefficient is
+    biased (Schmidheiny & Siegloch 2023, J. Applied Econometrics 38(5)) — compare with
+    ``endpoints="drop"``.
     """
     if endpoints not in ("bin", "drop"):
         raise ValidationError(f"endpoints must be 'bin' or 'drop', not {endpoints!r}")
