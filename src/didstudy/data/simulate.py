@@ -188,8 +188,9 @@ def simulate_staggered(
     if dynamic is None:
         base = np.full(unit.size, float(effect))
     else:
-        levels, where = np.unique(rel, return_inverse=True)
-        base = np.array([float(dynamic(int(e))) for e in levels], dtype=np.float64)[where]
+        levels, where = np.unique(np.where(treat == 1, rel, -1), return_inverse=True)
+        values = [float(dynamic(int(e))) if e >= 0 else 0.0 for e in levels]
+        base = np.asarray(values, dtype=np.float64)[where.reshape(-1)]
     m = np.array([mult.get(int(g), 0.0) for g in unit_cohort], dtype=np.float64)
     tau = np.where(treat == 1, np.repeat(m, n_t) * base, 0.0)
 
