@@ -104,3 +104,9 @@ def test_unbalanced_and_errors() -> None:
         simulate_staggered(n_units=10, cohorts={2010: 5}, n_never=2)
     with pytest.raises(ValidationError, match="drop_share"):
         simulate_staggered(drop_share=1.0)
+
+
+def test_dynamic_called_only_on_treated_event_times() -> None:
+    effects = [0.1, 0.2, 0.3]  # an IndexError would reveal a call outside e = 0..2
+    df = simulate_staggered(n_units=20, periods=5, cohorts={3: 5}, dynamic=lambda e: effects[e])
+    assert df.attrs["truth"]["att_by_rel_time"] == {0: 0.1, 1: 0.2, 2: 0.3}
