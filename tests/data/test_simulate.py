@@ -14,17 +14,24 @@ Z_TOL = 4.0
 
 
 def _twfe_dummies(df: pd.DataFrame, controls: list[str]) -> tuple[float, float]:
-    """OLS of y on treat, controls, unit and period dummies: (estimate, classical SE)."""
-    units = pd.get_dummies(df["unit"], drop_first=True, dtype=float).to_numpy()
-    times = pd.get_dummies(df["time"], drop_first=True, dtype=float).to_numpy()
-    x = np.column_stack(
-        [df["treat"].to_numpy(float), df[controls].to_numpy(float), units, times, np.ones(len(df))]
-    )
-    y = df["y"].to_numpy(float)
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    resid = y - x @ coef
-    sigma2 = resid @ resid / (len(y) - x.shape[1])
-    se = float(np.sqrt(sigma2 * np.linalg.inv(x.T @ x)[0, 0]))
+    """TWFE on a balanced panel via the closed-form two-way within transform: (estimate, SE).
+
+    Classical SE with residual degrees of freedom n - k - (N + T - 1).
+    """
+    cols = ["y", "treat", *controls]
+    x = df[cols].astype(float)
+    within = (
+        x
+        - x.groupby(df["unit"]).transform("mean")
+        - x.groupby(df["time"]).transform("mean")
+        + x.mean()
+    ).to_numpy()
+    y, design = within[:, 0], within[:, 1:]
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ coef
+    dof = len(y) - design.shape[1] - (df["unit"].nunique() + df["time"].nunique() - 1)
+    sigma2 = resid @ resid / dof
+    se = float(np.sqrt(sigma2 * np.linalg.inv(design.T @ design)[0, 0]))
     return float(coef[0]), se
 
 
