@@ -221,3 +221,17 @@ def test_panel_input() -> None:
     b = placebo(df, "y", "treat", CONTROLS, reps=30, seed=4, unit="unit", time="time")
     np.testing.assert_allclose(a.coef, b.coef, atol=1e-14)
     assert a.estimate == pytest.approx(b.estimate, abs=1e-14)
+
+
+def test_two_way_demeaner_equals_the_demean_kernel() -> None:
+    from didstudy.estimation.design import prepare_twfe
+    from didstudy.inference.placebo import TwoWayDemeaner
+
+    df = _panel(seed=9, drop_share=0.1)
+    x = np.random.default_rng(0).normal(size=(len(df), 40))
+    for weights in (None, "w"):
+        design = prepare_twfe(df, "y", CONTROLS, ["unit", "time"], weights=weights)
+        demeaner = TwoWayDemeaner.build(design.fe[0].codes, design.fe[1].codes, design.weights)
+        assert demeaner is not None
+        sub = x[design.sample]
+        np.testing.assert_allclose(demeaner.demean(sub), design.demean(sub), atol=1e-12)
