@@ -117,3 +117,26 @@ def test_dynamic_called_only_on_treated_event_times() -> None:
     effects = [0.1, 0.2, 0.3]  # an IndexError would reveal a call outside e = 0..2
     df = simulate_staggered(n_units=20, periods=5, cohorts={3: 5}, dynamic=lambda e: effects[e])
     assert df.attrs["truth"]["att_by_rel_time"] == {0: 0.1, 1: 0.2, 2: 0.3}
+
+
+def test_twfe_unbiased_over_replications() -> None:
+    """Monte Carlo: with homogeneous effects the mean TWFE estimate is the true effect."""
+    reps = 40
+    estimates = np.array(
+        [
+            _twfe_dummies(
+                simulate_staggered(
+                    n_units=60,
+                    periods=10,
+                    cohorts={4: 15, 7: 15},
+                    effect=0.05,
+                    n_controls=2,
+                    seed=seed,
+                ),
+                ["x1", "x2"],
+            )[0]
+            for seed in range(reps)
+        ]
+    )
+    mc_se = estimates.std(ddof=1) / np.sqrt(reps)
+    assert abs(estimates.mean() - 0.05) < Z_TOL * mc_se
