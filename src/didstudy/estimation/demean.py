@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -268,37 +268,36 @@ def _demean_direct(
     ``g`` of ``R`` solve ``(R'WR - R'WD1 (D1'WD1)^-1 D1'WR) g = R'W x - R'WD1 (D1'WD1)^-1 D1'W x``;
     the residual is then ``x - R g`` demeaned within the levels of ``D1``.
     """
-    from scipy import sparse
-
     order = sorted(range(len(codes)), key=lambda q: -codes[q].n_levels)
     big = codes[order[0]]
     rest = [codes[q] for q in order[1:]]
     offsets = np.cumsum([0] + [c.n_levels for c in rest])
     p = int(offsets[-1])
-    n = mat.shape[0]
-    wt = np.ones(n) if w is None else w
     w_big = _group_totals(big, w)
     inv_big = np.divide(1.0, w_big, out=np.zeros_like(w_big), where=w_big > 0)
 
-    rows = np.concatenate([c.codes + offsets[i] for i, c in enumerate(rest)])
-    # R'W D1 (p x G1) and R'WR (p x p)
-    cross_big = sparse.coo_matrix(
-        (np.tile(wt, len(rest)), (rows, np.tile(big.codes, len(rest)))),
-        shape=(p, big.n_levels),
-    ).tocsr()
-    gram = np.zeros((p, p))
+    # R'WR (p x p): dense blocks of pairwise cross-tabulations of the small factors
+    system = np.zeros((p, p))
     for i, ci in enumerate(rest):
         for j, cj in enumerate(rest):
             if j < i:
                 continue
             block = np.bincount(
-                ci.codes * cj.n_levels + cj.codes, weights=wt, minlength=ci.n_levels * cj.n_levels
+                ci.codes * cj.n_levels + cj.codes, weights=w, minlength=ci.n_levels * cj.n_levels
             ).reshape(ci.n_levels, cj.n_levels)
-            gram[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]] = block
+            system[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]] = block
             if j != i:
-                gram[offsets[j] : offsets[j + 1], offsets[i] : offsets[i + 1]] = block.T
-    scaled = cross_big.multiply(inv_big[np.newaxis, :]).tocsr()
-    system = gram - (scaled @ cross_big.T).toarray()
+                system[offsets[j] : offsets[j + 1], offsets[i] : offsets[i + 1]] = block.T
+    # minus R'WD1 (D1'WD1)^-1 D1'WR, one sparse cross-tabulation per small factor at a time
+    root_inv = np.sqrt(inv_big)
+    for i, ci in enumerate(rest):
+        cross_i = _scaled_crosstab(ci, big, w, root_inv)
+        for j in range(i, len(rest)):
+            cross_j = cross_i if j == i else _scaled_crosstab(rest[j], big, w, root_inv)
+            block = (cross_i @ cross_j.T).toarray()
+            system[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]] -= block
+            if j != i:
+                system[offsets[j] : offsets[j + 1], offsets[i] : offsets[i + 1]] -= block.T
     system = 0.5 * (system + system.T)
     eigval, eigvec = np.linalg.eigh(system)
     keep = eigval > _PINV_RTOL * max(float(eigval[-1]), 1e-300)
@@ -306,18 +305,34 @@ def _demean_direct(
 
     for j in range(mat.shape[1]):
         x = mat[:, j]
-        xw = x * wt
+        xw = x if w is None else x * w
         rhs_rest = np.concatenate(
             [np.bincount(c.codes, weights=xw, minlength=c.n_levels) for c in rest]
         )
-        big_mean = np.bincount(big.codes, weights=xw, minlength=big.n_levels) * inv_big
-        rhs = rhs_rest - cross_big @ big_mean
+        big_mean: FloatArray = (_group_sums(big, x, w) * inv_big)[big.codes]
+        if w is not None:
+            big_mean = big_mean * w
+        rhs = rhs_rest - np.concatenate(
+            [np.bincount(c.codes, weights=big_mean, minlength=c.n_levels) for c in rest]
+        )
+        del big_mean
         coef = pinv @ rhs
         r = x.copy()
         for i, c in enumerate(rest):
             r -= coef[offsets[i] : offsets[i + 1]][c.codes]
-        r -= (np.bincount(big.codes, weights=r * wt, minlength=big.n_levels) * inv_big)[big.codes]
+        rw = r if w is None else r * w
+        r -= (np.bincount(big.codes, weights=rw, minlength=big.n_levels) * inv_big)[big.codes]
         out[:, j] = r
+
+
+def _scaled_crosstab(
+    small: FixedEffectCodes, big: FixedEffectCodes, w: FloatArray | None, root_inv: FloatArray
+) -> Any:
+    """Sparse ``(G_small x G_big)`` weighted cross-tabulation, columns scaled by ``root_inv``."""
+    from scipy import sparse
+
+    data = (np.ones(small.codes.size) if w is None else w) * root_inv[big.codes]
+    return sparse.csr_matrix((data, (small.codes, big.codes)), shape=(small.n_levels, big.n_levels))
 
 
 def _sweep(
