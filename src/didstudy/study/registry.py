@@ -132,6 +132,16 @@ REGISTRY: dict[str, StepKind] = dict(
         ),
         # render steps: tables and figures of earlier steps' results
         _k(
+            "definitions_table", "render", "variables and their definitions (Table 1)",
+            "didstudy.report.tables:definitions_table", data_parameter=None, output="table",
+            column_parameters=frozenset(),
+        ),
+        _k(
+            "placebo_table", "render", "placebo draws summarised (Figure 2 in numbers)",
+            "didstudy.report.tables:placebo_table", data_parameter=None, output="table",
+            result_parameters=("draws",), column_parameters=frozenset(),
+        ),
+        _k(
             "descriptive_table", "render", "descriptive statistics table (N, mean, SD, min, max)",
             "didstudy.report.tables:descriptive_table", output="table",
             column_parameters=frozenset({"variables"}),

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from didstudy.errors import SpecError
 
 if TYPE_CHECKING:
@@ -151,12 +153,46 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     stem = _safe(step.name)
     simulated = context.loaded.spec.study.simulated
     if step.kind.output == "table":
+        differences = _difference_notes(context, step, lang)
+        if differences and hasattr(output, "with_notes"):
+            output = output.with_notes(*differences)
         if simulated and hasattr(output, "with_notes"):
             output = output.with_notes(SIMULATED_NOTE[lang])
         return _write_table(context, output, stem, stage, step.name)
     if simulated:
         _mark_simulated(_figure_object(output), lang)
     return _write_figure(output, stem, stage, step.name, step.spec.title or step.name)
+
+
+def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
+    """Notes with the tests of paired group differences of heterogeneity results (Table 6)."""
+    from didstudy.study.run import _referenced_steps
+
+    notes: list[str] = []
+    for name in sorted(_referenced_steps(step)):
+        frame = getattr(context.results.get(name), "differences", None)
+        if not isinstance(frame, pd.DataFrame) or frame.empty:
+            continue
+        parts = []
+        for row in frame.to_dict(orient="records"):
+            p_values = [
+                f"{label} p = {row[key]:.3f}"
+                for key, label in (
+                    ("interaction_p_value", "Chow" if lang == "en" else "交互项检验"),
+                    ("permutation_p_value", "Fisher" if lang == "en" else "Fisher 置换检验"),
+                )
+                if isinstance(row.get(key), float) and row[key] == row[key]
+            ]
+            parts.append(
+                f"{row['dimension']}（{row['group_a']} − {row['group_b']} = "
+                f"{row['difference']:.4f}，{'，'.join(p_values)}）"
+                if lang == "zh"
+                else f"{row['dimension']} ({row['group_a']} − {row['group_b']} = "
+                f"{row['difference']:.4f}; {'; '.join(p_values)})"
+            )
+        head = "组间系数差异检验：" if lang == "zh" else "Tests of the group differences: "
+        notes.append(head + ("；".join(parts) + "。" if lang == "zh" else "; ".join(parts) + "."))
+    return notes
 
 
 SIMULATED_NOTE = {
