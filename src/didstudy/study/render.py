@@ -34,12 +34,21 @@ FIGURE_FORMATS = ("png", "svg")
 class Artifact:
     """A written table or figure: kind, step name, title and files (relative to the report)."""
 
-    def __init__(self, kind: str, step: str, title: str, files: tuple[str, ...], html: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        step: str,
+        title: str,
+        files: tuple[str, ...],
+        html: str,
+        table: Any = None,
+    ) -> None:
         self.kind = kind
         self.step = step
         self.title = title
         self.files = files
         self.html = html
+        self.table = table
 
 
 def pack_artifact(artifact: Artifact, stage: Path) -> dict[str, Any]:
@@ -49,6 +58,7 @@ def pack_artifact(artifact: Artifact, stage: Path) -> dict[str, Any]:
         "step": artifact.step,
         "title": artifact.title,
         "html": artifact.html,
+        "table": artifact.table,
         "files": {name: (stage / name).read_bytes() for name in artifact.files},
     }
 
@@ -62,7 +72,7 @@ def load_artifact(packed: Mapping[str, Any], stage: Path) -> Artifact:
         path.write_bytes(payload)
     return Artifact(
         str(packed["kind"]), str(packed["step"]), str(packed["title"]), tuple(files),
-        str(packed["html"]),
+        str(packed["html"]), packed.get("table"),
     )  # fmt: skip
 
 
@@ -222,7 +232,8 @@ def _write_table(context: Context, table: Any, stem: str, stage: Path, step: str
         files = tuple(str(Path(p).relative_to(stage)) for p in dict(written).values())
     except ImportError:  # pragma: no cover - writers always present with the report package
         files = ()
-    return Artifact("table", step, str(getattr(table, "title", stem)), files, table_to_html(table))
+    title = str(getattr(table, "title", stem))
+    return Artifact("table", step, title, files, table_to_html(table), table)
 
 
 def _figure_object(output: Any) -> Any:
@@ -269,14 +280,83 @@ border-bottom:1px solid #ddd;text-align:left}
 """
 
 
+def _sample_facts(context: Context) -> dict[str, Any]:
+    spec = context.loaded.spec.panel
+    frame = context.frame
+    times = frame[spec.time]
+    units = frame[spec.unit]
+    if spec.cohort is not None:
+        first = pd.to_numeric(frame[spec.cohort], errors="coerce").groupby(units).first()
+        first = first.where(first > 0)
+    else:
+        treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0) > 0
+        first = times.where(treated).groupby(units).min()
+    cohorts = first.dropna().astype(int).value_counts().sort_index()
+    return {
+        "units": int(units.nunique()),
+        "periods": [int(times.min()), int(times.max())],
+        "observations": len(frame),
+        "treated": int(first.notna().sum()),
+        "never_treated": int(first.isna().sum()),
+        "cohorts": {str(k): int(v) for k, v in cohorts.items()},
+        "dropped": [
+            {"unit": f"{s.units_before - s.units_after}", "reason": s.rule}
+            for s in context.sample_log
+            if s.units_before != s.units_after
+        ],
+    }
+
+
 def render_report(
     context: Context,
     records: tuple[StepRecord, ...],
     artifacts: list[Artifact],
     stage: Path,
     lang: str,
+    manifest: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Write ``report.html`` (self-contained); return warnings."""
+    """Write ``report.html`` (self-contained) with the report package; return warnings."""
+    try:
+        from didstudy.report.html import ReportFigure, ReportSection, build_html_report
+    except ImportError:
+        return _render_fallback(context, records, artifacts, stage, lang)
+    meta = context.loaded.spec.study
+    sections = []
+    for artifact in artifacts:
+        if artifact.kind == "table" and artifact.table is not None:
+            item: Any = artifact.table
+        else:
+            png = next((stage / f for f in artifact.files if f.endswith(".png")), None)
+            if png is None:
+                continue
+            item = ReportFigure(png.read_bytes(), caption=artifact.title, name=artifact.step)
+        sections.append(ReportSection(title=artifact.title, items=(item,), name=artifact.step))
+    warnings_list = [f"{r.name}: {w}" for r in records for w in r.warnings]
+    warnings_list += [f"{r.name}: {r.message}" for r in records if r.message]
+    build_html_report(
+        sections,
+        {
+            "title": meta.title,
+            "lang": lang,
+            "simulated": meta.simulated,
+            "simulated_note": meta.note or SIMULATED_NOTE[lang],
+            "warnings": warnings_list,
+            "manifest": dict(manifest or {}),
+            "sample": _sample_facts(context),
+        },
+        stage / "report.html",
+    )
+    return []
+
+
+def _render_fallback(
+    context: Context,
+    records: tuple[StepRecord, ...],
+    artifacts: list[Artifact],
+    stage: Path,
+    lang: str,
+) -> list[str]:
+    """A plain self-contained ``report.html`` when the report package's HTML builder is missing."""
     problems: list[str] = []
     meta = context.loaded.spec.study
     css = ""

@@ -573,12 +573,13 @@ def run_study(
 
         done = tuple(records)
         results = results_document(context, done)
-        render_warnings = render_report(context, done, artifacts, stage, language)
         write_json(stage / "results.json", results)
         seconds = time.perf_counter() - started
-        manifest = manifest_document(
-            context, done, seconds, step_cache, tuple(render_warnings), language
-        )
+        manifest = manifest_document(context, done, seconds, step_cache, (), language)
+        render_warnings = render_report(context, done, artifacts, stage, language, manifest)
+        if render_warnings:
+            manifest["warnings"] = [*manifest["warnings"], *render_warnings]
+        manifest["seconds_total"] = round(time.perf_counter() - started, 3)
         write_json(stage / "manifest.json", manifest)
         files = tuple(
             sorted(
