@@ -42,8 +42,8 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     tables = {p.name for p in (out / "tables").iterdir()}
     for stem in (
-        "table2_descriptive", "table3_baseline", "table4_bacon", "table5_robustness",
-        "table6_heterogeneity", "table7_mechanisms",
+        "table1_definitions", "placebo_summary", "table2_descriptive", "table3_baseline",
+        "table4_bacon", "table5_robustness", "table6_heterogeneity", "table7_mechanisms",
     ):  # fmt: skip
         assert {f"{stem}.{ext}" for ext in ("md", "csv", "tex", "xlsx", "docx")} <= tables
     figures = {p.name for p in (out / "figures").iterdir()}
@@ -134,3 +134,40 @@ def test_refuses_to_replace_a_directory_that_is_not_a_report(tmp_path: Path) -> 
 @pytest.mark.parametrize("name", ["castle.toml", "mpdta.toml"])
 def test_examples_validate(name: str) -> None:
     assert main(["validate", str(EXAMPLES / name)]) == 0
+
+
+def test_unavailable_step_kinds_are_skipped_or_fail_with_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from didstudy.study import registry
+
+    ghost = registry.StepKind(
+        "ghost", ("didstudy.not_landed_yet:ghost",), "estimate", "a kind whose module is missing"
+    )
+    monkeypatch.setitem(registry.REGISTRY, "ghost", ghost)
+    study = _write(
+        tmp_path / "ghost.toml",
+        CASTLE
+        + '\n[[steps]]\nkind = "ghost"\nname = "g"\n'
+        + '\n[[steps]]\nkind = "regression_table"\nname = "t"\ncolumns = ["baseline", "g"]\n',
+    )
+    out = tmp_path / "report"
+    assert main(["validate", str(study)]) == 0
+    assert "unavailable" in capsys.readouterr().err
+    assert main(["run", str(study), "--out", str(out)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "skipped: g" in err and "needs the result of the unavailable step 'g'" in err
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["steps"]["g"]["status"] == "unavailable"
+    assert results["steps"]["baseline"]["status"] == "ok"
+    before = (out / "results.json").read_bytes()
+    assert main(["run", str(study), "--out", str(out), "--strict"]) == 2
+    assert "is unavailable" in " ".join(capsys.readouterr().err.split())
+    assert (out / "results.json").read_bytes() == before
+
+
+def test_validate_prints_the_plan_and_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(DEMO)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "276 units after the sample rules" in out
+    assert "dagum_panel" in out and "placebo" in out
