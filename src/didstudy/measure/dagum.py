@@ -108,10 +108,10 @@ def default_block(n: int, k: int) -> int:
     """Block length of the sorted order used by :func:`pair_abs_diff_sums`.
 
     Cross-block pairs cost one (k × B)(B × k) matrix product (B = n / L blocks), in-block pairs
-    ``n L / 2`` scattered additions; ``L ≈ k / 9`` balances the two on the benchmark machine
+    ``n L / 2`` scattered additions; ``L ≈ k / 16`` balances the two on the benchmark machine
     (measured in ``benchmarks/bench_measure.py``).
     """
-    return int(min(max(k // 9, 8), 128, max(n, 1)))
+    return int(min(max(k // 16, 8), 128, max(n, 1)))
 
 
 def sort_within_groups(y: FloatArray, codes: IntArray, order: IntArray | None = None) -> IntArray:
@@ -194,7 +194,9 @@ def pair_abs_diff_sums(
             idx, weights=ys[sl] if w is None else wsrt[sl] * ys[sl], minlength=nb * k
         ).reshape(nb, k)
         # balance = C_before − C_after = 2 · (inclusive cumulative weight) − own − total
-        balance: FloatArray = np.cumsum(cnt, axis=0)
+        balance: FloatArray = cnt.copy()
+        for row in range(1, nb):  # row-wise running sum: np.cumsum(axis=0) is cache-hostile
+            balance[row] += balance[row - 1]
         last = balance[-1].copy()
         balance *= 2.0
         balance -= cnt
