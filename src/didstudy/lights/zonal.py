@@ -444,14 +444,17 @@ def _stats_inplace(
     np.logical_not(invalid, out=invalid)
     need_sum = {"mean", "sum"} & set(stats)
     if invalid.any():
-        x[invalid] = 0.0
+        np.copyto(x, 0.0, where=invalid)
         total = w @ x if need_sum else None
-        x.fill(1.0)
-        x[invalid] = 0.0
-        count = w @ x
+        # nodata cells are few: correct the memoised row weights entry by entry
+        pos = np.flatnonzero(invalid[overlay.indices])
+        zone_of = np.searchsorted(overlay.indptr, pos, side="right") - 1
+        missing = np.bincount(zone_of, weights=overlay.weights[pos], minlength=overlay.n_zones)
+        n_missing = np.bincount(zone_of, minlength=overlay.n_zones)
+        all_missing = n_missing == np.diff(overlay.indptr)
+        count = np.where(all_missing, 0.0, overlay.row_weights() - missing)
         if "nodata" in stats:
-            out["nodata"] = overlay.row_weights() - count
-            out["nodata"][count == 0] = overlay.row_weights()[count == 0]
+            out["nodata"] = np.where(all_missing, overlay.row_weights(), missing)
     else:
         count = overlay.row_weights().copy()
         total = w @ x if need_sum else None
