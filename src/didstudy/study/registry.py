@@ -157,6 +157,11 @@ REGISTRY: dict[str, StepKind] = dict(
             result_parameters=("summary",), column_parameters=frozenset(),
         ),
         _k(
+            "dagum_table", "render", "Dagum decomposition by period (G, Gw, Gnb, Gt, shares)",
+            "didstudy.study.tables:dagum_table", data_parameter=None, output="table",
+            result_parameters=("result",), column_parameters=frozenset(),
+        ),
+        _k(
             "balance_table", "render", "covariate balance table (PSM)",
             "didstudy.report.tables:balance_table", data_parameter=None, output="table",
             result_parameters=("balance",), column_parameters=frozenset(),
