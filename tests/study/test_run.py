@@ -43,7 +43,8 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
     tables = {p.name for p in (out / "tables").iterdir()}
     for stem in (
         "table1_definitions", "placebo_summary", "table2_descriptive", "table3_baseline",
-        "table4_bacon", "table5_robustness", "table6_heterogeneity", "table7_mechanisms", "dagum_decomposition",
+        "table4_bacon", "table5_robustness", "table6_heterogeneity", "table7_mechanisms",
+        "dagum_decomposition",
     ):  # fmt: skip
         assert {f"{stem}.{ext}" for ext in ("md", "csv", "tex", "xlsx", "docx")} <= tables
     figures = {p.name for p in (out / "figures").iterdir()}
