@@ -59,7 +59,7 @@ TEXT: dict[str, str] = {
     "bacon_later_vs_earlier": "后处理组 vs 先处理组",
     "bacon_never_vs_timing": "从未处理 vs 时变处理",
     "bacon_always_vs_timing": "始终处理 vs 时变处理",
-    "bacon_within": "两者之间",
+    "bacon_within": "组内",
     "note_bacon": "双向固定效应估计值等于各 2×2 估计值的加权平均（Goodman-Bacon, 2021）。",
     "caption_balance": "匹配前后协变量平衡性检验",
     "before": "匹配前",
