@@ -331,8 +331,14 @@ def _scaled_crosstab(
     """Sparse ``(G_small x G_big)`` weighted cross-tabulation, columns scaled by ``root_inv``."""
     from scipy import sparse
 
-    data = (np.ones(small.codes.size) if w is None else w) * root_inv[big.codes]
-    return sparse.csr_matrix((data, (small.codes, big.codes)), shape=(small.n_levels, big.n_levels))
+    data = root_inv[big.codes]
+    if w is not None:
+        data *= w
+    index = np.int32 if max(small.n_levels, big.n_levels, small.codes.size) < 2**31 else np.int64
+    return sparse.csr_matrix(
+        (data, (small.codes.astype(index), big.codes.astype(index))),
+        shape=(small.n_levels, big.n_levels),
+    )
 
 
 def _sweep(

@@ -732,8 +732,9 @@ def prepare_twfe(
         ok &= w_all > 0
     n_missing = int(n_input - ok.sum())
     all_ok = n_missing == 0
-    full_codes = [encode_factor(frame, spec) for spec in fe_list]
-    raw_codes = full_codes if all_ok else [c[ok] for c in full_codes]
+    raw_codes = [encode_factor(frame, spec) for spec in fe_list]
+    if not all_ok:
+        raw_codes = [c[ok] for c in raw_codes]
     n_single = 0
     if drop_singletons and raw_codes:
         single = find_singletons(raw_codes)
@@ -752,11 +753,14 @@ def prepare_twfe(
             raw_codes = [c[~single] for c in raw_codes]
     if not ok.any():
         raise EstimationError("no observations left after dropping missing values and singletons")
-    fe_codes = tuple(recode(c) for c in raw_codes)
+    recoded = []
+    while raw_codes:  # release each raw code array as soon as it is recoded
+        recoded.append(recode(raw_codes.pop(0)))
+    fe_codes = tuple(recoded)
     cluster_codes: tuple[IntArray, ...] = ()
     if request.kind == "crv1":
         cluster_codes = tuple(
-            _codes_on_sample(frame, name, ok, all_ok, fe_list, full_codes, fe_codes)
+            _codes_on_sample(frame, name, ok, all_ok, fe_list, fe_codes)
             for name in request.clusters
         )
     w = None if w_all is None else np.ascontiguousarray(w_all if all_ok else w_all[ok])
@@ -815,7 +819,6 @@ def _codes_on_sample(
     ok: BoolArray,
     all_ok: bool,
     fe_list: Sequence[str],
-    full_codes: Sequence[IntArray],
     fe_codes: Sequence[FixedEffectCodes],
 ) -> IntArray:
     """Cluster codes on the sample; reuses the fixed-effect coding when the names match."""
