@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from didstudy.cli import main
@@ -172,3 +173,43 @@ def test_validate_prints_the_plan_and_the_sample(capsys: pytest.CaptureFixture[s
     out = " ".join(capsys.readouterr().out.split())
     assert "276 units after the sample rules" in out
     assert "dagum_panel" in out and "placebo" in out
+
+
+def test_missing_office_writer_skips_that_format_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from didstudy.errors import MissingDependencyError
+    from didstudy.report import tables
+
+    original = tables.write_table
+
+    def no_word(table: object, stem: Path, formats: tuple[str, ...]) -> object:
+        if "docx" in formats:
+            raise MissingDependencyError("python-docx", "office", "Word output")
+        return original(table, stem, formats=formats)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tables, "write_table", no_word)
+    study = _write(
+        tmp_path / "s.toml",
+        CASTLE + '\n[[steps]]\nkind = "regression_table"\nname = "t"\ncolumns = ["baseline"]\n',
+    )
+    outcome = run_study(study, tmp_path / "out", formats=("md", "docx"))
+    assert "tables/t.md" in outcome.files and "tables/t.docx" not in outcome.files
+    assert any("table format 'docx' skipped" in w for w in outcome.warnings)
+
+
+def test_excel_source_with_a_sheet(tmp_path: Path) -> None:
+    frame = pd.read_csv(Path(__file__).parent / "broken/_data/panel.csv")
+    with pd.ExcelWriter(tmp_path / "panel.xlsx") as writer:
+        pd.DataFrame({"note": ["cover sheet"]}).to_excel(writer, sheet_name="cover", index=False)
+        frame.to_excel(writer, sheet_name="data", index=False)
+    study = _write(
+        tmp_path / "x.toml",
+        CASTLE.replace('dataset = "castle"', 'path = "panel.xlsx"\nsheet = "data"')
+        .replace('unit = "state"', 'unit = "city"')
+        .replace('treat = "post"', 'treat = "treat"')
+        .replace('y = "l_homicide"', 'y = "y"'),
+    )
+    outcome = run_study(study, tmp_path / "out")
+    assert outcome.results["sample"]["units"] == 8
+    assert outcome.results["steps"]["baseline"]["status"] == "ok"

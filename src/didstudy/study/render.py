@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from didstudy.errors import SpecError
+from didstudy.errors import DidstudyWarning, MissingDependencyError, SpecError
 
 if TYPE_CHECKING:
     from didstudy.study.plan import PlannedStep
@@ -222,16 +222,21 @@ def _mark_simulated(figure: Any, lang: str) -> None:
 
 
 def _write_table(context: Context, table: Any, stem: str, stage: Path, step: str) -> Artifact:
-    from didstudy.report.tables import table_to_html
+    from didstudy.report.tables import table_to_html, write_table
 
-    formats = tuple(context.loaded.spec.study.formats)
-    try:
-        from didstudy.report.tables import write_table
-
-        written = write_table(table, stage / "tables" / stem, formats=formats)
-        files = tuple(str(Path(p).relative_to(stage)) for p in dict(written).values())
-    except ImportError:  # pragma: no cover - writers always present with the report package
-        files = ()
+    written: list[str] = []
+    for fmt in context.loaded.spec.study.formats:
+        try:
+            paths = write_table(table, stage / "tables" / stem, formats=(fmt,))
+        except MissingDependencyError as exc:
+            warnings.warn(
+                f"table format '{fmt}' skipped: {exc.message} ({exc.fix})",
+                DidstudyWarning,
+                stacklevel=2,
+            )
+            continue
+        written += [str(Path(p).relative_to(stage)) for p in paths.values()]
+    files = tuple(written)
     title = str(getattr(table, "title", stem))
     return Artifact("table", step, title, files, table_to_html(table), table)
 
@@ -410,6 +415,4 @@ def _render_fallback(
         f"{banner}\n</body>\n</html>\n"
     )
     (stage / "report.html").write_text(page, encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
     return problems
