@@ -171,3 +171,35 @@ def test_egk_example_and_truth() -> None:
     )
     with pytest.raises(DidstudyError, match="two industries"):
         ellison_glaeser_kerr(EXAMPLE, "city", ["S"], "T")
+
+
+def test_lq_accounting_identity_and_truth() -> None:
+    """With sample totals the employment-weighted mean LQ is 1 in every sector and period; a city
+    with the national sector structure has LQ = 1, quality = 1 and ISA = 3."""
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame(
+        {
+            "city": [f"c{i}" for i in range(9)],
+            "s": rng.integers(1, 40, 9).astype(float),
+            "m": rng.integers(1, 40, 9).astype(float),
+        }
+    )
+    df["t"] = df["s"] + df["m"] + rng.integers(5, 60, 9)
+    res = coagglomeration(df, "city", services="s", manufacturing="m", total="t")
+    share = df["t"] / df["t"].sum()
+    assert (share * res["lq_services"]).sum() == pytest.approx(1.0, abs=EXACT_TOL)
+    assert (share * res["lq_manufacturing"]).sum() == pytest.approx(1.0, abs=EXACT_TOL)
+    typical = pd.concat(
+        [
+            df,
+            pd.DataFrame(
+                {"city": ["avg"], "s": [df["s"].sum()], "m": [df["m"].sum()], "t": [df["t"].sum()]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    out = coagglomeration(typical, "city", services="s", manufacturing="m", total="t")
+    last = out.iloc[-1]
+    assert last["lq_services"] == pytest.approx(1.0, abs=EXACT_TOL)
+    assert last["quality"] == pytest.approx(1.0, abs=EXACT_TOL)
+    assert last["isa"] == pytest.approx(3.0, abs=EXACT_TOL)
