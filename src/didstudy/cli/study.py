@@ -47,6 +47,7 @@ def _execute(
     no_cache: bool,
     strict: bool,
     formats: str | None = None,
+    cache_dir: Path | None = None,
 ) -> None:
     from didstudy.study.run import ProgressEvent, run_study
 
@@ -76,6 +77,7 @@ def _execute(
             cache=not no_cache,
             strict=strict,
             formats=_formats(formats),
+            cache_dir=cache_dir,
         )
     cached = sum(1 for r in outcome.records if r.status == "cached")
     console.print(
@@ -97,9 +99,13 @@ def run(
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail when a step kind is unavailable.")
     ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Cache directory (default: <out>/.cache)."),
+    ] = None,
 ) -> None:
     """Run a study file and write its report (tables, figures, results.json, manifest.json)."""
-    _execute(study, out, lang, reps, no_cache, strict, formats)
+    _execute(study, out, lang, reps, no_cache, strict, formats, cache_dir)
 
 
 @app.command()
@@ -113,7 +119,7 @@ def validate(
     plan, context = prepare(study, _overrides(reps))
     table = Table(title=f"plan: {escape(str(study))}")
     for column in ("#", "name", "kind", "function", "status"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in plan.describe():
         status = row["status"] if row["status"] == "ok" else f"[yellow]{row['status']}[/]"
         table.add_row(

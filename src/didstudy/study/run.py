@@ -115,6 +115,7 @@ class Context:
     panel_cache: dict[str, Any] = field(default_factory=dict)
     missing_columns: dict[str, str] = field(default_factory=dict)
     result_keys: dict[str, str] = field(default_factory=dict)
+    panel_warnings: list[str] = field(default_factory=list)
     skipped: set[str] = field(default_factory=set)
 
     def panel(self) -> Any:
@@ -124,8 +125,8 @@ class Context:
             from didstudy.data.panel import Panel
 
             spec = self.loaded.spec.panel
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 self.panel_cache = {
                     key: Panel(
                         self.frame,
@@ -137,6 +138,9 @@ class Context:
                         weight=spec.weight,
                     )
                 }
+            for item in _record_warnings(caught):
+                if item not in self.panel_warnings:
+                    self.panel_warnings.append(item)
         return self.panel_cache[key]
 
 
@@ -462,7 +466,7 @@ def manifest_document(
     loaded = context.loaded
     study_file: dict[str, Any] = {"path": str(loaded.path) if loaded.path else None}
     study_file["sha256"] = hashlib.sha256(loaded.text.encode("utf-8")).hexdigest()
-    all_warnings = list(extra_warnings)
+    all_warnings = [f"panel: {w}" for w in context.panel_warnings] + list(extra_warnings)
     for record in records:
         all_warnings += [f"{record.name}: {w}" for w in record.warnings]
         if record.message:
