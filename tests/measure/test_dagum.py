@@ -419,3 +419,11 @@ def test_panel_all_missing_cell_and_errors() -> None:
         dagum_panel(bad, "v", "g", "t")
     with pytest.raises(DataError, match="negative"):
         dagum_panel(df.assign(v=-df["v"]), "v", "g", "t")
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import didstudy.measure.dagum as module
+
+    assert doctest.testmod(module).failed == 0
