@@ -172,7 +172,7 @@ def pair_abs_diff_sums(
     yc = y - float(np.dot(ww, y) / ww.sum())
     if order is None:
         order = np.argsort(yc)
-    length = default_block(n, k) if block is None else max(int(block), 1)
+    length = default_block(n, k) if block is None else min(max(int(block), 1), n)
     n_blocks = -(-n // length)
     pad = n_blocks * length - n
     ys = np.concatenate((yc[order], np.zeros(pad)))
