@@ -219,6 +219,20 @@ def _requires_controls(context: Context, step: PlannedStep) -> None:
     else:
         treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0)
         never = treated.groupby(frame[spec.unit]).transform("max") == 0
+    if not never.any() and needed == "not_yet":
+        if spec.cohort is not None:
+            first = pd.to_numeric(frame[spec.cohort], errors="coerce").groupby(frame[spec.unit])
+            n_cohorts = first.first().nunique()
+        else:
+            treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0) > 0
+            n_cohorts = frame[spec.time].where(treated).groupby(frame[spec.unit]).min().nunique()
+        if n_cohorts < 2:
+            raise context.loaded.error(
+                f"step '{step.name}' ({step.kind.kind}) needs untreated comparison units: there "
+                "are no never-treated units and only one adoption cohort",
+                ("steps", step.index, "kind"),
+                fix="keep never-treated units or several adoption cohorts in the sample",
+            )
     if not never.any() and needed == "never":
         raise context.loaded.error(
             f"step '{step.name}' ({step.kind.kind}) needs never-treated units, but every unit "
