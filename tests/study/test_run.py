@@ -213,3 +213,16 @@ def test_excel_source_with_a_sheet(tmp_path: Path) -> None:
     outcome = run_study(study, tmp_path / "out")
     assert outcome.results["sample"]["units"] == 8
     assert outcome.results["steps"]["baseline"]["status"] == "ok"
+
+
+def test_progress_callback_sees_every_step(tmp_path: Path) -> None:
+    from didstudy.study.run import ProgressEvent
+
+    events: list[ProgressEvent] = []
+    study = _write(tmp_path / "s.toml", CASTLE)
+    run_study(study, tmp_path / "out", progress=events.append)
+    assert [(e.phase, e.index, e.total, e.name) for e in events] == [
+        ("start", 0, 1, "baseline"),
+        ("done", 0, 1, "baseline"),
+    ]
+    assert events[-1].status in ("ok", "cached")
