@@ -270,6 +270,14 @@ def _record_warnings(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def _internal_note(context: Context, step: PlannedStep) -> str:
+    return (
+        f"raised by step '{step.name}' ({step.kind.kind} -> {step.target}) of "
+        f"{context.loaded.where('steps', step.index)}; the previous report was left untouched. "
+        "This is a bug in didstudy or an unsupported input: please report it."
+    )
+
+
 def _wrap(context: Context, step: PlannedStep, exc: DidstudyError) -> DidstudyError:
     return type(exc)(
         f"step '{step.name}' ({step.kind.kind}, "
@@ -331,6 +339,9 @@ def _run_render(
             artifact = render_step(context, step, stage, lang)
         except DidstudyError as exc:
             raise _wrap(context, step, exc) from None
+        except Exception as exc:
+            exc.add_note(_internal_note(context, step))
+            raise
     artifacts.append(artifact)
     cache.put(key, pack_artifact(artifact, stage))
     return StepRecord(
@@ -407,6 +418,9 @@ def _run_step(
                     step.name, step.kind.kind, step.target, "unavailable", 0.0, seed=seed,
                     message=f"step kind '{step.kind.kind}' is unavailable: {exc}",
                 )  # fmt: skip
+            except Exception as exc:
+                exc.add_note(_internal_note(context, step))
+                raise
         cache.put(key, result)
     context.results[step.name] = result
     context.result_keys[step.name] = key
