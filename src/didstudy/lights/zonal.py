@@ -261,11 +261,23 @@ def _exact_triplets(
     return np.concatenate(zs), np.concatenate(cs), np.concatenate(ws)
 
 
+def _overlapping_zones(frame: Any) -> NDArray[np.int64]:
+    """Indices of zones whose interiors overlap another zone's (shared edges do not count)."""
+    shapely = require("shapely", "Cell-centre zonal statistics")
+    geoms = frame.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="overlaps")
+    contains_l, contains_r = tree.query(geoms, predicate="contains")
+    pairs = np.concatenate([np.stack([left, right]), np.stack([contains_l, contains_r])], axis=1)
+    pairs = pairs[:, pairs[0] != pairs[1]]
+    return np.unique(pairs).astype(np.int64)
+
+
 def _center_triplets(
     frame: Any, grid: Grid
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """(zone index, global cell id, 1.0) for every cell whose centre is inside a zone."""
-    rasterio = require("rasterio", "Cell-centre zonal statistics")
+    require("rasterio", "Cell-centre zonal statistics")
     from rasterio import features, windows
 
     r0, r1, c0, c1 = _window_of_bounds(grid, frame.total_bounds)
@@ -276,33 +288,32 @@ def _center_triplets(
     wt = windows.transform(win, grid.affine())
     shape = (r1 - r0, c1 - c0)
     geoms = list(frame.geometry)
-    counts = features.rasterize(
-        ((g, 1) for g in geoms),
+    labels = features.rasterize(
+        ((g, i + 1) for i, g in enumerate(geoms)),
         out_shape=shape,
         transform=wt,
         fill=0,
         dtype="int32",
         all_touched=False,
-        merge_alg=rasterio.enums.MergeAlg.add,
     )
-    if counts.max(initial=0) <= 1:
-        labels = features.rasterize(
-            ((g, i + 1) for i, g in enumerate(geoms)),
-            out_shape=shape,
-            transform=wt,
-            fill=0,
-            dtype="int32",
-            all_touched=False,
-        )
-        flat = labels.ravel()
-        local = np.flatnonzero(flat)
-        zone = flat[local].astype(np.int64) - 1
-    else:
-        # overlapping zones: a cell counts for every zone containing its centre (as rasterstats)
-        zs, ls = [], []
-        for i, g in enumerate(geoms):
+    flat = labels.ravel()
+    local = np.flatnonzero(flat)
+    zone = flat[local].astype(np.int64) - 1
+    del labels, flat
+    overlapping = _overlapping_zones(frame)
+    if overlapping.size:
+        # a cell counts for every zone containing its centre (as rasterstats): zones that overlap
+        # another are rasterised one by one, the label grid serves the others
+        keep = ~np.isin(zone, overlapping)
+        zs, ls = [zone[keep]], [local[keep]]
+        for i in overlapping:
             mask = features.rasterize(
-                [(g, 1)], out_shape=shape, transform=wt, fill=0, dtype="uint8", all_touched=False
+                [(geoms[i], 1)],
+                out_shape=shape,
+                transform=wt,
+                fill=0,
+                dtype="uint8",
+                all_touched=False,
             )
             idx = np.flatnonzero(mask)
             ls.append(idx)
@@ -312,6 +323,24 @@ def _center_triplets(
     rows, cols = np.divmod(local, shape[1])
     cell = (rows + r0).astype(np.int64) * grid.width + (cols + c0)
     return zone, cell, np.ones(cell.size, dtype=np.float64)
+
+
+def _sort_entries(
+    zone: NDArray[np.int64], local: NDArray[np.int64], weight: NDArray[np.float64], n: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Order entries by (zone, cell) for CSR; O(nnz) radix sort when cells are already ascending."""
+    if zone.size < 2:
+        return zone, local, weight
+    by_zone = np.all(zone[1:] >= zone[:-1])
+    if by_zone:
+        same = zone[1:] == zone[:-1]
+        if np.all(local[1:][same] > local[:-1][same]):
+            return zone, local, weight
+    if n < 2**15 and np.all(local[1:] > local[:-1]):
+        order = np.argsort(zone.astype(np.int16), kind="stable")  # radix sort
+    else:
+        order = np.lexsort((local, zone))
+    return zone[order], local[order], weight[order]
 
 
 def build_overlay(
@@ -360,11 +389,7 @@ def build_overlay(
         window = (0, 0, 0, 0)
     width = window[3] - window[2]
     local = (rows - window[0]) * width + (cols - window[2])
-    key = zone * (int(local.max(initial=0)) + 1) + local
-    if key.size and not np.all(key[1:] > key[:-1]):
-        order = np.argsort(key, kind="stable")
-        zone, local, weight = zone[order], local[order], weight[order]
-    del key
+    zone, local, weight = _sort_entries(zone, local, weight, len(frame))
     n = len(frame)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(zone, minlength=n), out=indptr[1:])
