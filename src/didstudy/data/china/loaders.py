@@ -16,6 +16,7 @@ __all__ = [
     "china_file",
     "cities",
     "cities_by_year",
+    "city_changes",
     "counties_by_year",
     "demonstration_zones",
     "old_revolutionary_areas",
@@ -71,6 +72,11 @@ def cities() -> pd.DataFrame:
 def cities_by_year() -> pd.DataFrame:
     """One row per (year, prefecture-level code), 2003–2022."""
     return _copy("cities_by_year.csv")
+
+
+def city_changes() -> pd.DataFrame:
+    """Prefecture-level code/name changes 2003–2022 with the approving document and date."""
+    return _copy("city_changes_2003_2022.csv")
 
 
 def counties_by_year() -> pd.DataFrame:
