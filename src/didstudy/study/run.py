@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
@@ -33,7 +33,7 @@ from didstudy.study.sources import (
     frame_hash,
     load_sources,
 )
-from didstudy.study.spec import LoadedSpec, closest, load_spec
+from didstudy.study.spec import LoadedSpec, TableFormat, closest, load_spec
 
 __all__ = ["ProgressEvent", "StepRecord", "StudyOutcome", "prepare", "run_study"]
 
@@ -567,6 +567,13 @@ def run_study(
     started = time.perf_counter()
     if formats is not None:
         loaded_spec = study if isinstance(study, LoadedSpec) else load_spec(study)
+        allowed = get_args(TableFormat)
+        unknown = [f for f in formats if f not in allowed]
+        if unknown:
+            raise SpecError(
+                f"unknown table format(s) {', '.join(map(repr, unknown))}",
+                fix=f"use some of {', '.join(allowed)}",
+            )
         meta = loaded_spec.spec.study.model_copy(update={"formats": tuple(formats)})
         study = LoadedSpec(
             loaded_spec.spec.model_copy(update={"study": meta}), loaded_spec.path, loaded_spec.text

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 Lang = Literal["zh", "en"]
+TableFormat = Literal["md", "csv", "tex", "xlsx", "docx", "html"]
 _FIX_MARK = " || fix: "
 STEP_RUNNER_KEYS: frozenset[str] = frozenset(
     {"kind", "name", "data", "into", "title", "enabled", "args"}
@@ -55,7 +56,7 @@ class StudyMeta(_Strict):
     seed: int = 0
     simulated: bool = False
     note: str = ""
-    formats: tuple[str, ...] = ("md", "csv", "tex", "xlsx", "docx")
+    formats: tuple[TableFormat, ...] = ("md", "csv", "tex", "xlsx", "docx")
 
 
 class DataSource(_Strict):
