@@ -7,7 +7,9 @@ Run::
 
 Each (tool, size) runs in a fresh subprocess: it simulates the panel (seeded; *simulated data*),
 warms the tool up once on a small panel (pyfixest compiles its numba kernels on first call, so
-the times reported are WARM times), then times ``--repeat`` fits and keeps the best. Peak memory
+the times reported are WARM times), then times ``--repeat`` fits and keeps the best. The tools
+alternate over 2–3 rounds of fresh subprocesses and each keeps its best round, because the
+machine is shared and its load varies. Peak memory
 is the growth of the process's peak resident set during the timed fits over its resident set
 just before them (the kernel's high-water mark ``VmHWM`` is reset after simulating the data by
 writing 5 to ``/proc/self/clear_refs``), next to the size of the design matrix
@@ -186,10 +188,24 @@ def main() -> None:
         label = f"{units:,}x{periods}" + (" unbal. 3FE" if fe3 else "")
         rows = units * periods
         repeat = 3 if rows <= 100_000 else 1
+        rounds = 3 if rows <= LINEARMODELS_MAX_ROWS else 2
         tools = ["didstudy", "pyfixest"]
         if not fe3 and not args.no_linearmodels and rows <= LINEARMODELS_MAX_ROWS:
             tools.append("linearmodels")
-        results = [run_one(t, units, periods, drop, fe3, repeat) for t in tools]
+        # tools alternate within each round, so a burst of load on the shared machine hits
+        # every tool alike; each tool keeps its best round
+        best: dict[str, Any] = {}
+        for _ in range(rounds):
+            for tool in tools:
+                res = run_one(tool, units, periods, drop, fe3, repeat)
+                old = best.get(tool)
+                if (
+                    old is None
+                    or "error" in old
+                    or ("error" not in res and res["seconds"] < old["seconds"])
+                ):
+                    best[tool] = res
+        results = [best[t] for t in tools]
         ours = results[0].get("seconds")
         for res in results:
             if "error" in res:
