@@ -3,7 +3,8 @@
 An :class:`Overlay` is a sparse matrix ``W`` (zones × cells of the zones' bounding window):
 
 * ``method="coverage"`` (default): ``W[z, i]`` = fraction of cell i covered by polygon z, from
-  exactextract's ``cell_id`` and ``coverage`` operations (exact polygon–cell clipping). The mean
+  exact polygon–cell clipping in float64 (:mod:`didstudy.lights.coverage`; or exactextract's
+  ``cell_id`` and ``coverage`` operations with ``engine="exactextract"``). The mean
   ``Σ_i W[z,i] x_i / Σ_i W[z,i]`` is the area-weighted integral of the piecewise-constant raster
   over the polygon, divided by the polygon's covered area.
 * ``method="center"``: ``W[z, i] = 1`` when the centre of cell i falls inside polygon z (GDAL's
@@ -612,8 +613,9 @@ def zonal_stats(
     stats
         Any of ``mean, sum, count, max, min, nodata`` (:data:`STATS`).
     method
-        ``"coverage"`` (default; exactextract coverage fractions) or ``"center"`` (cell centre
-        inside the polygon; ArcGIS "Zonal Statistics as Table", rasterstats).
+        ``"coverage"`` (default; area-weighted by the covered fraction of each cell) or
+        ``"center"`` (cell centre inside the polygon; ArcGIS "Zonal Statistics as Table",
+        rasterstats).
     engine
         Source of coverage fractions: ``"exact"`` (float64 polygon–cell clipping, default) or
         ``"exactextract"`` (float32 fractions); see :func:`build_overlay`.
@@ -653,6 +655,7 @@ def zonal_stats(
         by_grid.setdefault(g.key, []).append((label, path))
         grids[g.key] = g
     frames: list[pd.DataFrame] = []
+    done: dict[str, tuple[NDArray[Any], dict[str, NDArray[np.float64]]]] = {}
     meta: dict[str, Any] = {
         "method": method,
         "engine": engine if method == "coverage" else None,
@@ -663,7 +666,7 @@ def zonal_stats(
         "empty_zones": {},
         "cached": [],
     }
-    params = repr((stats, tuple(nodata), sorted((transform_params or {}).items())))
+    params = repr((stats, tuple(nodata), sorted((transform_params or {}).items()), transform))
     for key, members in by_grid.items():
         overlay = build_overlay_cached(zones, id_col, members[0][1], method, cache, engine)
         meta["overlays"][key] = {
@@ -693,14 +696,16 @@ def zonal_stats(
             if progress is not None:
                 progress(label)
         for label, _ in members:
-            res = results[label]
-            part = pd.DataFrame({id_col: overlay.zone_ids, "raster": label})
-            for s in stats:
-                part[s] = res[s]
-            frames.append(part)
-            empty = _empty_zones(overlay, res)
+            done[label] = (overlay.zone_ids, results[label])
+            empty = _empty_zones(overlay, results[label])
             if empty:
                 meta["empty_zones"][label] = empty
+    for label, _ in items:
+        ids, res = done[label]
+        part = pd.DataFrame({id_col: ids, "raster": label})
+        for s in stats:
+            part[s] = res[s]
+        frames.append(part)
     out = pd.concat(frames, ignore_index=True)
     if meta["empty_zones"]:
         n = sum(len(v) for v in meta["empty_zones"].values())
