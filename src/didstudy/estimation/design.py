@@ -416,9 +416,17 @@ class DemeanedDesign:
         vcov, ssc
             Override the design's default variance / small-sample convention.
         """
-        names, dmat, raw_ss = self._treatment_columns(treat)
-        X = self._block(names)
-        if X is None:
+        requested: list[str] | None = None
+        if isinstance(treat, str):
+            requested = [treat]
+        elif isinstance(treat, list | tuple) and all(isinstance(t, str) for t in treat):
+            requested = [str(t) for t in treat]
+        X = self._block(requested) if requested else None
+        if X is not None and requested is not None:
+            names = requested
+            raw_ss = np.array([self.treat_cache[t][1] for t in names])
+        else:
+            names, dmat, raw_ss = self._treatment_columns(treat)
             X = np.column_stack([dmat, self.controls]) if self.controls.size else dmat
         all_names = names + list(self.control_names)
         raw = np.concatenate([raw_ss, self.control_raw_ss])
