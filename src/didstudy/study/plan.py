@@ -16,7 +16,7 @@ from typing import Any
 
 from didstudy.errors import SpecError
 from didstudy.study.registry import StepKind, resolve, resolve_function
-from didstudy.study.spec import LoadedSpec, StepSpec, closest
+from didstudy.study.spec import STEP_RUNNER_KEYS, LoadedSpec, StepSpec, closest
 
 __all__ = ["Plan", "PlannedStep", "make_plan"]
 
@@ -98,7 +98,7 @@ def _check_arguments(
     for key in step.arguments:
         if key in parameters or takes_any:
             continue
-        near = closest(key, parameters)
+        near = closest(key, [*parameters, *STEP_RUNNER_KEYS])
         raise loaded.error(
             f"step '{step.name}' (kind {kind.kind}): unknown argument '{key}'",
             ("steps", index, key),

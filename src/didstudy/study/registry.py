@@ -8,7 +8,6 @@ installation is reported as *unavailable* (with the import error) instead of bre
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,7 +17,7 @@ from didstudy.study.spec import closest
 
 __all__ = ["REGISTRY", "StepKind", "resolve", "resolve_function", "step_kinds"]
 
-Role = Literal["derive", "estimate", "describe", "render"]
+Role = Literal["derive", "estimate", "render"]
 
 # parameter names whose string (or list-of-string) values are column names of the step's data
 COLUMN_PARAMETERS: frozenset[str] = frozenset(
@@ -47,8 +46,8 @@ class StepKind:
     targets
         Candidate ``"module:function"`` paths; the first importable one is used.
     role
-        ``derive`` (adds a column to the panel data), ``estimate`` (returns a result),
-        ``describe`` (descriptive statistics) or ``render`` (a table/figure of earlier steps).
+        ``derive`` (adds a column to the panel data), ``estimate`` (returns a result) or
+        ``render`` (a table or figure of earlier steps' results or of the data).
     summary
         One line for ``didstudy validate`` and the docs.
     data_parameter
@@ -237,8 +236,3 @@ def resolve_function(step: StepKind) -> tuple[Callable[..., Any] | None, str]:
             return function, target
         reasons.append(f"{target} is not defined")
     return None, "; ".join(reasons)
-
-
-def signature_of(function: Callable[..., Any]) -> inspect.Signature:
-    """``inspect.signature`` of a step function."""
-    return inspect.signature(function)
