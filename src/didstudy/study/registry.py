@@ -235,4 +235,4 @@ def resolve_function(step: StepKind) -> tuple[Callable[..., Any] | None, str]:
         if callable(function):
             return function, target
         reasons.append(f"{target} is not defined")
-    return None, "; ".join(reasons)
+    return None, "; ".join(dict.fromkeys(reasons))
