@@ -60,6 +60,7 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
     assert results["study"]["simulated"] is True
     assert results["sample"]["units"] == 276
     assert {s["status"] for s in results["steps"].values()} == {"ok"}
+    assert results["study"]["truth"]["cities"]["effect_indg"] == TRUE_EFFECT
     baseline = [t for t in _terms(results["steps"]["baseline"]["result"]) if t["term"] == "policy"]
     assert len(baseline) == 6
     for term in baseline:

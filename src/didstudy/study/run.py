@@ -466,12 +466,18 @@ def results_document(context: Context, records: tuple[StepRecord, ...]) -> dict[
     for name in steps:
         if steps[name]["status"] == "cached":
             steps[name]["status"] = "ok"
+    truth = {
+        name: source.frame.attrs["truth"]
+        for name, source in sorted(context.sources.items())
+        if source.simulated and isinstance(source.frame.attrs.get("truth"), Mapping)
+    }
     return {
         "study": {
             "title": meta.title,
             "simulated": meta.simulated,
             "note": meta.note,
             "seed": meta.seed,
+            "truth": truth,
         },
         "sample": {
             "rules": [entry.to_dict() for entry in context.sample_log],
