@@ -92,6 +92,7 @@ class Overlay:
     zones_hash: str
     engine: CoverageEngine = "exact"
     _matrix: list[Any] = field(default_factory=list, repr=False, compare=False)
+    _columns: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -119,6 +120,12 @@ class Overlay:
                 )
             )
         return self._matrix[0]
+
+    def columns(self) -> Any:
+        """W in CSC form (cell → zones), built on first use: nodata corrections cost O(#nodata)."""
+        if len(self._columns) == 0:
+            self._columns.append(self.matrix().tocsc())
+        return self._columns[0]
 
     def row_weights(self) -> NDArray[np.float64]:
         """Σ_i W[z, i] per zone: covered cells (coverage) or cell count (center), memoised."""
@@ -473,10 +480,9 @@ def _stats_inplace(
         np.copyto(x, 0.0, where=invalid)
         total = w @ x if need_sum else None
         # nodata cells are few: correct the memoised row weights entry by entry
-        pos = np.flatnonzero(invalid[overlay.indices])
-        zone_of = np.searchsorted(overlay.indptr, pos, side="right") - 1
-        missing = np.bincount(zone_of, weights=overlay.weights[pos], minlength=overlay.n_zones)
-        n_missing = np.bincount(zone_of, minlength=overlay.n_zones)
+        sub = overlay.columns()[:, np.flatnonzero(invalid)]
+        missing = np.bincount(sub.indices, weights=sub.data, minlength=overlay.n_zones)
+        n_missing = np.bincount(sub.indices, minlength=overlay.n_zones)
         all_missing = n_missing == np.diff(overlay.indptr)
         count = np.where(all_missing, 0.0, overlay.row_weights() - missing)
         if "nodata" in stats:
