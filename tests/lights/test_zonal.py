@@ -184,6 +184,10 @@ def test_overlay_reuse_cache_and_files(tmp_path: Path) -> None:
     second = zonal_stats(str(tmp_path / "y*.tif"), zfile, "zone", cache_dir=cache)
     assert sorted(second.attrs["lights"]["cached"]) == ["y0", "y1", "y2"]
     np.testing.assert_array_equal(first["mean"], second["mean"])
+    shp = tmp_path / "zones.shp"
+    zones.to_file(shp)
+    from_shp = zonal_stats(paths, shp, "zone")
+    np.testing.assert_array_equal(from_shp["mean"], first["mean"])
     ov = build_overlay(zones, "zone", paths["y0"])
     files = list(cache.glob("overlay-*.npz"))
     assert len(files) == 1
