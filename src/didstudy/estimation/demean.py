@@ -378,9 +378,9 @@ def _demean_iterative(
             ggx = _sweep(gx, codes, inv_totals, w)
             delta_gx = ggx - gx
             delta2 = delta_gx - (gx - cur)
-            denom = float(delta2 @ delta2)
+            denom = float(np.einsum("i,i->", delta2, delta2))
             if denom > 0.0:
-                step = float(delta_gx @ delta2) / denom
+                step = float(np.einsum("i,i->", delta_gx, delta2)) / denom
                 new = ggx - step * delta_gx
             else:
                 new = ggx

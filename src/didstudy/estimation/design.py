@@ -333,9 +333,10 @@ class DemeanedDesign:
         return self._result(fitted, request, new_ssc)
 
     def _wdot(self, a: FloatArray, b: FloatArray) -> float:
+        # einsum, not BLAS ddot: threaded ddot costs milliseconds per call on a loaded machine
         if self.weights is None:
-            return float(a @ b)
-        return float((a * self.weights) @ b)
+            return float(np.einsum("i,i->", a, b))
+        return float(np.einsum("i,i,i->", a, self.weights, b))
 
     # ----------------------------------------------------------------------------------------
     def _treatment_columns(
@@ -453,7 +454,9 @@ class DemeanedDesign:
         Xk = X if len(fit.kept) == X.shape[1] else X[:, list(fit.kept)]
         Xw = Xk if sw is None else Xk * sw[:, np.newaxis]
         uw = fit.resid if sw is None else fit.resid * sw
-        fitted = _Fitted(kept_names, Xw, uw, fit.bread, fit.coef, dropped, float(uw @ uw))
+        fitted = _Fitted(
+            kept_names, Xw, uw, fit.bread, fit.coef, dropped, float(np.einsum("i,i->", uw, uw))
+        )
         request = (
             self.vcov_request
             if vcov is None
@@ -784,7 +787,9 @@ def prepare_twfe(
     for j in range(len(cols)):
         x = mat[:, j]
         xc = x - float(np.average(x, weights=w))
-        raw_ss[j] = float(np.dot(xc, xc)) if w is None else float(np.dot(xc * w, xc))
+        raw_ss[j] = float(
+            np.einsum("i,i->", xc, xc) if w is None else np.einsum("i,i,i->", xc, w, xc)
+        )
     y_mean = float(np.mean(mat[:, 0]))
     method = demean_method(list(fe_codes), w)
     demean(mat, list(fe_codes), w, out=mat, method=_forced(method))

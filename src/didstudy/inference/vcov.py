@@ -297,7 +297,9 @@ def sandwich_vcov(
                 fix="use fewer regressors or fixed effects, or more observations",
             )
         if kind == "iid":
-            rss = float(resid @ resid)
+            rss = float(
+                np.einsum("i,i->", resid, resid)
+            )  # einsum: threaded BLAS ddot stalls under CPU contention
             sigma2 = rss / (n - k) if ssc.adj else rss / max(n - 1, 1)
             return VcovEstimate(sigma2 * bread, "iid", (), (), n - k, k, 1.0, ssc)
         factor = n / (n - k) if ssc.adj else 1.0
