@@ -103,8 +103,8 @@ def generate(directory: Path, scale: float, n_rasters: int, seed: int = 1) -> di
     }
 
 
-def stage_ours(info: dict[str, Any], method: str, workers: int) -> dict[str, Any]:
-    from didstudy.lights.executor import ProcessExecutor, SerialExecutor
+def stage_ours(info: dict[str, Any], method: str, workers: int, kind: str) -> dict[str, Any]:
+    from didstudy.lights.executor import get_executor
     from didstudy.lights.raster import read_window
     from didstudy.lights.zonal import _scratch, _stats_inplace, build_overlay, zonal_stats
 
@@ -123,7 +123,7 @@ def stage_ours(info: dict[str, Any], method: str, workers: int) -> dict[str, Any
         t3 = time.perf_counter()
         per_read.append(t2 - t1)
         per_compute.append(t3 - t2)
-    executor = ProcessExecutor(workers) if workers > 1 else SerialExecutor()
+    executor = get_executor(kind, workers=workers)  # type: ignore[arg-type]
     t4 = time.perf_counter()
     table = zonal_stats(
         paths, info["zones"], "county", stats=("mean", "count"), method=method, executor=executor
@@ -199,11 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--info", help=argparse.SUPPRESS)
     parser.add_argument("--method", default="center", help=argparse.SUPPRESS)
+    parser.add_argument("--executor", default="serial", help=argparse.SUPPRESS)
     ns = parser.parse_args(argv)
     if ns.stage:
         info = json.loads(Path(ns.info).read_text())
         if ns.stage == "ours":
-            res = stage_ours(info, ns.method, ns.workers)
+            res = stage_ours(info, ns.method, ns.workers, ns.executor)
         elif ns.stage == "rasterstats":
             res = stage_rasterstats(info, ns.rival_rasters)
         else:
@@ -232,13 +233,34 @@ def main(argv: list[str] | None = None) -> int:
         }
         for method in ("center", "coverage"):
             results[f"ours_{method}"] = _run_stage(
-                ["--stage", "ours", "--method", method, "--workers", "1", *common]
+                [
+                    "--stage",
+                    "ours",
+                    "--method",
+                    method,
+                    "--workers",
+                    "1",
+                    "--executor",
+                    "serial",
+                    *common,
+                ]
             )
             print(method, json.dumps(results[f"ours_{method}"]), flush=True)
-        results["ours_center_processes"] = _run_stage(
-            ["--stage", "ours", "--method", "center", "--workers", str(ns.workers), *common]
-        )
-        print("processes", json.dumps(results["ours_center_processes"]), flush=True)
+        for kind in ("threads", "processes"):
+            results[f"ours_center_{kind}"] = _run_stage(
+                [
+                    "--stage",
+                    "ours",
+                    "--method",
+                    "center",
+                    "--workers",
+                    str(ns.workers),
+                    "--executor",
+                    kind,
+                    *common,
+                ]
+            )
+            print(kind, json.dumps(results[f"ours_center_{kind}"]), flush=True)
         if not ns.skip_rivals:
             results["rasterstats"] = _run_stage(["--stage", "rasterstats", *common])
             print("rasterstats", json.dumps(results["rasterstats"]), flush=True)

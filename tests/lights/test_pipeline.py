@@ -152,7 +152,10 @@ def test_user_mapping_and_unknown_codes(tmp_path: Path) -> None:
 def test_executors_give_identical_results(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     rng = np.random.default_rng(8)
-    paths = [write_raster(tmp_path / f"m{i}.tif", rng.uniform(0, 63, (40, 40))) for i in range(4)]
+    arrays = [rng.uniform(0, 63, (40, 40)) for _ in range(4)]
+    for arr in arrays:
+        arr[rng.random(arr.shape) < 0.1] = np.nan  # nodata exercises the CSC correction
+    paths = [write_raster(tmp_path / f"m{i}.tif", a, nodata=np.nan) for i, a in enumerate(arrays)]
     zones = gpd.GeoDataFrame(
         {"id": range(4)},
         geometry=[
@@ -168,6 +171,14 @@ def test_executors_give_identical_results(tmp_path: Path) -> None:
         paths, zones, "id", stats=("mean", "sum", "count", "max"), executor=ProcessExecutor(2)
     )
     pd.testing.assert_frame_equal(serial, pooled)
+    threaded = zonal_stats(
+        paths,
+        zones,
+        "id",
+        stats=("mean", "sum", "count", "max"),
+        executor=get_executor("threads", workers=2),
+    )
+    pd.testing.assert_frame_equal(serial, threaded)
     with distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=1,

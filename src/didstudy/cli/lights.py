@@ -81,6 +81,10 @@ def lights_command(
     workers: Annotated[
         int | None, typer.Option(help="Local worker processes (default: in-process).")
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="Worker threads sharing one overlay (instead of --workers)."),
+    ] = None,
     cache: Annotated[
         Path | None,
         typer.Option(help="Cache directory: overlays and per-raster results by content hash."),
@@ -106,7 +110,15 @@ def lights_command(
             f"unknown output format {out.suffix!r}", fix="name the output *.parquet or *.csv"
         )
     paths = _expand(rasters)
-    executor = get_executor(workers=workers, scheduler=scheduler)
+    if threads is not None and (workers is not None or scheduler is not None):
+        raise ValidationError(
+            "--threads cannot be combined with --workers or --scheduler", fix="choose one"
+        )
+    executor = (
+        get_executor("threads", workers=threads)
+        if threads is not None
+        else get_executor(workers=workers, scheduler=scheduler)
+    )
     progress = Progress(
         TextColumn("[bold]lights[/]"),
         BarColumn(),

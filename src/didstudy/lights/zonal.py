@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,8 +92,26 @@ class Overlay:
     zone_area: NDArray[np.float64]
     zones_hash: str
     engine: CoverageEngine = "exact"
-    _matrix: list[Any] = field(default_factory=list, repr=False, compare=False)
-    _columns: list[Any] = field(default_factory=list, repr=False, compare=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle the data only (memoised matrices and the lock are rebuilt where unpickled)."""
+        return (
+            Overlay,
+            (
+                self.grid,
+                self.method,
+                self.zone_ids,
+                self.window,
+                self.indptr,
+                self.indices,
+                self.weights,
+                self.zone_area,
+                self.zones_hash,
+                self.engine,
+            ),
+        )
 
     @property
     def key(self) -> str:
@@ -109,30 +128,32 @@ class Overlay:
         return (r1 - r0, c1 - c0)
 
     def matrix(self) -> Any:
-        """The scipy CSR matrix W (built once, memoised)."""
-        if not self._matrix:
+        """The scipy CSR matrix W (built once, memoised; safe to call from several threads)."""
+        hit = self._memo.get("csr")
+        if hit is None:
             from scipy import sparse
 
             h, w = self.window_shape
-            self._matrix.append(
-                sparse.csr_matrix(
-                    (self.weights, self.indices, self.indptr), shape=(self.n_zones, h * w)
-                )
+            hit = sparse.csr_matrix(
+                (self.weights, self.indices, self.indptr), shape=(self.n_zones, h * w)
             )
-        return self._matrix[0]
+            self._memo.setdefault("csr", hit)
+        return hit
 
     def columns(self) -> Any:
         """W in CSC form (cell → zones), built on first use: nodata corrections cost O(#nodata)."""
-        if len(self._columns) == 0:
-            self._columns.append(self.matrix().tocsc())
-        return self._columns[0]
+        with self._lock:
+            if "csc" not in self._memo:
+                self._memo["csc"] = self.matrix().tocsc()
+        return self._memo["csc"]
 
     def row_weights(self) -> NDArray[np.float64]:
         """Σ_i W[z, i] per zone: covered cells (coverage) or cell count (center), memoised."""
-        if len(self._matrix) < 2:
-            self.matrix()
-            self._matrix.append(np.asarray(self._matrix[0].sum(axis=1)).ravel())
-        out: NDArray[np.float64] = self._matrix[1]
+        hit = self._memo.get("rows")
+        if hit is None:
+            hit = np.asarray(self.matrix().sum(axis=1)).ravel()
+            self._memo.setdefault("rows", hit)
+        out: NDArray[np.float64] = hit
         return out
 
     def covered_fraction(self) -> NDArray[np.float64]:
@@ -502,18 +523,24 @@ def _stats_inplace(
     return out
 
 
-_SCRATCH: dict[str, tuple[NDArray[np.float64], NDArray[np.bool_]]] = {}
+_SCRATCH = threading.local()
 
 
 def _scratch(overlay: Overlay) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """One reusable (window float64, window bool) pair per worker, for the current overlay."""
+    """One reusable (window float64, window bool) pair per worker thread, for this overlay."""
     key = f"{overlay.key}{overlay.window}"
-    hit = _SCRATCH.get(key)
+    hit: tuple[NDArray[np.float64], NDArray[np.bool_]] | None = None
+    if getattr(_SCRATCH, "key", None) == key:
+        hit = _SCRATCH.buffers
     if hit is None:
-        _SCRATCH.clear()
+        _SCRATCH.buffers = None
         hit = (np.empty(overlay.window_shape), np.empty(overlay.window_shape, dtype=bool).ravel())
-        _SCRATCH[key] = hit
+        _SCRATCH.key, _SCRATCH.buffers = key, hit
     return hit
+
+
+def _release_scratch() -> None:
+    _SCRATCH.key, _SCRATCH.buffers = None, None
 
 
 def _segment_reduce(
@@ -723,7 +750,7 @@ def zonal_stats(
             stacklevel=2,
         )
     out.attrs["lights"] = meta
-    _SCRATCH.clear()
+    _release_scratch()
     return out
 
 
