@@ -243,10 +243,27 @@ def _window_of_bounds(grid: Grid, bounds: Sequence[float]) -> tuple[int, int, in
     return (r0, max(r1, r0), c0, max(c1, c0))
 
 
+def _to_local(
+    cells: NDArray[np.int64], grid: Grid, window: tuple[int, int, int, int]
+) -> NDArray[Any]:
+    """Global cell ids → indices in the window (row-major), int32 when the window allows."""
+    rows, cols = np.divmod(cells, grid.width)
+    width = window[3] - window[2]
+    local: NDArray[Any] = ((rows - window[0]) * width + (cols - window[2])).astype(
+        _index_dtype(window)
+    )
+    return local
+
+
+def _index_dtype(window: tuple[int, int, int, int]) -> Any:
+    size = (window[1] - window[0]) * (window[3] - window[2])
+    return np.int32 if size < 2**31 - 1 else np.int64
+
+
 def _coverage_triplets(
-    frame: Any, raster_path: str | Path, grid: Grid
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """(zone index, global cell id, coverage) for every touched cell, via exactextract."""
+    frame: Any, raster_path: str | Path, grid: Grid, window: tuple[int, int, int, int]
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
+    """(zone index, window cell index, coverage) for every touched cell, via exactextract."""
     exactextract = require("exactextract", "Coverage-weighted zonal statistics")
     rasterio = require("rasterio", "Coverage-weighted zonal statistics")
     gdf = frame[[frame.geometry.name]].copy()
@@ -268,13 +285,13 @@ def _coverage_triplets(
     cell = np.concatenate(cells) if cells else np.empty(0, np.int64)
     cov = np.concatenate(covs) if covs else np.empty(0, np.float64)
     keep = cov > 0
-    return zone[keep], cell[keep], cov[keep]
+    return zone[keep], _to_local(cell[keep], grid, window), cov[keep]
 
 
 def _exact_triplets(
-    frame: Any, grid: Grid
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """(zone index, global cell id, coverage) from :func:`polygon_coverage` (float64)."""
+    frame: Any, grid: Grid, window: tuple[int, int, int, int]
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
+    """(zone index, window cell index, coverage) from :func:`polygon_coverage` (float64)."""
     from didstudy.lights.coverage import polygon_coverage
 
     inv = ~grid.affine()
@@ -282,11 +299,11 @@ def _exact_triplets(
     zs, cs, ws = [], [], []
     for i, geom in enumerate(frame.geometry):
         cells, cov = polygon_coverage(geom, inverse, grid.height, grid.width)
-        zs.append(np.full(cells.size, i, dtype=np.int64))
-        cs.append(cells)
+        zs.append(np.full(cells.size, i, dtype=np.int32))
+        cs.append(_to_local(cells, grid, window))
         ws.append(cov)
     if not zs:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float64)
     return np.concatenate(zs), np.concatenate(cs), np.concatenate(ws)
 
 
@@ -303,16 +320,16 @@ def _overlapping_zones(frame: Any) -> NDArray[np.int64]:
 
 
 def _center_triplets(
-    frame: Any, grid: Grid
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """(zone index, global cell id, 1.0) for every cell whose centre is inside a zone."""
+    frame: Any, grid: Grid, window: tuple[int, int, int, int]
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
+    """(zone index, window cell index, 1.0) for every cell whose centre is inside a zone."""
     require("rasterio", "Cell-centre zonal statistics")
     from rasterio import features, windows
 
-    r0, r1, c0, c1 = _window_of_bounds(grid, frame.total_bounds)
-    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+    r0, r1, c0, c1 = window
+    dtype = _index_dtype(window)
     if r1 <= r0 or c1 <= c0:
-        return empty
+        return np.empty(0, np.int32), np.empty(0, dtype), np.empty(0, np.float64)
     win = windows.Window(c0, r0, c1 - c0, r1 - r0)
     wt = windows.transform(win, grid.affine())
     shape = (r1 - r0, c1 - c0)
@@ -326,8 +343,8 @@ def _center_triplets(
         all_touched=False,
     )
     flat = labels.ravel()
-    local = np.flatnonzero(flat)
-    zone = flat[local].astype(np.int64) - 1
+    local = np.flatnonzero(flat).astype(dtype)
+    zone = flat[local] - 1
     del labels, flat
     overlapping = _overlapping_zones(frame)
     if overlapping.size:
@@ -344,19 +361,17 @@ def _center_triplets(
                 dtype="uint8",
                 all_touched=False,
             )
-            idx = np.flatnonzero(mask)
+            idx = np.flatnonzero(mask).astype(dtype)
             ls.append(idx)
-            zs.append(np.full(idx.size, i, dtype=np.int64))
+            zs.append(np.full(idx.size, i, dtype=np.int32))
         local = np.concatenate(ls)
         zone = np.concatenate(zs)
-    rows, cols = np.divmod(local, shape[1])
-    cell = (rows + r0).astype(np.int64) * grid.width + (cols + c0)
-    return zone, cell, np.ones(cell.size, dtype=np.float64)
+    return zone, local, np.ones(local.size, dtype=np.float64)
 
 
 def _sort_entries(
-    zone: NDArray[np.int64], local: NDArray[np.int64], weight: NDArray[np.float64], n: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    zone: NDArray[Any], local: NDArray[Any], weight: NDArray[np.float64], n: int
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]:
     """Order entries by (zone, cell) for CSR; O(nnz) radix sort when cells are already ascending."""
     if zone.size < 2:
         return zone, local, weight
@@ -405,24 +420,20 @@ def build_overlay(
         raise ValidationError(
             f"unknown coverage engine {engine!r}", fix="use 'exact' or 'exactextract'"
         )
-    if method == "coverage" and engine == "exactextract":
-        zone, cell, weight = _coverage_triplets(frame, raster, grid)
-    elif method == "coverage":
-        zone, cell, weight = _exact_triplets(frame, grid)
-    else:
-        zone, cell, weight = _center_triplets(frame, grid)
-    rows, cols = np.divmod(cell, grid.width)
-    if cell.size:
-        window = (int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1)
-    else:
+    window = _window_of_bounds(grid, frame.total_bounds)
+    if window[1] <= window[0] or window[3] <= window[2]:
         window = (0, 0, 0, 0)
-    width = window[3] - window[2]
-    local = (rows - window[0]) * width + (cols - window[2])
+    if method == "coverage" and engine == "exactextract":
+        zone, local, weight = _coverage_triplets(frame, raster, grid, window)
+    elif method == "coverage":
+        zone, local, weight = _exact_triplets(frame, grid, window)
+    else:
+        zone, local, weight = _center_triplets(frame, grid, window)
     zone, local, weight = _sort_entries(zone, local, weight, len(frame))
     n = len(frame)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(zone, minlength=n), out=indptr[1:])
-    index_dtype = np.int32 if local.size and local.max() < 2**31 - 1 else np.int64
+    del zone
     ids = frame[id_col].to_numpy()
     if ids.dtype == object:
         ids = ids.astype(str)
@@ -432,7 +443,7 @@ def build_overlay(
         ids,
         window,
         indptr,
-        local.astype(index_dtype),
+        local,
         weight,
         frame.geometry.area.to_numpy(dtype=np.float64),
         _zones_hash(frame, id_col),
