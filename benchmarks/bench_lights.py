@@ -35,12 +35,9 @@ ORIGIN = (73.0, 18.0)  # lower-left corner, degrees
 
 
 def _peak_mib() -> float:
-    """Peak RSS of this process and (separately) of its largest finished child, in MiB."""
+    """Peak RSS of this process in MiB (process-pool workers are not included: Linux charges a
+    spawned child the parent's pages at fork time, so their ru_maxrss is not informative)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _peak_children_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
 def generate(directory: Path, scale: float, n_rasters: int, seed: int = 1) -> dict[str, Any]:
@@ -141,7 +138,7 @@ def stage_ours(info: dict[str, Any], method: str, workers: int, kind: str) -> di
         "n_rasters": len(paths),
         "rows": len(table),
         "peak_rss_mib": _peak_mib(),
-        "peak_rss_worker_mib": _peak_children_mib(),
+        "overlay_mib": (overlay.indices.nbytes + overlay.weights.nbytes) / 2**20,
     }
 
 
