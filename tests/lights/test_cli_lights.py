@@ -79,6 +79,8 @@ def test_cli_zonal_indg_cache_and_errors(
     assert main([*args, "--threads", "2"]) == 0  # rerun: served from the cache, not rewritten
     assert {p.name: p.stat().st_mtime_ns for p in cache.glob("result-*.npz")} == stamp
     capsys.readouterr()
+    assert main(["lights", "--help"]) == 0
+    assert "--scheduler" in capsys.readouterr().out
     assert main(["lights", str(tmp_path / "none_*.tif"), "-z", str(zpath), "--id", "code"]) == 2
     assert "no raster matched" in capsys.readouterr().err
     assert main(["lights", glob, "-z", str(zpath), "--id", "nope", "-o", str(out)]) == 2
