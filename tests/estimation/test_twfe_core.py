@@ -306,3 +306,29 @@ def test_panel_input_defaults(castle: pd.DataFrame) -> None:
     ref_w = twfe(castle, "l_homicide", "post", fe=["state", "year"], weights="popwt")
     assert res_w.coef["post"] == pytest.approx(ref_w.coef["post"], rel=1e-12)
     assert res_w.coef["post"] != pytest.approx(res.coef["post"], rel=1e-6)
+
+
+def test_iterative_path_string_ids_and_ssc_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alternating projections inside twfe (forced) give the direct answer; string ids work."""
+    import didstudy.estimation.demean as demean_module
+
+    rng = np.random.default_rng(21)
+    df = _panel(rng, 30, 8, drop=0.2)
+    df["unit"] = "u" + df["unit"].astype(str)
+    df["time"] = pd.Categorical(df["time"])
+    direct = twfe(df, "y", "d", ["x1"], fe=["unit", "time", "region^time"])
+    assert direct.stats()["demean_method"] == "direct"
+    monkeypatch.setattr(demean_module, "DIRECT_MAX_LEVELS", 1)
+    iterative = twfe(df, "y", "d", ["x1"], fe=["unit", "time", "region^time"])
+    assert iterative.stats()["demean_method"] == "iterative"
+    np.testing.assert_allclose(iterative.coef.to_numpy(), direct.coef.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(iterative.se.to_numpy(), direct.se.to_numpy(), rtol=1e-9)
+    stata = direct.with_vcov("crv1", ssc="stata")
+    assert stata.ssc == "stata" and direct.ssc == "fixest"
+    assert stata.df_t == min(
+        stata.stats()["n_clusters"] - 1, stata.nobs - stata.stats()["k"] - stata.stats()["k_fe"]
+    )
+    separate = stepwise(df, "y", "d", ["x1", "x2"], fe=["unit", "time"], same_sample=False)
+    assert separate.get("(3)").coef["d"] == pytest.approx(
+        twfe(df, "y", "d", ["x1", "x2"], fe=["unit", "time"]).coef["d"], rel=1e-12
+    )
