@@ -20,8 +20,15 @@ __all__ = ["app", "main"]
 EXIT_BAD_INPUT = 2
 # usage errors of the click that typer vendors; matched by name so either click works
 _CLICK_ERRORS = {
-    "ClickException", "UsageError", "BadParameter", "MissingParameter", "NoSuchOption",
-    "BadOptionUsage", "BadArgumentUsage", "FileError", "NoArgsIsHelpError",
+    "ClickException",
+    "UsageError",
+    "BadParameter",
+    "MissingParameter",
+    "NoSuchOption",
+    "BadOptionUsage",
+    "BadArgumentUsage",
+    "FileError",
+    "NoArgsIsHelpError",
 }
 
 
