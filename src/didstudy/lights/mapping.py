@@ -40,6 +40,14 @@ def _shipped_table() -> pd.DataFrame:
     return frame
 
 
+@lru_cache(maxsize=1)
+def _city_codes_by_year() -> dict[int, set[str]]:
+    """Prefecture-level codes per year (cities_by_year.csv), e.g. 东莞 441900 without counties."""
+    with _china_file("cities_by_year.csv").open("r", encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, dtype={"code": str})
+    return {int(str(y)): set(g["code"]) for y, g in frame.groupby("year")}
+
+
 def county_table() -> pd.DataFrame:
     """The shipped county → city table (columns year, county_code, county_name, city_code, ...)."""
     return _shipped_table().copy()
@@ -78,7 +86,9 @@ class CityMapping:
     ----------
     frame
         The input rows that were matched, with a ``city`` column added (and ``link`` saying how:
-        ``"direct"``, ``"linked:<code>"`` or ``"user"``).
+        ``"direct"``, ``"linked:<code>"``, ``"user"`` or, for a polygon carrying the code of a
+        prefecture-level city without counties (东莞 441900, 中山 442000, 嘉峪关 620200, 儋州),
+        ``"prefecture-level city without counties"`` (the city is its own single unit).
     unmatched
         ``county, year, reason`` for every input row without a city (never silently dropped).
     cities_without_counties
@@ -196,6 +206,7 @@ def map_counties(
     present: dict[int, dict[str, str]] = {
         int(str(y)): dict(zip(g["county"], g["city"], strict=True)) for y, g in tab.groupby("year")
     }
+    city_codes = _city_codes_by_year() if mapping is None else {}
     out = values.copy()
     codes = _normalise_codes(out[county])
     years = pd.to_numeric(out[year]).astype("int64")
@@ -217,6 +228,9 @@ def map_counties(
         elif hit is not None:
             cities.append(hit)
             links.append("direct" if mapping is None else "user")
+        elif mapping is None and code in city_codes.get(int(y), set()):
+            cities.append(code)
+            links.append("prefecture-level city without counties")
         elif mapping is None:
             city, how = _link(code, int(y), present)
             cities.append(city)
