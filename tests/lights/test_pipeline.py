@@ -112,6 +112,13 @@ def test_end_to_end_indg_matches_dagum(tmp_path: Path) -> None:
     gf = fixed.indg.pivot(index="group", columns="time", values="gini")
     np.testing.assert_allclose(gf[2017], gf[2010], atol=ROUNDOFF)
     assert fixed.metadata["vintage"] == 2010 and fixed.metadata["method"] == "coverage"
+    # monthly composites: several rasters in one year are averaged per county
+    monthly = {"ntl_201001": tmp_path / "ntl_2010.tif", "ntl_201002": tmp_path / "ntl_2017.tif"}
+    mp = lights_panel(monthly, zpath, "code", method="center")
+    row = mp.county.set_index("county").loc["340825"]
+    assert row["year"] == 2010 and row["n_rasters"] == 2
+    assert abs(row["light"] - 6 * 1.5) < ROUNDOFF  # mean of 6 and 12
+    assert mp.metadata["years"] == {"ntl_201001": 2010, "ntl_201002": 2010}
 
 
 def test_user_mapping_and_unknown_codes(tmp_path: Path) -> None:
