@@ -64,7 +64,6 @@ def exact_mean(
     """Area-weighted mean of a piecewise-constant raster over ``geom``: every cell clipped with
     shapely (an algorithm independent of exactextract)."""
     import shapely
-    from shapely.geometry import box
 
     h, w = array.shape
     xmin, ymin, xmax, ymax = geom.bounds
@@ -80,5 +79,4 @@ def exact_mean(
     areas = shapely.area(shapely.intersection(boxes, geom))
     vals = array[rr, cc].astype(float)
     keep = areas > 0
-    _ = box
     return float(np.sum(vals[keep] * areas[keep]) / np.sum(areas[keep]))
