@@ -227,7 +227,7 @@ def _window_of_bounds(grid: Grid, bounds: Sequence[float]) -> tuple[int, int, in
     """Grid rows/cols (half-open) covering ``bounds``, clipped to the grid; may be empty."""
     inv = ~grid.affine()
     xmin, ymin, xmax, ymax = bounds
-    cs, rs = zip(*(inv * (x, y) for x in (xmin, xmax) for y in (ymin, ymax)), strict=True)
+    cs, rs = zip(*(inv @ (x, y) for x in (xmin, xmax) for y in (ymin, ymax)), strict=True)
     r0 = max(int(np.floor(min(rs))), 0)
     r1 = min(int(np.ceil(max(rs))), grid.height)
     c0 = max(int(np.floor(min(cs))), 0)
@@ -406,6 +406,7 @@ def build_overlay(
     """
     if method not in ("coverage", "center"):
         raise ValidationError(f"unknown zonal method {method!r}", fix="use 'coverage' or 'center'")
+    shapely = require("shapely", "Zonal overlays")
     grid = read_grid(raster)
     frame = zones_to_grid_crs(read_zones(zones, id_col), grid)
     if engine not in ("exact", "exactextract"):
@@ -437,7 +438,7 @@ def build_overlay(
         indptr,
         local,
         weight,
-        frame.geometry.area.to_numpy(dtype=np.float64),
+        np.asarray(shapely.area(frame.geometry.to_numpy()), dtype=np.float64),
         _zones_hash(frame, id_col),
         engine if method == "coverage" else "exact",
     )
