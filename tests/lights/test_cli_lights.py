@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,8 @@ def test_cli_zonal_indg_cache_and_errors(
     indg = pd.read_parquet(tmp_path / "p_indg.parquet")
     assert set(indg["group"]) == {"340800", "341100"} and set(indg["time"]) == {2010, 2011}
     assert (tmp_path / "p_components.parquet").exists()
+    meta = json.loads((tmp_path / "p_metadata.json").read_text(encoding="utf-8"))
+    assert meta["method"] == "coverage" and meta["engine"] == "exact" and meta["min_units"] == 2
     stamp = {p.name: p.stat().st_mtime_ns for p in cache.glob("result-*.npz")}
     assert len(stamp) == 2
     assert main([*args, "--threads", "2"]) == 0  # rerun: served from the cache, not rewritten

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob as globmod
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,6 +69,9 @@ def lights_command(
     method: Annotated[
         str, typer.Option(help="coverage (area-weighted, default) or center (ArcGIS rule).")
     ] = "coverage",
+    engine: Annotated[
+        str, typer.Option(help="Coverage fractions: exact (float64, default) or exactextract.")
+    ] = "exact",
     stats: Annotated[
         str, typer.Option(help="Comma-separated statistics without --mapping.")
     ] = "mean,count",
@@ -94,8 +98,8 @@ def lights_command(
 
     Without --mapping, writes one row per zone and raster. With --mapping, writes the county-year
     light table to --out, INDG per city-year to <out>_indg and the yearly Dagum decomposition to
-    <out>_components; unmatched counties go to <out>_unmatched. A rerun with --cache skips
-    rasters already done.
+    <out>_components; unmatched counties go to <out>_unmatched. Method, overlays, empty zones and
+    parameters go to <out>_metadata.json. A rerun with --cache skips rasters already done.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -140,11 +144,13 @@ def lights_command(
                 id_col,
                 stats=tuple(s.strip() for s in stats.split(",") if s),
                 method=method,  # type: ignore[arg-type]
+                engine=engine,  # type: ignore[arg-type]
                 nodata=tuple(nodata or ()),
                 executor=executor,
                 cache_dir=cache,
                 progress=tick,
             )
+            metadata = dict(table.attrs.get("lights", {}))
             table.attrs = {}
             _write(table, out)
             written = [out]
@@ -156,12 +162,14 @@ def lights_command(
                 mapping=None if mapping == "china" else mapping,
                 vintage=vintage,
                 method=method,  # type: ignore[arg-type]
+                engine=engine,  # type: ignore[arg-type]
                 min_units=min_units,
                 nodata=tuple(nodata or ()),
                 executor=executor,
                 cache_dir=cache,
                 progress=tick,
             )
+            metadata = panel.metadata
             written = [out, _sibling(out, "indg"), _sibling(out, "components")]
             _write(panel.county, out)
             _write(panel.indg, written[1])
@@ -169,5 +177,11 @@ def lights_command(
             if len(panel.unmatched):
                 written.append(_sibling(out, "unmatched"))
                 _write(panel.unmatched, written[-1])
+    meta_path = out.with_name(f"{out.stem}_metadata.json")
+    meta_path.write_text(
+        json.dumps({"executor": executor.describe(), **metadata}, indent=1, default=str),
+        encoding="utf-8",
+    )
+    written.append(meta_path)
     for path in written:
         console.print(f"wrote {path}")
