@@ -119,6 +119,9 @@ def test_end_to_end_indg_matches_dagum(tmp_path: Path) -> None:
     assert row["year"] == 2010 and row["n_rasters"] == 2
     assert abs(row["light"] - 6 * 1.5) < ROUNDOFF  # mean of 6 and 12
     assert mp.metadata["years"] == {"ntl_201001": 2010, "ntl_201002": 2010}
+    unknown = gpd.read_file(zpath).assign(code=lambda f: "9" + f["code"].str[1:])
+    with pytest.raises(DataError, match="none of the 13 zones matched a city"):
+        lights_panel(monthly, unknown, "code")
 
 
 def test_user_mapping_and_unknown_codes(tmp_path: Path) -> None:

@@ -157,6 +157,14 @@ def lights_panel(
         mapping_year=mapping_year,
     )
     cm = mapped.frame
+    if cm.empty:
+        first = mapped.unmatched.iloc[0]
+        raise DataError(
+            f"none of the {county['county'].nunique()} zones matched a city "
+            f"(e.g. {first['county']} in {first['year']}: {first['reason']})",
+            column=id_col,
+            fix="check that --id holds 6-digit county codes, or pass a mapping/vintage",
+        )
     valid = cm[np.isfinite(cm["light"].to_numpy(dtype=float))]
     result = dagum_panel(
         valid, value="light", group="city", time="year", min_units=min_units, negative="clip"
