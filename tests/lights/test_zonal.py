@@ -275,3 +275,37 @@ def test_pixel_transform_inside_loop_and_missing_dependency(tmp_path: Path) -> N
     assert not np.allclose(other["mean"], inloop["mean"])
     with pytest.raises(MissingDependencyError, match=r"didstudy\[raster\]"):
         require("no_such_raster_package", "Reading rasters")
+
+
+def test_coverage_kernel_on_a_rotated_grid() -> None:
+    """Rotated/sheared affine: fractions equal shapely cell-by-cell intersections."""
+    import shapely
+    from affine import Affine
+
+    from didstudy.lights.coverage import polygon_coverage
+
+    fwd = Affine(0.9, 0.3, 10.0, 0.2, -1.1, 50.0)  # col, row -> x, y (rotation + shear)
+    inv = ~fwd
+    h, w = 30, 25
+    poly = Polygon([(14, 44), (28, 38), (31, 25), (18, 20), (12, 30)]).difference(
+        shapely.Point(20, 32).buffer(2.5)
+    )
+    cells, cov = polygon_coverage(poly, (inv.a, inv.b, inv.c, inv.d, inv.e, inv.f), h, w)
+    rr, cc = np.divmod(np.arange(h * w), w)
+    quads = shapely.polygons(
+        np.stack(
+            [
+                np.column_stack(fwd @ (cc + dc, rr + dr))
+                for dc, dr in ((0, 0), (1, 0), (1, 1), (0, 1))
+            ],
+            axis=1,
+        )
+    )
+    cell_area = abs(fwd.determinant)
+    expected = shapely.area(shapely.intersection(quads, poly)) / cell_area
+    dense = np.zeros(h * w)
+    dense[cells] = cov
+    np.testing.assert_allclose(dense, expected, atol=1e-9)
+    footprint = Polygon([fwd @ (c, r) for c, r in ((0, 0), (w, 0), (w, h), (0, h))])
+    assert 0 < footprint.intersection(poly).area < poly.area  # partly off the grid
+    assert abs(cov.sum() * cell_area - footprint.intersection(poly).area) < 1e-9
