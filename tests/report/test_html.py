@@ -179,3 +179,20 @@ def test_duplicate_titles_get_unique_anchors() -> None:
     page = _page(render_html_report(sections, {"lang": "zh"}))
     assert len(page.ids) == len(set(page.ids))
     assert {"section-1", "section-2", "table-regression", "table-regression-2"} <= set(page.ids)
+
+
+def test_contents_lists_a_single_item_section_once() -> None:
+    """A section holding one table titled like the section is one contents entry, not two;
+    a section whose item has another title keeps the item as a child entry."""
+    table = regression_table([("(1)", COLUMN_1)], lang="en", number=3)
+    same = ReportSection(title=table.title, items=(table,), name="same")
+    other = ReportSection(title="Robustness", items=(table,), name="other")
+    html = render_html_report([same, other], {"title": "t", "lang": "en"})
+    nav = re.search(r'<nav id="contents".*?</nav>', html, re.S)
+    assert nav is not None
+    entries = re.findall(r"<a href=\"#[^\"]+\">([^<]*)</a>", nav.group(0))
+    assert entries == [table.title, "Robustness", table.title, "Warnings"]
+    same_entry = re.search(r'<li><a href="#same">[^<]*</a>(.*?)</li>', nav.group(0), re.S)
+    assert same_entry is not None and "<ol>" not in same_entry.group(1)
+    other_entry = re.search(r'<li><a href="#other">[^<]*</a>\s*<ol>', nav.group(0))
+    assert other_entry is not None

@@ -307,6 +307,8 @@ def render_html_report(
         rendered_sections.append(
             {"anchor": anchor, "title": section.title, "intro": section.intro, "entries": items}
         )
+        if len(children) == 1 and children[0]["title"] == section.title:
+            children = []  # a section that is one table or figure: list it once
         toc.append({"anchor": anchor, "title": section.title, "children": children})
     warnings_list = [str(w) for w in meta.get("warnings", ()) or ()]
     toc.append({"anchor": "warnings", "title": labels["warnings"], "children": []})
