@@ -38,7 +38,15 @@ class Executor(Protocol):
 
 
 class SerialExecutor:
-    """In-process, one item after another (the default; no pickling, lowest memory)."""
+    """In-process, one item after another (the default; no pickling).
+
+    ``prefetch=True`` (default) lets :func:`didstudy.lights.zonal.zonal_stats` read the next
+    raster in one background thread while the current one is computed (two float32 window
+    buffers); ``prefetch=False`` is strictly sequential with one buffer (lowest memory).
+    """
+
+    def __init__(self, prefetch: bool = True) -> None:
+        self.prefetch = prefetch
 
     def imap(
         self, func: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]
@@ -47,7 +55,7 @@ class SerialExecutor:
             yield i, func(shared, item)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "serial"}
+        return {"kind": "serial"} if self.prefetch else {"kind": "serial", "prefetch": False}
 
 
 class ThreadExecutor:

@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 
+FLOAT32_EXACT = frozenset({"float32", "uint8", "int8", "uint16", "int16"})
+"""Pixel types that float32 holds exactly: read them into float32 buffers at half the memory."""
+
 READ_THREADS = "ALL_CPUS"
 """GDAL ``NUM_THREADS`` open option: decompress tiles of one raster on several cores."""
 
@@ -111,37 +114,55 @@ def read_window(
     rows: tuple[int, int],
     cols: tuple[int, int],
     extra_nodata: tuple[float, ...] = (),
-    out: NDArray[np.float64] | None = None,
-) -> NDArray[np.float64]:
-    """Read band 1 over ``rows × cols`` (half-open) as float64 with nodata set to ``NaN``.
+    out: NDArray[np.floating[Any]] | None = None,
+) -> NDArray[np.floating[Any]]:
+    """Read band 1 over ``rows × cols`` (half-open) with nodata set to ``NaN``.
 
-    Only the window is read (rasterio windowed read), so memory is bounded by the zones' extent.
-    ``out`` (float64, window shape) is filled and returned instead of allocating a new array:
-    reusing one buffer for every raster avoids page-faulting hundreds of MB per raster.
+    Only the window is read (rasterio windowed read, tiles decoded on all cores with GDAL
+    ``NUM_THREADS``), so memory is bounded by the zones' extent. ``out`` (float64 or float32,
+    window shape) is filled and returned instead of allocating a new array: reusing one buffer
+    for every raster avoids page-faulting hundreds of MB per raster. A float32 ``out`` receives
+    float32 rasters without conversion (exact) at half the memory; without ``out`` the result
+    is float64.
     """
     rasterio = require("rasterio", "Reading rasters")
     from rasterio.enums import MaskFlags
     from rasterio.windows import Window
 
+    shape = (rows[1] - rows[0], cols[1] - cols[0])
     with rasterio.open(path, NUM_THREADS=READ_THREADS) as src:
-        win = Window(cols[0], rows[0], cols[1] - cols[0], rows[1] - rows[0])
+        if out is not None and out.dtype == np.float32 and src.dtypes[0] not in FLOAT32_EXACT:
+            out = None  # e.g. int32 or float64 pixels: float32 would round them
+        win = Window(cols[0], rows[0], shape[1], shape[0])
         flags = src.mask_flag_enums[0]
         if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
             data = src.read(1, window=win, masked=True)
-            filled = np.ma.filled(data.astype(np.float64), np.nan)
+            dtype = np.float64 if out is None else out.dtype
+            filled = np.ma.filled(data.astype(dtype), np.nan)
             if out is None:
                 out = filled
             else:
                 out[...] = filled
         else:
             if out is None:
-                out = np.empty((rows[1] - rows[0], cols[1] - cols[0]), dtype=np.float64)
+                out = np.empty(shape, dtype=np.float64)
             src.read(1, window=win, out=out)
             if src.nodata is not None and not np.isnan(src.nodata):
-                np.copyto(out, np.nan, where=out == src.nodata)
+                _set_nan(out, float(src.nodata))
     for value in extra_nodata:
-        np.copyto(out, np.nan, where=out == value)
+        _set_nan(out, value)
     return out
+
+
+def _set_nan(out: NDArray[np.floating[Any]], value: float) -> None:
+    """``out[out == value] = NaN``, comparing as float64 would (float32 buffers included).
+
+    A float32 cell equals ``value`` in float64 only if ``value`` is representable in float32;
+    otherwise no cell can match (comparing in float32 would wrongly match a rounded value).
+    """
+    typed = out.dtype.type(value)
+    if float(typed) == value:
+        np.copyto(out, np.nan, where=out == typed)
 
 
 def read_zones(zones: Any, id_col: str) -> Any:

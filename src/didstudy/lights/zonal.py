@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +71,16 @@ def apply_overlay(
 
 def _stats_inplace(
     overlay: Overlay,
-    x: NDArray[np.float64],
+    x: NDArray[np.floating[Any]],
     stats: Sequence[str],
     invalid: NDArray[np.bool_] | None = None,
 ) -> dict[str, NDArray[np.float64]]:
-    """:func:`apply_overlay` on a flat buffer it may overwrite (no full-size allocation)."""
+    """:func:`apply_overlay` on a flat buffer it may overwrite (no full-size allocation).
+
+    ``x`` may be float32 (a float32 raster read without conversion): scipy converts it to
+    float64 for the mat-vec and ``max``/``min`` are exact in either type, so the statistics are
+    identical to reading into float64 (accumulation is float64 in both cases).
+    """
     w = overlay.matrix()
     out: dict[str, NDArray[np.float64]] = {}
     for name, fn in (("max", np.fmax), ("min", np.fmin)):
@@ -114,16 +119,25 @@ def _stats_inplace(
 
 _SCRATCH = threading.local()
 
+WindowBuffer = NDArray[np.float32]
 
-def _scratch(overlay: Overlay) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """One reusable (window float64, window bool) pair per worker thread, for this overlay."""
+
+def _scratch(overlay: Overlay) -> tuple[WindowBuffer, NDArray[np.bool_]]:
+    """One reusable (window float32, window bool) pair per worker thread, for this overlay.
+
+    float32 holds float32/uint8/int16 rasters exactly at half the memory of float64; other pixel
+    types are read into a fresh float64 array instead (:func:`read_window`).
+    """
     key = f"{overlay.key}{overlay.window}"
-    hit: tuple[NDArray[np.float64], NDArray[np.bool_]] | None = None
+    hit: tuple[WindowBuffer, NDArray[np.bool_]] | None = None
     if getattr(_SCRATCH, "key", None) == key:
         hit = _SCRATCH.buffers
     if hit is None:
         _SCRATCH.buffers = None
-        hit = (np.empty(overlay.window_shape), np.empty(overlay.window_shape, dtype=bool).ravel())
+        hit = (
+            np.empty(overlay.window_shape, dtype=np.float32),
+            np.empty(overlay.window_shape, dtype=bool).ravel(),
+        )
         _SCRATCH.key, _SCRATCH.buffers = key, hit
     return hit
 
@@ -133,7 +147,7 @@ def _release_scratch() -> None:
 
 
 def _segment_reduce(
-    fn: Any, gathered: NDArray[np.float64], indptr: NDArray[np.int64]
+    fn: Any, gathered: NDArray[np.floating[Any]], indptr: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     n = indptr.size - 1
     res = np.full(n, np.nan)
@@ -153,30 +167,80 @@ def _check_stats(stats: Sequence[str]) -> None:
 Transform = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
-def raster_task(
-    overlay: Overlay,
-    item: tuple[str, tuple[str, ...], tuple[float, ...], Transform | None],
-) -> dict[str, NDArray[np.float64]]:
-    """One raster through the overlay: windowed read, optional pixel transform, mat-vecs.
+RasterItem = tuple[str, tuple[str, ...], tuple[float, ...], Transform | None]
 
-    Module-level (picklable) so any executor can run it; ``overlay`` is shared once per worker.
-    """
-    path, stats, extra_nodata, transform = item
-    grid = read_grid(path)
-    if grid.key != overlay.grid.key:
+
+def _check_grid(overlay: Overlay, path: str) -> None:
+    if read_grid(path).key != overlay.grid.key:
         raise DataError(
             "raster is not on the overlay's grid",
             file=path,
             fix="group rasters by grid; zonal_stats does this automatically",
         )
+
+
+def _read_item(overlay: Overlay, item: RasterItem, out: WindowBuffer) -> NDArray[np.floating[Any]]:
+    """Check the raster's grid and read the overlay's window (into ``out`` when it fits)."""
+    path, _, extra_nodata, _ = item
+    _check_grid(overlay, path)
     r0, r1, c0, c1 = overlay.window
-    if r1 <= r0:
-        return apply_overlay(overlay, np.empty((0, 0)), stats)
-    buffer, invalid = _scratch(overlay)
-    values = read_window(path, (r0, r1), (c0, c1), extra_nodata, out=buffer)
+    return read_window(path, (r0, r1), (c0, c1), extra_nodata, out=out)
+
+
+def _compute_item(
+    overlay: Overlay,
+    item: RasterItem,
+    values: NDArray[np.floating[Any]],
+    invalid: NDArray[np.bool_],
+) -> dict[str, NDArray[np.float64]]:
+    """Optional pixel transform (always on float64), then the mat-vecs."""
+    _, stats, _, transform = item
     if transform is not None:
-        values = np.array(transform(values), dtype=np.float64)
+        values = np.array(transform(values.astype(np.float64)), dtype=np.float64)
     return _stats_inplace(overlay, values.ravel(), stats, invalid)
+
+
+def raster_task(overlay: Overlay, item: RasterItem) -> dict[str, NDArray[np.float64]]:
+    """One raster through the overlay: windowed read, optional pixel transform, mat-vecs.
+
+    Module-level (picklable) so any executor can run it; ``overlay`` is shared once per worker.
+    """
+    r0, r1, _, _ = overlay.window
+    if r1 <= r0:
+        _check_grid(overlay, item[0])
+        return apply_overlay(overlay, np.empty((0, 0)), item[1])
+    buffer, invalid = _scratch(overlay)
+    return _compute_item(overlay, item, _read_item(overlay, item, buffer), invalid)
+
+
+def prefetched_tasks(
+    overlay: Overlay, items: Sequence[RasterItem]
+) -> Iterator[tuple[int, dict[str, NDArray[np.float64]]]]:
+    """:func:`raster_task` over ``items`` in order, reading raster i+1 while computing raster i.
+
+    One reader thread (GDAL decodes outside the GIL, itself on all cores) fills one of two
+    float32 window buffers while this thread runs the statistics on the other: two windows in
+    memory instead of one, the price of the overlap (the same bytes as one float64 window).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    r0, r1, _, _ = overlay.window
+    if r1 <= r0 or len(items) < 2:
+        for i, item in enumerate(items):
+            yield i, raster_task(overlay, item)
+        return
+    buffers = (
+        np.empty(overlay.window_shape, dtype=np.float32),
+        np.empty(overlay.window_shape, dtype=np.float32),
+    )
+    invalid = np.empty(buffers[0].size, dtype=bool)
+    with ThreadPoolExecutor(1, thread_name_prefix="didstudy-read") as pool:
+        pending = pool.submit(_read_item, overlay, items[0], buffers[0])
+        for i, item in enumerate(items):
+            values = pending.result()
+            if i + 1 < len(items):
+                pending = pool.submit(_read_item, overlay, items[i + 1], buffers[(i + 1) % 2])
+            yield i, _compute_item(overlay, item, values, invalid)
 
 
 def _raster_items(rasters: Any) -> list[tuple[str, str]]:
@@ -308,7 +372,12 @@ def zonal_stats(
             else:
                 todo.append((label, path, ckey))
         tasks = [(path, stats, tuple(float(v) for v in nodata), transform) for _, path, _ in todo]
-        for i, res in run.imap(raster_task, overlay, tasks):
+        stream = (
+            prefetched_tasks(overlay, tasks)
+            if getattr(run, "prefetch", False)
+            else run.imap(raster_task, overlay, tasks)
+        )
+        for i, res in stream:
             label, _, ckey = todo[i]
             results[label] = res
             if cache is not None and ckey is not None:
