@@ -160,3 +160,19 @@ def test_chinese_unit_names_without_cjk_font_fall_back_to_cohort_labels(
         ax = rollout_figure(frame, "city", "year", "policy").axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0].startswith("Cohort 2012") and not any("城市" in t for t in labels)
+
+
+@pytest.mark.parametrize("index", [["city"], ["city", "year"]])
+def test_rollout_figure_reads_a_real_panel_built_from_an_indexed_frame(index: list[str]) -> None:
+    """A Panel of a frame indexed by its own unit (and time) columns, as after
+    ``df.set_index("city", drop=False)``: the figure is the frame's roll-out matrix (this used to
+    fail with "'city' is both an index level and a column label")."""
+    from didstudy.data.panel import Panel
+
+    frame = _rollout_frame()
+    panel = Panel(frame.set_index(index, drop=False), unit="city", time="year", treat="policy")
+    fig = rollout_figure(panel)
+    image = fig.axes[0].get_images()[0].get_array()
+    matrix, _ = rollout_matrix(frame, "city", "year", "policy")
+    np.testing.assert_array_equal(image.filled(np.nan), matrix.to_numpy(dtype=float))
+    assert list(rollout_matrix(panel)[0].index) == ["b", "d", "a", "c", "e"]

@@ -180,6 +180,9 @@ class Panel:
         # a private copy that keeps the caller's index labels for messages
         work = df.drop(columns=[c for c in DERIVED_COLUMNS if c in df.columns and c not in used])
         work = work.copy(deep=True)
+        # index level names may repeat column names (df.set_index("unit", drop=False)), which
+        # makes sorting and grouping by those columns ambiguous; the labels are kept for errors
+        work.index = work.index.set_names([None] * work.index.nlevels)
         work.attrs = {}
         notes: list[str] = []
 
