@@ -18,7 +18,10 @@ Two algorithms are used, and the tests check one against the other:
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +67,10 @@ GROUP_COLUMNS: tuple[str, ...] = ("time", "group", "n", "mean", "gini")
 
 # elements per temporary array in the pairwise kernel (8 bytes each -> 32 MiB per temporary)
 _CHUNK_ELEMENTS = 1 << 22
+# elements per in-block pair buffer (8 MiB values + 8 MiB codes: stays in cache, measured best)
+_INBLOCK_CHUNK_ELEMENTS = 1 << 20
+# most threads for the in-block pairs (disjoint block ranges, one k×k accumulator each)
+_MAX_THREADS = 4
 # largest number of groups for which the k×k pair tables are built (k² doubles ≈ 0.8 GiB)
 _MAX_PAIR_GROUPS = 10_000
 
@@ -206,44 +213,85 @@ def pair_abs_diff_sums(
     out += out.T.copy()
 
     if length > 1:
-        # pairs inside a block, one offset d at a time (contiguous slices, no gathers); padded
-        # slots carry the dummy group k and are dropped at the end
+        # pairs inside a block; padded slots carry the dummy group k and are dropped at the end
         kk = k + 1
         gpad = gs.copy()
         if pad:
             gpad[n:] = k
-        code_dtype: type[np.signedinteger[Any]] = (
-            np.int32 if kk * kk < np.iinfo(np.int32).max else np.int64
-        )
         ys2 = ys.reshape(n_blocks, length)
-        gs2 = gpad.astype(code_dtype).reshape(n_blocks, length)
-        ws2 = wsrt.reshape(n_blocks, length)
+        gs2 = gpad.reshape(n_blocks, length)
+        ws2 = None if w is None else wsrt.reshape(n_blocks, length)
         per_block = length * (length - 1) // 2
-        per_chunk = max(1, _CHUNK_ELEMENTS // per_block)
-        vbuf = np.empty(min(per_chunk, n_blocks) * per_block)
-        cbuf = np.empty(vbuf.shape[0], dtype=code_dtype)
-        acc = np.zeros(kk * kk)
-        for start in range(0, n_blocks, per_chunk):
-            stop = min(n_blocks, start + per_chunk)
-            nb = stop - start
-            yb, gb = ys2[start:stop], gs2[start:stop]
-            pos = 0
-            for d in range(1, length):
-                m = nb * (length - d)
-                vv = vbuf[pos : pos + m].reshape(nb, length - d)
-                np.subtract(yb[:, d:], yb[:, :-d], out=vv)
-                if w is not None:
-                    wb = ws2[start:stop]
-                    vv *= wb[:, d:]
-                    vv *= wb[:, :-d]
-                cv: npt.NDArray[np.signedinteger[Any]] = cbuf[pos : pos + m].reshape(nb, length - d)
-                np.multiply(gb[:, d:], kk, out=cv)
-                cv += gb[:, :-d]
-                pos += m
-            acc += np.bincount(cbuf[:pos], weights=vbuf[:pos], minlength=kk * kk)
+        parts = _inblock_workers(n_blocks * per_block, n_blocks)
+        bounds = [n_blocks * i // parts for i in range(parts + 1)]
+        spans = list(itertools.pairwise(bounds))
+        if parts == 1:
+            accs = [_inblock_sums(ys2, gs2, ws2, kk, *spans[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=parts) as pool:
+                accs = list(pool.map(lambda span: _inblock_sums(ys2, gs2, ws2, kk, *span), spans))
+        acc = accs[0]
+        for extra in accs[1:]:
+            acc += extra
         inside: FloatArray = acc.reshape(kk, kk)[:k, :k]
         out += inside + inside.T
     return out
+
+
+def _inblock_workers(n_pairs: int, n_blocks: int) -> int:
+    """Threads for the in-block pairs: one per core (at most ``_MAX_THREADS``) for large inputs.
+
+    NumPy releases the GIL inside ufuncs and ``np.bincount``, so the scattered additions of
+    disjoint ranges of blocks run in parallel; small inputs stay single-threaded.
+    """
+    if n_pairs < 2 * min(_CHUNK_ELEMENTS, _INBLOCK_CHUNK_ELEMENTS):
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _MAX_THREADS, n_blocks))
+
+
+def _inblock_sums(
+    ys2: FloatArray,
+    gs2: IntArray,
+    ws2: FloatArray | None,
+    kk: int,
+    first: int,
+    stop_block: int,
+) -> FloatArray:
+    """Flattened kk × kk sums ``Σ w_a w_b (y_a − y_b)`` over pairs (b before a) inside blocks.
+
+    Rows ``first..stop_block-1`` of the (blocks × L) arrays; one offset d at a time (contiguous
+    slices, no gathers), the codes ``g_a · kk + g_b`` kept as intp so that ``np.bincount`` does
+    not copy them, buffers of about ``_INBLOCK_CHUNK_ELEMENTS`` elements (cache-sized).
+    """
+    length = int(ys2.shape[1])
+    per_block = length * (length - 1) // 2
+    chunk = max(1, min(_CHUNK_ELEMENTS, _INBLOCK_CHUNK_ELEMENTS) // per_block)
+    size = min(chunk, stop_block - first) * per_block
+    vbuf = np.empty(size)
+    cbuf = np.empty(size, dtype=np.intp)
+    acc = np.zeros(kk * kk)
+    for start in range(first, stop_block, chunk):
+        stop = min(stop_block, start + chunk)
+        nb = stop - start
+        yb, gb = ys2[start:stop], gs2[start:stop]
+        gk = gb * kk
+        wb = None if ws2 is None else ws2[start:stop]
+        pos = 0
+        for d in range(1, length):
+            m = nb * (length - d)
+            vv = vbuf[pos : pos + m].reshape(nb, length - d)
+            np.subtract(yb[:, d:], yb[:, :-d], out=vv)
+            if wb is not None:
+                vv *= wb[:, d:]
+                vv *= wb[:, :-d]
+            np.add(gk[:, d:], gb[:, :-d], out=cbuf[pos : pos + m].reshape(nb, length - d))
+            pos += m
+        acc += np.bincount(cbuf[:pos], weights=vbuf[:pos], minlength=kk * kk)
+    return acc
 
 
 # --------------------------------------------------------------------------- input handling
