@@ -114,11 +114,12 @@ def _shares(g: float, part: float) -> float:
 def default_block(n: int, k: int) -> int:
     """Block length of the sorted order used by :func:`pair_abs_diff_sums`.
 
-    Cross-block pairs cost one (k × B)(B × k) matrix product (B = n / L blocks), in-block pairs
-    ``n L / 2`` scattered additions; ``L ≈ k / 16`` balances the two on the benchmark machine
-    (measured in ``benchmarks/bench_measure.py``).
+    Cross-block pairs cost one (k × B)(B × k) matrix product (B = n / L blocks) plus O(B k)
+    running sums, in-block pairs ``n L / 2`` scattered additions; ``L ≈ k / 11`` balances the two
+    on the benchmark machine (1M units, 1,000 groups: single-thread CPU of the two phases
+    measured for L = 48 … 128 in ``benchmarks/bench_measure.py``; both phases use both cores).
     """
-    return int(min(max(k // 16, 8), 128, max(n, 1)))
+    return int(min(max(k // 11, 8), 128, max(n, 1)))
 
 
 def sort_within_groups(y: FloatArray, codes: IntArray, order: IntArray | None = None) -> IntArray:
@@ -183,7 +184,7 @@ def pair_abs_diff_sums(
     n_blocks = -(-n // length)
     pad = n_blocks * length - n
     ys = np.concatenate((yc[order], np.zeros(pad)))
-    gs = np.concatenate((codes[order].astype(np.intp), np.zeros(pad, dtype=np.intp)))
+    gs = np.concatenate((codes[order].astype(np.intp, copy=False), np.zeros(pad, dtype=np.intp)))
     wsrt = np.concatenate((ww[order], np.zeros(pad)))
 
     total_w = np.bincount(gs, weights=wsrt, minlength=k)
@@ -195,7 +196,7 @@ def pair_abs_diff_sums(
         nb = stop - start
         sl = slice(start * length, stop * length)
         idx = local_block[: nb * length] * k + gs[sl]
-        cnt: FloatArray = np.bincount(idx, weights=wsrt[sl], minlength=nb * k).astype(np.float64)
+        cnt = np.asarray(np.bincount(idx, weights=wsrt[sl], minlength=nb * k), dtype=np.float64)
         cnt = cnt.reshape(nb, k)
         ysum = np.bincount(
             idx, weights=ys[sl] if w is None else wsrt[sl] * ys[sl], minlength=nb * k
@@ -321,7 +322,7 @@ def _factorize(labels: object, name: str, index: RowLabels | None) -> tuple[IntA
             rows=[index[int(r)] for r in rows] if index is not None else [int(r) for r in rows],
             fix=f"fill in or drop the rows with a missing {name}",
         )
-    return codes.astype(np.intp), pd.Index(uniques)
+    return codes.astype(np.intp, copy=False), pd.Index(uniques)
 
 
 def _prepare(
