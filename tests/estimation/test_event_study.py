@@ -253,3 +253,32 @@ def test_every_specification_recovers_a_known_effect(endpoints: str, control_gro
     assert len(res.rel_time) == 5
     for k, est in zip(res.rel_time, res.coef, strict=False):
         assert est == pytest.approx(0.2 + 0.1 * k if k >= 0 else 0.0, abs=RECOVERY_TOL)
+
+
+@pytest.mark.parametrize("base", [-2, -3, 1])
+def test_base_period_is_a_reparametrisation(base: int) -> None:
+    """Identity: with binned endpoints every treated row carries one dummy, so moving the base
+    from -1 to ``b`` only reparametrises the model: beta'_k = beta_k - beta_b (beta'_-1 = -beta_b)
+    with the variance of that difference (same sample, residuals and small-sample factor)."""
+    df = simulate_staggered(
+        n_units=80,
+        periods=range(1, 11),
+        cohorts={4: 20, 6: 20, 8: 20},
+        n_never=20,
+        n_controls=1,
+        dynamic=lambda e: 0.2 + 0.1 * e,
+        seed=5,
+    )
+    kw = dict(controls=["x1"], window=(-3, 2), unit="unit", time="time", cohort="cohort")
+    ref = event_study(df, "y", **kw)  # type: ignore[arg-type]
+    alt = event_study(df, "y", base=base, **kw)  # type: ignore[arg-type]
+    assert base not in alt.rel_time and -1 in alt.rel_time and alt.nobs == ref.nobs
+    pos = {k: i for i, k in enumerate(ref.rel_time)}
+    b = pos[base]
+    for j, k in enumerate(alt.rel_time):
+        c = np.zeros(len(ref.coef))
+        c[b] -= 1.0
+        if k != -1:
+            c[pos[k]] += 1.0
+        assert alt.coef[j] == pytest.approx(float(c @ ref.coef), abs=COEF_TOL), k
+        assert alt.se[j] == pytest.approx(float(np.sqrt(c @ ref.vcov @ c)), rel=SE_RTOL), k
