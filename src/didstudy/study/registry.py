@@ -161,8 +161,9 @@ REGISTRY: dict[str, StepKind] = dict(
             result_parameters=("result",), column_parameters=frozenset(),
         ),
         _k(
-            "balance_table", "render", "covariate balance table (PSM)",
-            "didstudy.report.tables:balance_table", data_parameter=None, output="table",
+            "balance_table", "render", "covariate balance table (a PSM-DID step or a frame)",
+            "didstudy.study.tables:balance_table", "didstudy.report.tables:balance_table",
+            data_parameter=None, output="table",
             result_parameters=("balance",), column_parameters=frozenset(),
         ),
         _k(
