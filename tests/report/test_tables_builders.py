@@ -453,6 +453,19 @@ def test_heterogeneity_groups_and_difference_rows_like_table_6() -> None:
     assert rows[5] == [("样本量", 1), ("5480", 1), ("15480", 1), ("5480", 1), ("15480", 1)]
     with pytest.raises(DataError, match="extra row 'x' has 1 values"):
         regression_table([COLUMN_1, COLUMN_2], extra_rows=[("x", ["a"])])
+    # the user's labels also name the groups (the split's values), e.g. English group labels
+    english = regression_table(
+        _Heterogeneity(),
+        lang="en",
+        kind="heterogeneity",
+        keep=["policy"],
+        labels={"size": "City size", "small": "Small", "large": "Large", "yes": "Resource"},
+    )
+    assert [[c.text for c in r.cells] for r in english.header[::2]] == [
+        ["", "City size", "resource"],
+        ["Variable", "Small", "Large", "Resource", "no"],
+    ]
+    assert [r.grid()[1] for r in english.body][2] == "0.012"
 
 
 def test_definitions_table_like_table_1() -> None:

@@ -47,8 +47,8 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
     tables = {p.name for p in (out / "tables").iterdir()}
     for stem in (
         "table1_definitions", "placebo_summary", "table2_descriptive", "table3_baseline",
-        "table4_bacon", "table5_robustness", "table6_heterogeneity", "table7_mechanisms",
-        "dagum_decomposition",
+        "table4_bacon", "table5_robustness", "table5a_psm_balance", "table6_heterogeneity",
+        "table7_mechanisms", "dagum_decomposition",
     ):  # fmt: skip
         assert {f"{stem}.{ext}" for ext in ("md", "csv", "tex", "xlsx", "docx")} <= tables
     figures = {p.name for p in (out / "figures").iterdir()}
@@ -67,6 +67,11 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
         assert abs(term["estimate"] - TRUE_EFFECT) < 3 * term["std_error"]
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "模拟数据" in html and "<img" in html and "<table" in html
+    assert "表5a PSM 匹配前后协变量平衡性检验" in html  # the PSM balance of Table 5's column
+    # Table 6: one group header per split dimension over its groups, and the difference tests
+    table6 = (out / "tables" / "table6_heterogeneity.md").read_text(encoding="utf-8")
+    assert "人口规模: " not in table6 and "| 人口规模 |" in table6 and "≥500万" in table6
+    assert "组间系数差异检验 p 值（交互项）" in table6
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["simulated"] is True
     assert manifest["overrides"] == {"reps": QUICK_REPS}

@@ -109,6 +109,10 @@ def _resolve(context: Context, step: PlannedStep, parameter: str, value: Any) ->
     if isinstance(value, str):
         return _lookup(context, step, parameter, value)
     if isinstance(value, list):
+        if len(value) == 1:
+            single = _lookup(context, step, parameter, str(value[0]))
+            if hasattr(single, "models") and hasattr(single, "differences"):
+                return single  # a heterogeneity result: the table splits its groups itself
         pairs: list[tuple[str, Any]] = []
         for name in value:
             result = _lookup(context, step, parameter, str(name))
@@ -178,6 +182,11 @@ def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[st
     """Notes with the tests of paired group differences of heterogeneity results (Table 6)."""
     from didstudy.study.run import _referenced_steps
 
+    labels = _labels(context, lang)
+
+    def label(value: Any) -> str:
+        return labels.get(str(value), str(value))
+
     notes: list[str] = []
     for name in sorted(_referenced_steps(step)):
         frame = getattr(context.results.get(name), "differences", None)
@@ -193,12 +202,11 @@ def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[st
                 )
                 if isinstance(row.get(key), float) and row[key] == row[key]
             ]
+            dimension, a, b = label(row["dimension"]), label(row["group_a"]), label(row["group_b"])
             parts.append(
-                f"{row['dimension']}（{row['group_a']} − {row['group_b']} = "
-                f"{row['difference']:.4f}，{'，'.join(p_values)}）"
+                f"{dimension}（{a} − {b} = {row['difference']:.4f}，{'，'.join(p_values)}）"
                 if lang == "zh"
-                else f"{row['dimension']} ({row['group_a']} − {row['group_b']} = "
-                f"{row['difference']:.4f}; {'; '.join(p_values)})"
+                else f"{dimension} ({a} − {b} = {row['difference']:.4f}; {'; '.join(p_values)})"
             )
         head = "组间系数差异检验：" if lang == "zh" else "Tests of the group differences: "
         notes.append(head + ("；".join(parts) + "。" if lang == "zh" else "; ".join(parts) + "."))
