@@ -1,6 +1,7 @@
 """Benchmark of the measurement kernels (Dagum decomposition, Gini) against brute force and PySAL.
 
-Run: ``.venv/bin/python -m benchmarks.bench_measure`` (add ``--quick`` for a smaller run).
+Run: ``.venv/bin/python -m benchmarks.bench_measure`` (add ``--quick`` for a smaller run,
+``--sweep-block`` to time the pair tables for several block lengths of the pair kernel).
 
 Targets (issue 3): 3,000 units in 300 groups × 20 periods ≤ 50 ms in total; 1,000,000 units in
 1,000 groups ≤ 2 s with peak memory ≤ 1 GiB. Large cases run in a fresh subprocess each, so the
@@ -124,6 +125,18 @@ def run_case(case: str, n: int, k: int) -> dict[str, Any]:
     }
 
 
+def sweep_block(n: int, k: int) -> None:
+    """Best of 3 wall and CPU time of ``dagum()`` (pair tables) per block length L."""
+    from didstudy.measure.dagum import default_block
+
+    y, g = big_data(n, k)
+    dagum(y[:1000], g[:1000])
+    print(f"load average at start: {os.getloadavg()}; default L = {default_block(n, k)}")
+    for length in (32, 48, 64, 80, 90, 100, 112, 128):
+        t = best_of(lambda length=length: dagum(y, g, block=length), 3)
+        print(f"  L = {length:4d}: wall {t:6.3f} s  cpu {LAST_CPU[0]:6.3f} s")
+
+
 def subprocess_case(case: str, n: int, k: int, single_thread: bool = False) -> dict[str, Any]:
     env = dict(os.environ)
     if single_thread:
@@ -154,9 +167,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--k", type=int, default=1_000)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--sweep-block",
+        action="store_true",
+        help="time dagum() with the pair tables for several block lengths L (tuning only)",
+    )
     args = parser.parse_args()
     if args.case:
         print(json.dumps(run_case(args.case, args.n, args.k)))
+        return
+    if args.sweep_block:
+        sweep_block(args.n, args.k)
         return
 
     repeat = 3 if args.quick else 7
