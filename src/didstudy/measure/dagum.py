@@ -201,16 +201,15 @@ def pair_abs_diff_sums(
         ysum = np.bincount(
             idx, weights=ys[sl] if w is None else wsrt[sl] * ys[sl], minlength=nb * k
         ).reshape(nb, k)
-        # balance = C_before − C_after = 2 · (inclusive cumulative weight) − own − total
-        balance: FloatArray = cnt.copy()
+        # balance = C_before − C_after = 2 · (inclusive cumulative weight) − own − total, i.e.
+        # b[0] = cnt[0] + carry2 and b[r] = b[r − 1] + cnt[r − 1] + cnt[r]
+        balance: FloatArray = np.empty_like(cnt)
+        np.add(cnt[0], carry2, out=balance[0])
+        np.add(cnt[:-1], cnt[1:], out=balance[1:])
         for row in range(1, nb):  # row-wise running sum: np.cumsum(axis=0) is cache-hostile
             balance[row] += balance[row - 1]
-        last = balance[-1].copy()
-        balance *= 2.0
-        balance -= cnt
-        balance += carry2
         out += ysum.T @ balance
-        carry2 += 2.0 * last
+        carry2 = balance[-1] + cnt[-1]
     out += out.T.copy()
 
     if length > 1:
