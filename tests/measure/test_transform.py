@@ -74,3 +74,17 @@ def test_bad_input() -> None:
         winsorize(df, "x", by="g")
     with pytest.raises(DataError, match="infinite"):
         winsorize(pd.DataFrame({"x": [1.0, np.inf]}), "x")
+
+
+def test_values_a_hair_beyond_the_cut_are_moved_and_ties_at_the_cut_are_not() -> None:
+    """n = 7, cuts (20, 80): P = 1.4 -> p20 = x_(2) = 2; P = 5.6 -> p80 = x_(6) = 6.
+    A value 1e-9 below p20 (above p80) is moved onto the cut; values equal to a cut stay."""
+    eps = 1e-9
+    df = pd.DataFrame({"x": [2 - eps, 2.0, 2.0, 4.0, 5.0, 6.0, 6 + eps]})
+    frame, report = winsorize(df, "x", cuts=(20, 80))
+    assert frame["x_w"].tolist() == [2.0, 2.0, 2.0, 4.0, 5.0, 6.0, 6.0]
+    rep = report.iloc[0]
+    assert (rep["lower"], rep["upper"]) == (2.0, 6.0)
+    assert (rep["n_low"], rep["n_high"], rep["n_changed"]) == (1, 1, 2)
+    trimmed, _ = winsorize(df, "x", cuts=(20, 80), trim=True)
+    assert trimmed["x_tr"].isna().tolist() == [True, False, False, False, False, False, True]
