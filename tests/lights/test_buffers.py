@@ -1,10 +1,12 @@
-"""Float32 window buffers and the prefetching reader give the float64 path's statistics exactly.
+"""Float32 window reads and the prefetching reader give the float64 path's statistics exactly.
 
 Reference: the window read into a fresh float64 array (``read_window`` without ``out``) and
-``apply_overlay`` on it — the pre-float32 code path. Every statistic must be bit-identical
-(``assert_array_equal``): float32 → float64 conversion is exact and the mat-vec accumulates in
-float64 in both paths. Pixel types float32 cannot hold exactly (int32 beyond 2**24, float64)
-fall back to float64 reads and are checked too.
+``apply_overlay`` on it. Every statistic must be bit-identical (``assert_array_equal``):
+``read_window(out=<float32 buffer>)`` + the kernel (float32 → float64 is exact; the mat-vec
+accumulates in float64), and ``zonal_stats`` with the prefetching serial executor, the plain
+serial one and threads. Pixel types float32 cannot hold exactly (int32 beyond 2**24, float64)
+fall back to float64 reads and are checked too; nodata values float32 cannot represent (0.1)
+must match no float32 cell, as in float64.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ pytest.importorskip("geopandas")
 
 from didstudy.lights.executor import SerialExecutor, ThreadExecutor
 from didstudy.lights.raster import read_window
-from didstudy.lights.zonal import STATS, apply_overlay, build_overlay, zonal_stats
+from didstudy.lights.zonal import (
+    STATS,
+    _stats_inplace,
+    apply_overlay,
+    build_overlay,
+    zonal_stats,
+)
 from tests.lights._helpers import voronoi_zones, write_raster
 
 
@@ -63,12 +71,19 @@ def test_float32_buffers_and_prefetch_match_float64_reads(
     overlay = build_overlay(zones, "zone", paths[0], method=method)  # type: ignore[arg-type]
     r0, r1, c0, c1 = overlay.window
     expected = []
+    buf32 = np.empty(overlay.window_shape, dtype=np.float32)
     for p in paths:
         values = read_window(p, (r0, r1), (c0, c1), extra)
         assert values.dtype == np.float64
         if transform is not None:
             values = np.asarray(transform(values), dtype=np.float64)  # type: ignore[operator]
         expected.append(apply_overlay(overlay, values, STATS))
+        if transform is None:
+            v32 = read_window(p, (r0, r1), (c0, c1), extra, out=buf32)
+            assert (v32 is buf32) == (dtype in ("float32", "int16"))
+            got = _stats_inplace(overlay, v32.ravel(), STATS)
+            for s in STATS:
+                np.testing.assert_array_equal(got[s], expected[-1][s], err_msg=f"float32 {s}")
     for run in (SerialExecutor(), SerialExecutor(prefetch=False), ThreadExecutor(2)):
         table = zonal_stats(
             [str(p) for p in paths],

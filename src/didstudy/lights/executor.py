@@ -41,7 +41,7 @@ class SerialExecutor:
     """In-process, one item after another (the default; no pickling).
 
     ``prefetch=True`` (default) lets :func:`didstudy.lights.zonal.zonal_stats` read the next
-    raster in one background thread while the current one is computed (two float32 window
+    raster in one background thread while the current one is computed (two float64 window
     buffers); ``prefetch=False`` is strictly sequential with one buffer (lowest memory).
     """
 

@@ -119,15 +119,15 @@ def _stats_inplace(
 
 _SCRATCH = threading.local()
 
-WindowBuffer = NDArray[np.float32]
+WindowBuffer = NDArray[np.float64]
+BUFFER_DTYPE = np.float64
+"""Window buffers are float64: a float32 buffer (exact for float32 rasters, half the bytes) made
+scipy convert the vector to a transient float64 copy inside every mat-vec, which cost more CPU
+than GDAL's conversion saved and used the same peak memory (measured: benchmarks/RESULTS.md)."""
 
 
 def _scratch(overlay: Overlay) -> tuple[WindowBuffer, NDArray[np.bool_]]:
-    """One reusable (window float32, window bool) pair per worker thread, for this overlay.
-
-    float32 holds float32/uint8/int16 rasters exactly at half the memory of float64; other pixel
-    types are read into a fresh float64 array instead (:func:`read_window`).
-    """
+    """One reusable (window float64, window bool) pair per worker thread, for this overlay."""
     key = f"{overlay.key}{overlay.window}"
     hit: tuple[WindowBuffer, NDArray[np.bool_]] | None = None
     if getattr(_SCRATCH, "key", None) == key:
@@ -135,7 +135,7 @@ def _scratch(overlay: Overlay) -> tuple[WindowBuffer, NDArray[np.bool_]]:
     if hit is None:
         _SCRATCH.buffers = None
         hit = (
-            np.empty(overlay.window_shape, dtype=np.float32),
+            np.empty(overlay.window_shape, dtype=BUFFER_DTYPE),
             np.empty(overlay.window_shape, dtype=bool).ravel(),
         )
         _SCRATCH.key, _SCRATCH.buffers = key, hit
@@ -219,8 +219,8 @@ def prefetched_tasks(
     """:func:`raster_task` over ``items`` in order, reading raster i+1 while computing raster i.
 
     One reader thread (GDAL decodes outside the GIL, itself on all cores) fills one of two
-    float32 window buffers while this thread runs the statistics on the other: two windows in
-    memory instead of one, the price of the overlap (the same bytes as one float64 window).
+    float64 window buffers while this thread runs the statistics on the other: two windows in
+    memory instead of one, the price of the overlap.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -230,8 +230,8 @@ def prefetched_tasks(
             yield i, raster_task(overlay, item)
         return
     buffers = (
-        np.empty(overlay.window_shape, dtype=np.float32),
-        np.empty(overlay.window_shape, dtype=np.float32),
+        np.empty(overlay.window_shape, dtype=BUFFER_DTYPE),
+        np.empty(overlay.window_shape, dtype=BUFFER_DTYPE),
     )
     invalid = np.empty(buffers[0].size, dtype=bool)
     with ThreadPoolExecutor(1, thread_name_prefix="didstudy-read") as pool:
