@@ -38,6 +38,7 @@ class PlannedStep:
     arguments: Mapping[str, Any]
     available: bool
     reason: str = ""
+    title: str | None = None
 
     @property
     def name(self) -> str:
@@ -115,7 +116,9 @@ def _check_arguments(
             )
 
 
-def make_plan(loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None) -> Plan:
+def make_plan(
+    loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None, lang: str | None = None
+) -> Plan:
     """Validate every step against its function's signature and order them as written.
 
     Parameters
@@ -125,8 +128,12 @@ def make_plan(loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None) ->
     overrides
         Keyword arguments applied to every step whose function accepts them (e.g.
         ``{"reps": 50}`` to shorten placebo draws in a quick run).
+    lang
+        Language of the run (default: the study file's); picks each step's title when the
+        title is given per language.
     """
     overrides = dict(overrides or {})
+    language = lang or loaded.spec.study.lang
     seed = loaded.spec.study.seed
     planned: list[PlannedStep] = []
     for index, step in enumerate(loaded.spec.steps):
@@ -145,7 +152,17 @@ def make_plan(loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None) ->
         function, target = resolve_function(kind)
         if function is None:
             planned.append(
-                PlannedStep(index, step, kind, None, kind.targets[0], step.arguments, False, target)
+                PlannedStep(
+                    index,
+                    step,
+                    kind,
+                    None,
+                    kind.targets[0],
+                    step.arguments,
+                    False,
+                    target,
+                    step.title_for(language),
+                )
             )
             continue
         _check_arguments(loaded, index, step, kind, function)
@@ -158,10 +175,14 @@ def make_plan(loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None) ->
             kind.role == "estimate"
             and "name" in parameters
             and "name" not in arguments
-            and step.title is not None
+            and step.title_for(language) is not None
         ):
-            arguments["name"] = step.title
+            arguments["name"] = step.title_for(language)
         if "seed" in parameters and "seed" not in arguments:
             arguments["seed"] = seed
-        planned.append(PlannedStep(index, step, kind, function, target, arguments, True))
+        planned.append(
+            PlannedStep(
+                index, step, kind, function, target, arguments, True, "", step.title_for(language)
+            )
+        )
     return Plan(loaded, tuple(planned), overrides)

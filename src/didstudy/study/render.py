@@ -117,7 +117,7 @@ def _resolve(context: Context, step: PlannedStep, parameter: str, value: Any) ->
         for name in value:
             result = _lookup(context, step, parameter, str(name))
             title = next(
-                (s.spec.title for s in context.plan.steps if s.name == name and s.spec.title),
+                (s.title for s in context.plan.steps if s.name == name and s.title),
                 str(name),
             )
             pairs.extend(_expand(title, result))
@@ -140,10 +140,20 @@ def _labels(context: Context, lang: str) -> dict[str, str]:
     return out
 
 
+LANGUAGES = frozenset({"zh", "en"})
+
+
+def per_language(value: Any, lang: str) -> Any:
+    """An argument given per language (``{ zh = ..., en = ... }``) in ``lang``; others unchanged."""
+    if isinstance(value, Mapping) and value and set(value) <= LANGUAGES:
+        return value.get(lang, next(iter(value.values())))
+    return value
+
+
 def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> Artifact:
     """Build one table or figure and write its files into ``stage``."""
     assert step.function is not None
-    arguments = dict(step.arguments)
+    arguments = {key: per_language(value, lang) for key, value in step.arguments.items()}
     for parameter in step.kind.result_parameters:
         if parameter in arguments:
             arguments[parameter] = _resolve(context, step, parameter, arguments[parameter])
@@ -152,8 +162,8 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
         arguments["lang"] = lang
     if "labels" in parameters and "labels" not in arguments:
         arguments["labels"] = _labels(context, lang)
-    if "caption" in parameters and "caption" not in arguments and step.spec.title:
-        arguments["caption"] = step.spec.title
+    if "caption" in parameters and "caption" not in arguments and step.title:
+        arguments["caption"] = step.title
     if "name" in parameters and "name" not in arguments:
         arguments["name"] = _safe(step.name)
     if step.kind.data_parameter is not None:
@@ -175,7 +185,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
         return _write_table(context, output, stem, stage, step.name)
     if simulated:
         _mark_simulated(_figure_object(output), lang)
-    return _write_figure(output, stem, stage, step.name, step.spec.title or step.name)
+    return _write_figure(output, stem, stage, step.name, step.title or step.name)
 
 
 def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:

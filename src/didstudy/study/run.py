@@ -145,11 +145,13 @@ class Context:
 
 
 def prepare(
-    study: str | Path | LoadedSpec, overrides: Mapping[str, Any] | None = None
+    study: str | Path | LoadedSpec,
+    overrides: Mapping[str, Any] | None = None,
+    lang: str | None = None,
 ) -> tuple[Plan, Context]:
     """Validate the study, load its data and apply the sample rules (no step is run)."""
     loaded = study if isinstance(study, LoadedSpec) else load_spec(study)
-    plan = make_plan(loaded, overrides)
+    plan = make_plan(loaded, overrides, lang)
     sources = load_sources(loaded)
     main = sources[loaded.spec.panel.data].frame
     check_panel_columns(loaded, main, sources[loaded.spec.panel.data].origin)
@@ -584,7 +586,7 @@ def run_study(
         study = LoadedSpec(
             loaded_spec.spec.model_copy(update={"study": meta}), loaded_spec.path, loaded_spec.text
         )
-    plan, context = prepare(study, overrides)
+    plan, context = prepare(study, overrides, lang)
     loaded = context.loaded
     if strict and plan.unavailable:
         first = plan.unavailable[0]

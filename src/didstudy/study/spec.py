@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from didstudy.errors import SpecError
 
@@ -141,9 +141,26 @@ class StepSpec(BaseModel):
     name: str
     data: str | None = None
     into: str | None = None
-    title: str | None = None
+    title: str | dict[str, str] | None = None
     enabled: bool = True
     args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("title")
+    @classmethod
+    def _title_languages(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"zh", "en"})
+            if unknown or not value:
+                raise ValueError(
+                    f"a title per language takes the keys 'zh' and 'en', not {unknown or 'none'}"
+                )
+        return value
+
+    def title_for(self, lang: str) -> str | None:
+        """The caption in ``lang``: ``title`` is a string or ``{ zh = "...", en = "..." }``."""
+        if isinstance(self.title, dict):
+            return self.title.get(lang) or next(iter(self.title.values()), None)
+        return self.title
 
     @property
     def arguments(self) -> dict[str, Any]:

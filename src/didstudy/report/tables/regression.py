@@ -388,7 +388,7 @@ def regression_table(
     if differences is not None and groups is None:
         names, derived = _split_models(full_names, None)
         groups = _labelled(derived, code, labels)
-        names = [str(labels[nm]) if labels and nm in labels else nm for nm in names]
+    names = [str(labels[nm]) if labels and nm in labels else nm for nm in names]
     n = len(results)
     tidies = [_tidy(r, nm, i) for i, (nm, r) in enumerate(items)]
 
