@@ -40,8 +40,31 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def generate(directory: Path, scale: float, n_rasters: int, seed: int = 1) -> dict[str, Any]:
-    """Write ``n_rasters`` float32 tiled GeoTIFFs and a Voronoi zone GeoPackage."""
+def _dmsp_like(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """Lit discs (DN falling linearly from 63 at the centre) around random towns, else 0."""
+    arr = np.zeros((h, w), np.float32)
+    n_towns = max(round(3000 * h * w / (FULL_H * FULL_W)), 10)
+    ys, xs = rng.integers(0, h, n_towns), rng.integers(0, w, n_towns)
+    radii = rng.integers(3, 25, n_towns)
+    for y, x, rad in zip(ys, xs, radii, strict=True):
+        y0, y1, x0, x1 = max(y - rad, 0), min(y + rad, h), max(x - rad, 0), min(x + rad, w)
+        dy = np.arange(y0, y1, dtype=np.float32)[:, None] - y
+        dx = np.arange(x0, x1, dtype=np.float32)[None, :] - x
+        disc = np.clip(63 * (1 - np.hypot(dy, dx) / rad), 0, 63).astype(np.float32)
+        np.maximum(arr[y0:y1, x0:x1], disc, out=arr[y0:y1, x0:x1])
+    return np.floor(arr)
+
+
+def generate(
+    directory: Path, scale: float, n_rasters: int, seed: int = 1, pattern: str = "noise"
+) -> dict[str, Any]:
+    """Write ``n_rasters`` float32 tiled GeoTIFFs and a Voronoi zone GeoPackage.
+
+    ``pattern="noise"``: every cell lit, a smooth field plus float noise (worst case for the
+    deflate decoder). ``pattern="dmsp"``: DMSP-like integer DN 0-63, lit discs around 3,000
+    simulated towns on a dark background (about 94 % of cells 0 at full scale), as real
+    stable-lights composites of China look.
+    """
     import geopandas as gpd
     import rasterio
     import shapely
@@ -70,9 +93,14 @@ def generate(directory: Path, scale: float, n_rasters: int, seed: int = 1) -> di
     yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
     xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
     base = (20 * np.sin(6 * xx) * np.cos(4 * yy) + 25).astype(np.float32)
+    if pattern == "dmsp":
+        base = _dmsp_like(h, w, rng)
     paths = []
     for i in range(n_rasters):
-        arr = base * np.float32(1 + 0.02 * i) + rng.random((h, w), dtype=np.float32) * 5
+        if pattern == "dmsp":
+            arr = np.minimum(np.floor(base * np.float32(1 + 0.02 * i)), np.float32(63))
+        else:
+            arr = base * np.float32(1 + 0.02 * i) + rng.random((h, w), dtype=np.float32) * 5
         arr[: max(h // 200, 1), :] = -1.0
         path = directory / f"ntl_{2000 + i}.tif"
         with rasterio.open(path, "w", **profile) as dst:
@@ -221,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-rivals", action="store_true")
+    parser.add_argument(
+        "--pattern",
+        choices=("noise", "dmsp"),
+        default="noise",
+        help="noise: every cell lit with float noise (worst case); dmsp: DMSP-like sparse lights",
+    )
     parser.add_argument("--data-dir", help="keep (and reuse) the generated rasters here")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--info", help=argparse.SUPPRESS)
@@ -242,9 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         d.mkdir(parents=True, exist_ok=True)
         ipath = d / "info.json"
         info = json.loads(ipath.read_text()) if ipath.exists() else {}
-        if info.get("scale") != ns.scale or len(info.get("paths", [])) != ns.rasters:
+        stale = info.get("scale") != ns.scale or info.get("pattern", "noise") != ns.pattern
+        if stale or len(info.get("paths", [])) != ns.rasters:
             t0 = time.perf_counter()
-            info = {"scale": ns.scale, **generate(d, ns.scale, ns.rasters)}
+            generated = generate(d, ns.scale, ns.rasters, pattern=ns.pattern)
+            info = {"scale": ns.scale, "pattern": ns.pattern, **generated}
             print(f"generated {ns.rasters} rasters in {time.perf_counter() - t0:.1f} s")
             ipath.write_text(json.dumps(info))
         print(
