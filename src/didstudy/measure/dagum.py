@@ -415,32 +415,34 @@ class DagumResult:
         """Group labels in ascending order of their means."""
         return list(self.groups["group"])
 
+    def _by_group(self, column: str, name: str | None = None) -> pd.Series:
+        """One column of ``groups`` as a Series indexed by group label (ascending means)."""
+        return pd.Series(self.groups[column].to_numpy(), index=self.order, name=name or column)
+
     @property
     def G_jj(self) -> pd.Series:
         """Within-group Gini (INDG) by group."""
-        return pd.Series(self.groups["gini"].to_numpy(), index=self.order, name="G_jj")
+        return self._by_group("gini", "G_jj")
 
     @property
     def means(self) -> pd.Series:
-        return pd.Series(self.groups["mean"].to_numpy(), index=self.order, name="mean")
+        return self._by_group("mean")
 
     @property
     def p(self) -> pd.Series:
-        return pd.Series(self.groups["p"].to_numpy(), index=self.order, name="p")
+        return self._by_group("p")
 
     @property
     def s(self) -> pd.Series:
-        return pd.Series(self.groups["s"].to_numpy(), index=self.order, name="s")
+        return self._by_group("s")
 
     @property
     def n_j(self) -> pd.Series:
-        return pd.Series(self.groups["n"].to_numpy(), index=self.order, name="n")
+        return self._by_group("n")
 
     @property
     def within_contrib(self) -> pd.Series:
-        return pd.Series(
-            self.groups["within_contrib"].to_numpy(), index=self.order, name="within_contrib"
-        )
+        return self._by_group("within_contrib")
 
     def _matrix(self, column: str, antisymmetric: str | None = None) -> pd.DataFrame:
         if self.pairs is None:
