@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 
 from didstudy.errors import DidstudyWarning, EstimationError, ValidationError
 from didstudy.estimation._inputs import PanelInput, fit_twfe, panel_input, require_columns
+from didstudy.kernels.resample import DrawGenerator
 from didstudy.results.comparison import HeterogeneityResult
 from didstudy.results.regression import RegressionResult, ResultCollection
 
@@ -124,7 +125,7 @@ def split_coefficients_loop(
     weights
         Optional analytic weights.
     """
-    from didstudy.estimation.demean import demean
+    from didstudy.kernels.demean import demean
 
     out = np.full(members.shape[1], np.nan)
     for r in range(members.shape[1]):
@@ -180,8 +181,7 @@ def permutation_test(
     n_units = int(unit_codes.max()) + 1
     label = np.zeros(n_units, dtype=bool)
     label[unit_codes] = is_a.to_numpy(dtype=bool)
-    rng = np.random.default_rng(seed)
-    perms = np.stack([rng.permutation(label) for _ in range(reps)], axis=1)
+    perms = DrawGenerator(seed).permutations(label, reps)
     members = np.concatenate([label[:, None], perms], axis=1)
     Zl = frame[[y, treat, *controls]].to_numpy(dtype=np.float64)
     counts = np.bincount(unit_codes, minlength=n_units)

@@ -20,13 +20,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from didstudy.errors import DataError, EstimationError, ValidationError
-from didstudy.estimation.demean import is_balanced_two_way
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
+from didstudy.kernels.demean import DirectDemeaner, demean_method, is_balanced_two_way
+from didstudy.kernels.resample import RNG_BLOCK, DrawGenerator
 from didstudy.results.placebo import PlaceboResult
 
 __all__ = [
     "BalancedPlaceboKernel",
-    "TwoWayDemeaner",
     "draw_assignments",
     "placebo",
     "pseudo_treatment",
@@ -36,9 +36,6 @@ Float = NDArray[np.float64]
 Mode = Literal["units_and_timing", "units", "timing"]
 Timing = Literal["observed", "uniform"]
 
-#: Draws generated per call of the random generator: fixed, so that the draws depend on the
-#: seed only, never on ``chunk_size``.
-RNG_BLOCK = 256
 #: Memory budget of one chunk of pseudo-treatment columns (bytes): n x chunk doubles, about
 #: six live copies while demeaning and fitting.
 CHUNK_BYTES = 256 * 1024**2
@@ -48,7 +45,7 @@ _ZERO_VARIANCE = 1e-9
 
 
 def draw_assignments(
-    rng: np.random.Generator,
+    draws: DrawGenerator,
     reps: int,
     n_units: int,
     n_treated: int,
@@ -61,40 +58,33 @@ def draw_assignments(
     """Pseudo-treated units and adoption periods of ``reps`` draws.
 
     * units: ``"units_and_timing"`` and ``"units"`` draw ``n_treated`` distinct units uniformly
-      (random keys, :func:`numpy.argpartition`); ``"timing"`` keeps the real treated units.
+      (:meth:`~didstudy.kernels.resample.DrawGenerator.subsets`); ``"timing"`` keeps the real
+      treated units.
     * periods: ``"units"`` keeps the real adoption periods, shuffled over the drawn units
       (a random subset of them if ``n_treated`` is smaller); otherwise each pseudo-treated unit
       gets a period drawn independently — ``timing="observed"``: from the real treated units'
       adoption periods (with replacement, so in proportion to the cohort sizes);
       ``"uniform"``: uniformly from ``timing_support``.
 
-    Draws are generated in blocks of :data:`RNG_BLOCK` so that they depend on the seed only:
-    not on how the caller chunks the estimation, and draw ``r`` is the same for any ``reps``.
+    Draws are generated in blocks of :data:`~didstudy.kernels.resample.RNG_BLOCK` so that they
+    depend on the seed only: not on how the caller chunks the estimation, and draw ``r`` is the
+    same for any ``reps``.
     """
     units = np.empty((reps, n_treated), dtype=np.int64)
     cohorts = np.empty((reps, n_treated), dtype=np.float64)
     for start in range(0, reps, RNG_BLOCK):
         size = min(RNG_BLOCK, reps - start)
         block = slice(start, start + size)
-        # every block draws RNG_BLOCK assignments and keeps the first `size`: draw r is the
-        # same whatever `reps` is
         if mode == "timing":
             units[block] = real_units[np.newaxis, :n_treated]
         else:
-            keys = rng.random((RNG_BLOCK, n_units))[:size]
-            if n_treated < n_units:
-                units[block] = np.argpartition(keys, n_treated - 1, axis=1)[:, :n_treated]
-            else:
-                units[block] = np.argsort(keys, axis=1)
+            units[block] = draws.subsets(size, n_units, n_treated)
         if mode == "units":
-            keys = rng.random((RNG_BLOCK, real_cohorts.size))[:size]
-            cohorts[block] = real_cohorts[np.argsort(keys, axis=1)[:, :n_treated]]
+            cohorts[block] = draws.shuffled(size, real_cohorts, n_treated)
         elif timing == "observed":
-            idx = rng.integers(0, real_cohorts.size, (RNG_BLOCK, n_treated))[:size]
-            cohorts[block] = real_cohorts[idx]
+            cohorts[block] = draws.choices(size, real_cohorts, n_treated)
         else:
-            idx = rng.integers(0, timing_support.size, (RNG_BLOCK, n_treated))[:size]
-            cohorts[block] = timing_support[idx]
+            cohorts[block] = draws.choices(size, timing_support, n_treated)
     return units, cohorts
 
 
@@ -301,71 +291,6 @@ def _balanced_kernel(
     return kernel.with_ssc((real_se / raw[0]) ** 2)
 
 
-#: Largest number of levels of the smaller factor for which :class:`TwoWayDemeaner` solves its
-#: dense system (the system is levels² doubles).
-TWO_WAY_MAX_LEVELS = 2_000
-#: Relative eigenvalue cut-off of the pseudo-inverse; zero eigenvalues are the redundant fixed
-#: effect of each connected component.
-_PINV_RTOL = 1e-11
-
-
-@dataclass(frozen=True)
-class TwoWayDemeaner:
-    """Exact two-way within transformation of many columns at once (any balance, weights).
-
-    With ``A`` the indicators of the factor with more levels and ``B`` those of the other,
-    ``M x = r − A (A'WA)⁻¹ A'W r`` with ``r = x − B g`` and ``g`` solving the concentrated normal
-    equations ``(B'WB − B'WA (A'WA)⁻¹ A'WB) g = B'W x − B'WA (A'WA)⁻¹ A'W x`` (Abowd, Kramarz &
-    Margolis 1999) — the algorithm of :func:`didstudy.estimation.demean.demean` for two factors,
-    written as sparse × dense products so that an ``n × R`` block of placebo columns is demeaned
-    in a few passes instead of one pass per column.
-    """
-
-    big: Any  # sparse G_a x n: A'W
-    small: Any  # sparse G_b x n: B'W
-    small_t: Any  # sparse n x G_b: B
-    big_t: Any  # sparse n x G_a: A
-    inv_big: Float
-    cross: Any  # sparse G_b x G_a: B'WA (A'WA)^-1
-    pinv: Float
-
-    @classmethod
-    def build(
-        cls, codes_a: NDArray[np.intp], codes_b: NDArray[np.intp], weights: Float | None
-    ) -> TwoWayDemeaner | None:
-        """Factorise once for the factor codes (``None`` when the smaller factor is too big)."""
-        from scipy import sparse
-
-        n_a, n_b = int(codes_a.max()) + 1, int(codes_b.max()) + 1
-        if n_b > n_a:
-            codes_a, codes_b, n_a, n_b = codes_b, codes_a, n_b, n_a
-        if n_b > TWO_WAY_MAX_LEVELS:
-            return None
-        n = codes_a.size
-        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-        rows = np.arange(n)
-        big_t = sparse.csr_matrix((np.ones(n), (rows, codes_a)), shape=(n, n_a))
-        small_t = sparse.csr_matrix((np.ones(n), (rows, codes_b)), shape=(n, n_b))
-        big = sparse.csr_matrix((w, (codes_a, rows)), shape=(n_a, n))
-        small = sparse.csr_matrix((w, (codes_b, rows)), shape=(n_b, n))
-        totals = np.asarray(big.sum(axis=1)).ravel()
-        inv_big = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
-        cross = (small @ big_t) @ sparse.diags(inv_big)
-        system = (small @ small_t).toarray() - (cross @ (big @ small_t)).toarray()
-        system = 0.5 * (system + system.T)
-        eigval, eigvec = np.linalg.eigh(system)
-        keep = eigval > _PINV_RTOL * max(float(eigval[-1]), 1e-300)
-        pinv = (eigvec[:, keep] / eigval[keep]) @ eigvec[:, keep].T
-        return cls(big, small, small_t, big_t, inv_big, sparse.csr_matrix(cross), pinv)
-
-    def demean(self, x: Float) -> Float:
-        """Residuals of every column of ``x`` (``n × R``) on both sets of dummies."""
-        rhs = self.small @ x - self.cross @ (self.big @ x)
-        r = x - self.small_t @ (self.pinv @ rhs)
-        out: Float = r - self.big_t @ ((self.big @ r) * self.inv_big[:, np.newaxis])
-        return out
-
-
 def _roles(
     data: Any, treat: str | None, unit: str | None, time: str | None, fe: Any
 ) -> tuple[pd.DataFrame, str, str, str]:
@@ -471,8 +396,9 @@ def placebo(
         ``"auto"``: the closed form of :class:`BalancedPlaceboKernel` on a balanced unit x
         period panel with unit and period effects, no weights and CRV1 clusters nesting the
         units (checked against the real fit), else ``"dense"``: pseudo-treatment columns
-        demeaned together (:class:`TwoWayDemeaner` for two fixed effects, else the design's
-        ``demean``) and fitted by :meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`.
+        demeaned together (:class:`~didstudy.kernels.demean.DirectDemeaner` for two or more
+        fixed effects, else the design's ``demean``) and fitted by
+        :meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`.
 
     Returns
     -------
@@ -546,9 +472,8 @@ def placebo(
             f"no sample period lies in timing_range {timing_range}",
             fix="pass a range of periods present in the data",
         )
-    rng = np.random.default_rng(seed)
     units, cohorts = draw_assignments(
-        rng, reps, n_units, m, mode, real_units, real_cohorts, timing, support
+        DrawGenerator(seed), reps, n_units, m, mode, real_units, real_cohorts, timing, support
     )
     time_codes_raw, periods = pd.factorize(sample[time_col], sort=True)
     time_index = time_codes_raw.astype(np.intp)
@@ -575,8 +500,8 @@ def placebo(
                 fix="use algorithm='auto'",
             )
     demeaner = None
-    if kernel is None and len(design.fe) == 2:
-        demeaner = TwoWayDemeaner.build(design.fe[0].codes, design.fe[1].codes, design.weights)
+    if kernel is None and demean_method(design.fe, design.weights) in ("direct", "closed-form"):
+        demeaner = DirectDemeaner.build(design.fe, design.weights)
     coef = np.empty(reps)
     se = np.empty(reps)
     if kernel is not None:
@@ -591,7 +516,7 @@ def placebo(
             b, s = kernel.fit(units[start:stop], idx.astype(np.intp))
         else:
             d = pseudo_treatment(unit_codes, times, n_units, units[start:stop], cohorts[start:stop])
-            d_tilde = demeaner.demean(d) if demeaner is not None else design.demean(d)
+            d_tilde = demeaner.apply_block(d) if demeaner is not None else design.demean(d)
             b, s = design.fit_many(d_tilde, chunk=stop - start)
         coef[start:stop] = b
         se[start:stop] = s

@@ -312,7 +312,7 @@ def zonal_stats(
         ``functools.partial(intercalibrate, coefficients=...)``), and its parameters for the
         metadata and the cache key.
     executor
-        A :class:`didstudy.lights.executor.Executor` (default: in-process serial).
+        A :class:`didstudy.kernels.resample.Executor` (default: in-process serial).
     cache_dir
         Directory for the overlay (``.npz``) and per-raster results keyed by content hash; a rerun
         skips rasters already done.
@@ -326,8 +326,8 @@ def zonal_stats(
         ``.attrs["lights"]`` holds the method, grids, overlay keys, zones with no valid cell and
         the transform parameters. Zones with no valid cell raise a :class:`LightsWarning`.
     """
+    from didstudy.kernels.resample import SerialExecutor
     from didstudy.lights.cache import ResultCache
-    from didstudy.lights.executor import SerialExecutor
 
     stats = tuple(stats)
     _check_stats(stats)
