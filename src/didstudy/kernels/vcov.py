@@ -478,7 +478,8 @@ class VcovPieces:
 
     def meat(self, names: Sequence[str]) -> tuple[FloatArray, int]:
         """The kept meat of the intersection of ``names`` and its number of clusters."""
-        order = sorted(names, key=self.cluster_names.index)
+        known = [n for n in names if n in self.cluster_names]
+        order = sorted(known, key=self.cluster_names.index) + [n for n in names if n not in known]
         key = "+".join(order)
         if key not in self.meat_keys:
             raise EstimationError(
