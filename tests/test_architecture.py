@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "lights": {"data", "results", "measure", "errors", "kernels"},
     "estimation": {"data", "results", "errors", "measure", "kernels"},
     "inference": {"data", "results", "errors", "estimation", "kernels"},
-    "report": {"results", "errors", "data"},
+    "report": {"results", "errors", "data", "kernels"},
     "study": {
         "data",
         "results",

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg
 
 from didstudy.errors import EstimationError
 
@@ -64,6 +63,8 @@ def screen_collinear(
     tol: float = COLLINEAR_TOL,
 ) -> tuple[list[int], list[int], list[int]]:
     """Order-preserving collinearity screen on ``X'WX``: (kept, dropped_fe, dropped_collinear)."""
+    from scipy import linalg
+
     p = gram.shape[0]
     diag = np.diag(gram).copy()
     kept: list[int] = []
@@ -114,6 +115,8 @@ def ols(
     tol
         Collinearity tolerance.
     """
+    from scipy import linalg
+
     if weights is None:
         gram = X.T @ X
         xty = X.T @ y

@@ -17,9 +17,9 @@ from typing import Any, NamedTuple, overload
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as sps
 
 from didstudy.errors import EstimationError
+from didstudy.kernels.distributions import t_ppf, t_sf
 from didstudy.kernels.vcov import (
     SmallSampleCorrection,
     VcovEstimate,
@@ -146,7 +146,7 @@ class RegressionResult:
     def pvalue(self) -> pd.Series:
         """Two-sided p-values from the t distribution with ``df_t`` degrees of freedom."""
         t = np.abs(self.tstat.to_numpy())
-        return pd.Series(2.0 * sps.t.sf(t, self.df_t), index=list(self.terms))
+        return pd.Series(2.0 * t_sf(t, self.df_t), index=list(self.terms))
 
     # ----- protocol ------------------------------------------------------------------------
     def tidy(self, alpha: float = 0.05) -> pd.DataFrame:
@@ -160,8 +160,8 @@ class RegressionResult:
         se = np.sqrt(np.diag(self.cov)) if len(self.terms) else np.zeros(0)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = est / se
-        pval = 2.0 * sps.t.sf(np.abs(stat), self.df_t)
-        crit = float(sps.t.ppf(1.0 - alpha / 2.0, self.df_t))
+        pval = 2.0 * t_sf(np.abs(stat), self.df_t)
+        crit = t_ppf(1.0 - alpha / 2.0, self.df_t)
         frame = pd.DataFrame(
             {
                 "term": pd.Series(list(self.terms), dtype=object),

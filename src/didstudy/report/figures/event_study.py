@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
 
 from didstudy.errors import DataError
+from didstudy.kernels.distributions import t_ppf
 from didstudy.report.figures._style import figure_style, styled_figure
 from didstudy.report.figures.save import save_figure
 from didstudy.results.event_study import EventStudyResult
@@ -86,7 +86,7 @@ def event_study_figure(
     est = table[~table["is_base"]]
     if est.empty:
         raise DataError("the event study has no coefficients to plot")
-    q = float(st.t.ppf(0.5 + level / 2.0, result.df_t))
+    q = t_ppf(0.5 + level / 2.0, result.df_t)
     rel = est["rel_time"].to_numpy(dtype=float)
     coef = est["estimate"].to_numpy(dtype=float)
     half = q * est["std_error"].to_numpy(dtype=float)

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
 
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
@@ -92,6 +91,8 @@ def placebo_figure(
         pad = 0.05 * (hi - lo if hi > lo else 1.0)
         grid = np.linspace(lo - pad, hi + pad, 400)
         if float(np.std(draws)) > 0:
+            from scipy import stats as st
+
             kde = st.gaussian_kde(draws)
             ax.plot(grid, kde(grid), color="#0B3C8C", linewidth=1.6, label=text["kde"], zorder=2)
         ax.axvline(
