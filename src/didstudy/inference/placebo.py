@@ -22,7 +22,8 @@ from numpy.typing import NDArray
 from didstudy.errors import DataError, EstimationError, ValidationError
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
 from didstudy.kernels.demean import DirectDemeaner, demean_method, is_balanced_two_way
-from didstudy.kernels.resample import RNG_BLOCK, DrawGenerator
+from didstudy.kernels.resample import RNG_BLOCK, DrawGenerator, run_chunks
+from didstudy.kernels.threads import kernel_threads
 from didstudy.results.placebo import PlaceboResult
 
 __all__ = [
@@ -406,13 +407,7 @@ def placebo(
         Every draw's coefficient, SE, t and p; randomisation p-values (two-sided
         ``|b_r| ≥ |b|`` and both one-sided) and the shares of draws beyond the real estimate.
     """
-    if mode not in ("units_and_timing", "units", "timing"):
-        raise ValidationError(f"mode must be 'units_and_timing', 'units' or 'timing', not {mode!r}")
-    if timing not in ("observed", "uniform"):
-        raise ValidationError(f"timing must be 'observed' or 'uniform', not {timing!r}")
-    if int(reps) < 1:
-        raise ValidationError(f"reps must be at least 1, not {reps}")
-    reps = int(reps)
+    reps = _check_options(mode, timing, reps)
     frame, unit_col, time_col, treat_col = _roles(data, treat, unit, time, fe)
     if isinstance(data, pd.DataFrame) and fe is None:
         fe = [unit_col, time_col]
@@ -430,98 +425,21 @@ def placebo(
     )
     real = design.fit(treat_col)
     real_term = real.term(treat_col)
-    sample = frame.loc[design.sample]
-    unit_codes_raw, unit_labels = pd.factorize(sample[unit_col], sort=True)
-    unit_codes = unit_codes_raw.astype(np.intp)
-    n_units = len(unit_labels)
-    times = sample[time_col].to_numpy(dtype=np.float64)
-    d_real = sample[treat_col].to_numpy(dtype=np.float64)
-    first = np.full(n_units, np.inf)
-    np.minimum.at(first, unit_codes[d_real == 1], times[d_real == 1])
-    real_units = np.flatnonzero(np.isfinite(first)).astype(np.int64)
-    real_cohorts = first[real_units]
-    if real_units.size == 0:
-        raise ValidationError(
-            "no unit is treated in the estimation sample",
-            column=treat_col,
-            fix="check the treatment column",
-        )
-    m = real_units.size if n_treated is None else int(n_treated)
-    if mode == "timing" and m != real_units.size:
-        raise ValidationError(
-            f"mode='timing' keeps the {real_units.size} real treated units; n_treated={m}",
-            fix="leave n_treated unset with mode='timing'",
-        )
-    if mode == "units" and m > real_units.size:
-        raise ValidationError(
-            f"mode='units' shuffles the {real_units.size} real adoption periods over the "
-            f"pseudo-treated units; n_treated={m} is more",
-            fix="use mode='units_and_timing' to draw more pseudo-treated units",
-        )
-    if not 1 <= m <= n_units:
-        raise ValidationError(f"n_treated must be between 1 and {n_units}, not {m}")
-    support = np.unique(times)
-    rng_lo, rng_hi = (
-        (float(real_cohorts.min()), float(real_cohorts.max()))
-        if timing_range is None
-        else (float(timing_range[0]), float(timing_range[1]))
-    )
-    support = support[(support >= rng_lo) & (support <= rng_hi)]
-    if timing == "uniform" and support.size == 0:
-        raise ValidationError(
-            f"no sample period lies in timing_range {timing_range}",
-            fix="pass a range of periods present in the data",
-        )
+    sample = _Sample.of(frame.loc[design.sample], unit_col, time_col, treat_col)
+    m = _pseudo_count(n_treated, mode, sample)
+    span, support = _timing_support(sample, timing, timing_range)
     units, cohorts = draw_assignments(
-        DrawGenerator(seed), reps, n_units, m, mode, real_units, real_cohorts, timing, support
-    )
-    time_codes_raw, periods = pd.factorize(sample[time_col], sort=True)
-    time_index = time_codes_raw.astype(np.intp)
-    period_values = np.asarray(periods, dtype=np.float64)
-    kernel = None
-    if algorithm != "dense":
-        kernel = _balanced_kernel(
-            design,
-            unit_col,
-            time_col,
-            unit_codes,
-            time_index,
-            n_units,
-            period_values,
-            real_units,
-            real_cohorts,
-            real_term.estimate,
-            real_term.std_error,
+        DrawGenerator(seed), reps, sample.n_units, m, mode, sample.real_units,
+        sample.real_cohorts, timing, support,
+    )  # fmt: skip
+    engine = _engine(design, sample, unit_col, time_col, real_term, algorithm)
+    chunk = _auto_chunk(engine.rows_per_draw, reps) if chunk_size is None else chunk_size
+    with kernel_threads(engine.rows_per_draw * min(reps, max(1, int(chunk)))):
+        parts = run_chunks(
+            _fit_draws, (engine, units, cohorts), reps, int(chunk), progress=progress
         )
-        if kernel is None and algorithm == "balanced":
-            raise ValidationError(
-                "algorithm='balanced' needs a balanced unit x period panel with unit and period "
-                "fixed effects, no weights, and CRV1 clusters in which units are nested",
-                fix="use algorithm='auto'",
-            )
-    demeaner = None
-    if kernel is None and demean_method(design.fe, design.weights) in ("direct", "closed-form"):
-        demeaner = DirectDemeaner.build(design.fe, design.weights)
-    coef = np.empty(reps)
-    se = np.empty(reps)
-    if kernel is not None:
-        chunk = _auto_chunk(n_units * (kernel.z.shape[2] + 10), reps)
-    else:
-        chunk = _auto_chunk(design.nobs, reps)
-    chunk = chunk if chunk_size is None else max(1, int(chunk_size))
-    for start in range(0, reps, chunk):
-        stop = min(start + chunk, reps)
-        if kernel is not None:
-            idx = np.searchsorted(period_values, cohorts[start:stop], side="left")
-            b, s = kernel.fit(units[start:stop], idx.astype(np.intp))
-        else:
-            d = pseudo_treatment(unit_codes, times, n_units, units[start:stop], cohorts[start:stop])
-            d_tilde = demeaner.apply_block(d) if demeaner is not None else design.demean(d)
-            b, s = design.fit_many(d_tilde, chunk=stop - start)
-        coef[start:stop] = b
-        se[start:stop] = s
-        if progress is not None:
-            progress(stop, reps)
+    coef = np.concatenate([b for b, _ in parts])
+    se = np.concatenate([s for _, s in parts])
     if not np.isfinite(coef).any():
         raise EstimationError(
             "no placebo draw has variation left after the fixed effects",
@@ -531,7 +449,6 @@ def placebo(
     for arr in (coef, se, units, cohorts):
         arr.setflags(write=False)
     stats = real.stats()
-    n_clusters = int(stats.get("n_clusters", 0) or 0)
     return PlaceboResult(
         term=treat_col,
         estimate=real_term.estimate,
@@ -541,16 +458,165 @@ def placebo(
         se=se,
         pseudo_units=units,
         pseudo_cohorts=cohorts,
-        unit_labels=tuple(unit_labels.tolist()),
+        unit_labels=tuple(sample.unit_labels),
         reps=reps,
         seed=seed,
         mode=mode,
         timing=timing,
-        timing_range=(rng_lo, rng_hi) if timing == "uniform" else None,
+        timing_range=span if timing == "uniform" else None,
         n_treated=m,
         nobs=design.nobs,
-        n_clusters=n_clusters,
+        n_clusters=int(stats.get("n_clusters", 0) or 0),
         outcome=y,
         controls=tuple(controls),
         vcov_type=str(real.vcov_type),
     )
+
+
+def _check_options(mode: str, timing: str, reps: int) -> int:
+    if mode not in ("units_and_timing", "units", "timing"):
+        raise ValidationError(f"mode must be 'units_and_timing', 'units' or 'timing', not {mode!r}")
+    if timing not in ("observed", "uniform"):
+        raise ValidationError(f"timing must be 'observed' or 'uniform', not {timing!r}")
+    if int(reps) < 1:
+        raise ValidationError(f"reps must be at least 1, not {reps}")
+    return int(reps)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """The estimation sample's units, periods and real adoption (first treated period)."""
+
+    unit_codes: NDArray[np.intp]
+    unit_labels: tuple[Any, ...]
+    times: Float
+    time_index: NDArray[np.intp]
+    period_values: Float
+    real_units: NDArray[np.int64]
+    real_cohorts: Float
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_labels)
+
+    @classmethod
+    def of(cls, sample: pd.DataFrame, unit_col: str, time_col: str, treat_col: str) -> _Sample:
+        unit_codes_raw, unit_labels = pd.factorize(sample[unit_col], sort=True)
+        unit_codes = unit_codes_raw.astype(np.intp)
+        times = sample[time_col].to_numpy(dtype=np.float64)
+        d_real = sample[treat_col].to_numpy(dtype=np.float64)
+        first = np.full(len(unit_labels), np.inf)
+        np.minimum.at(first, unit_codes[d_real == 1], times[d_real == 1])
+        real_units = np.flatnonzero(np.isfinite(first)).astype(np.int64)
+        if real_units.size == 0:
+            raise ValidationError(
+                "no unit is treated in the estimation sample",
+                column=treat_col,
+                fix="check the treatment column",
+            )
+        time_codes_raw, periods = pd.factorize(sample[time_col], sort=True)
+        return cls(
+            unit_codes, tuple(unit_labels.tolist()), times, time_codes_raw.astype(np.intp),
+            np.asarray(periods, dtype=np.float64), real_units, first[real_units],
+        )  # fmt: skip
+
+
+def _pseudo_count(n_treated: int | None, mode: Mode, sample: _Sample) -> int:
+    """The number of pseudo-treated units, checked against the mode."""
+    n_real = sample.real_units.size
+    m = n_real if n_treated is None else int(n_treated)
+    if mode == "timing" and m != n_real:
+        raise ValidationError(
+            f"mode='timing' keeps the {n_real} real treated units; n_treated={m}",
+            fix="leave n_treated unset with mode='timing'",
+        )
+    if mode == "units" and m > n_real:
+        raise ValidationError(
+            f"mode='units' shuffles the {n_real} real adoption periods over the "
+            f"pseudo-treated units; n_treated={m} is more",
+            fix="use mode='units_and_timing' to draw more pseudo-treated units",
+        )
+    if not 1 <= m <= sample.n_units:
+        raise ValidationError(f"n_treated must be between 1 and {sample.n_units}, not {m}")
+    return m
+
+
+def _timing_support(
+    sample: _Sample, timing: Timing, timing_range: tuple[float, float] | None
+) -> tuple[tuple[float, float], Float]:
+    """The range of pseudo adoption periods and the sample periods inside it."""
+    span = (
+        (float(sample.real_cohorts.min()), float(sample.real_cohorts.max()))
+        if timing_range is None
+        else (float(timing_range[0]), float(timing_range[1]))
+    )
+    support = np.unique(sample.times)
+    support = support[(support >= span[0]) & (support <= span[1])]
+    if timing == "uniform" and support.size == 0:
+        raise ValidationError(
+            f"no sample period lies in timing_range {timing_range}",
+            fix="pass a range of periods present in the data",
+        )
+    return span, support
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """How a chunk of draws is fitted: the closed form, or pseudo-treatment columns."""
+
+    design: DemeanedDesign
+    sample: _Sample
+    kernel: BalancedPlaceboKernel | None
+    demeaner: DirectDemeaner | None
+
+    @property
+    def rows_per_draw(self) -> int:
+        """Values one draw touches (sizes the chunks and the BLAS thread choice)."""
+        if self.kernel is not None:
+            return self.sample.n_units * (int(self.kernel.z.shape[2]) + 10)
+        return self.design.nobs
+
+
+def _engine(
+    design: DemeanedDesign,
+    sample: _Sample,
+    unit_col: str,
+    time_col: str,
+    real_term: Any,
+    algorithm: str,
+) -> _Engine:
+    kernel = None
+    if algorithm != "dense":
+        kernel = _balanced_kernel(
+            design, unit_col, time_col, sample.unit_codes, sample.time_index, sample.n_units,
+            sample.period_values, sample.real_units, sample.real_cohorts, real_term.estimate,
+            real_term.std_error,
+        )  # fmt: skip
+        if kernel is None and algorithm == "balanced":
+            raise ValidationError(
+                "algorithm='balanced' needs a balanced unit x period panel with unit and period "
+                "fixed effects, no weights, and CRV1 clusters in which units are nested",
+                fix="use algorithm='auto'",
+            )
+    demeaner = None
+    if kernel is None and demean_method(design.fe, design.weights) in ("direct", "closed-form"):
+        demeaner = DirectDemeaner.build(design.fe, design.weights)
+    return _Engine(design, sample, kernel, demeaner)
+
+
+def _fit_draws(
+    shared: tuple[_Engine, NDArray[np.int64], Float], span: tuple[int, int]
+) -> tuple[Float, Float]:
+    """Coefficients and standard errors of the draws ``span[0]..span[1]-1``."""
+    engine, units, cohorts = shared
+    start, stop = span
+    sample = engine.sample
+    if engine.kernel is not None:
+        idx = np.searchsorted(sample.period_values, cohorts[start:stop], side="left")
+        return engine.kernel.fit(units[start:stop], idx.astype(np.intp))
+    d = pseudo_treatment(
+        sample.unit_codes, sample.times, sample.n_units, units[start:stop], cohorts[start:stop]
+    )
+    design = engine.design
+    d_tilde = engine.demeaner.apply_block(d) if engine.demeaner is not None else design.demean(d)
+    return design.fit_many(d_tilde, chunk=stop - start)
