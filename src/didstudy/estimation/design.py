@@ -572,86 +572,24 @@ def prepare_twfe(
     drop_singletons
         Drop singleton observations iteratively (default True, as reghdfe).
     """
-    if _is_panel(data):
-        frame = data.frame
-        fe_list = list(_split_fe(fe)) if fe is not None else [data.unit, data.time]
-        default_cluster = [getattr(data, "cluster", None) or data.unit]
-        if weights is None:
-            weights = getattr(data, "weight", None)
-    elif isinstance(data, pd.DataFrame):
-        frame = data
-        if fe is None:
-            raise EstimationError(
-                "fixed effects are required when data is a DataFrame",
-                fix="pass fe=['unit', 'time'], or build a didstudy.Panel",
-            )
-        fe_list = list(_split_fe(fe))
-        default_cluster = fe_list[:1]
-    else:
-        raise DataError(
-            f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
-        )
+    frame, fe_list, default_cluster, weights = _roles(data, fe, weights)
     request = parse_vcov(vcov, cluster, default_cluster)
     use_ssc = resolve_ssc(ssc)
     treat_names = list(_split_names(treat)) if isinstance(treat, str) else list(treat or ())
     controls = list(controls)
-
-    numeric_cols = [y, *treat_names, *controls]
+    cols = [y, *treat_names, *controls]
     factor_cols: list[str] = []
     for spec in [*fe_list, *request.clusters]:
         factor_cols += factor_columns(spec)
-    needed = list(dict.fromkeys(numeric_cols + factor_cols + ([weights] if weights else [])))
-    missing_cols = [c for c in needed if c not in frame.columns]
-    if missing_cols:
-        raise DataError(
-            f"column{'s' if len(missing_cols) > 1 else ''} not found: "
-            + ", ".join(repr(c) for c in missing_cols),
-            column=missing_cols[0],
-            fix=f"available columns: {', '.join(map(str, list(frame.columns)[:20]))}",
-        )
+    _require(frame, list(dict.fromkeys(cols + factor_cols + ([weights] if weights else []))))
+    full, ok, w_all = _numeric_block(frame, cols, factor_cols, weights)
     n_input = len(frame)
-    cols = [y, *treat_names, *controls]
-    # one float64 Fortran matrix holds every numeric column; it is demeaned in place later
-    full = np.empty((n_input, len(cols)), order="F")
-    ok = np.ones(n_input, dtype=bool)
-    for j, c in enumerate(cols):
-        full[:, j] = _numeric(frame, c)
-        ok &= np.isfinite(full[:, j])
-    for c in dict.fromkeys(factor_cols):
-        ok &= ~frame[c].isna().to_numpy(dtype=bool)
-    w_all = None
-    if weights:
-        w_all = _numeric(frame, weights)
-        ok &= np.isfinite(w_all)
-        bad = ok & (w_all < 0)
-        if bad.any():
-            raise DataError(
-                "weights must be non-negative",
-                column=weights,
-                rows=list(frame.index[bad][:10]),
-            )
-        ok &= w_all > 0
     n_missing = int(n_input - ok.sum())
-    all_ok = n_missing == 0
     raw_codes = [encode_factor(frame, spec) for spec in fe_list]
-    if not all_ok:
+    if n_missing:
         raw_codes = [c[ok] for c in raw_codes]
-    n_single = 0
-    if drop_singletons and raw_codes:
-        single = find_singletons(raw_codes)
-        n_single = int(single.sum())
-        if n_single:
-            warnings.warn(
-                f"dropped {n_single} singleton observation{'s' if n_single > 1 else ''} "
-                f"(alone in a level of {', '.join(fe_list)})",
-                SingletonWarning,
-                stacklevel=3,
-            )
-            pos = np.flatnonzero(ok)
-            ok = ok.copy()
-            ok[pos[single]] = False
-            all_ok = False
-            raw_codes = [c[~single] for c in raw_codes]
+    ok, raw_codes, n_single = _drop_singletons(ok, raw_codes, fe_list, drop_singletons)
+    all_ok = n_missing == 0 and n_single == 0
     if not ok.any():
         raise EstimationError("no observations left after dropping missing values and singletons")
     recoded = []
@@ -665,21 +603,8 @@ def prepare_twfe(
             for name in request.clusters
         )
     w = None if w_all is None else np.ascontiguousarray(w_all if all_ok else w_all[ok])
-    n = int(ok.sum())
-    if all_ok:
-        mat = full
-    else:
-        for j in range(len(cols)):
-            full[:n, j] = full[ok, j]
-        mat = full[:n, :]
-    del full
-    raw_ss = np.empty(len(cols))
-    for j in range(len(cols)):
-        x = mat[:, j]
-        xc = x - float(np.average(x, weights=w))
-        raw_ss[j] = float(
-            np.einsum("i,i->", xc, xc) if w is None else np.einsum("i,i,i->", xc, w, xc)
-        )
+    mat = _compact(full, ok, all_ok)
+    raw_ss = _centred_sums_of_squares(mat, w)
     y_mean = float(np.mean(mat[:, 0]))
     method = demean_method(list(fe_codes), w)
     demean(mat, list(fe_codes), w, out=mat, method=_forced(method))
@@ -710,6 +635,111 @@ def prepare_twfe(
         _frame=frame,
         _matrix=mat,
     )
+
+
+def _roles(
+    data: Any, fe: Sequence[str] | str | None, weights: str | None
+) -> tuple[pd.DataFrame, list[str], list[str], str | None]:
+    """Frame, absorbed factors, default cluster and weights of a Panel or a DataFrame."""
+    if _is_panel(data):
+        fe_list = list(_split_fe(fe)) if fe is not None else [data.unit, data.time]
+        default_cluster = [getattr(data, "cluster", None) or data.unit]
+        if weights is None:
+            weights = getattr(data, "weight", None)
+        return data.frame, fe_list, default_cluster, weights
+    if isinstance(data, pd.DataFrame):
+        if fe is None:
+            raise EstimationError(
+                "fixed effects are required when data is a DataFrame",
+                fix="pass fe=['unit', 'time'], or build a didstudy.Panel",
+            )
+        fe_list = list(_split_fe(fe))
+        return data, fe_list, fe_list[:1], weights
+    raise DataError(
+        f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
+    )
+
+
+def _require(frame: pd.DataFrame, needed: Sequence[str]) -> None:
+    missing_cols = [c for c in needed if c not in frame.columns]
+    if missing_cols:
+        raise DataError(
+            f"column{'s' if len(missing_cols) > 1 else ''} not found: "
+            + ", ".join(repr(c) for c in missing_cols),
+            column=missing_cols[0],
+            fix=f"available columns: {', '.join(map(str, list(frame.columns)[:20]))}",
+        )
+
+
+def _numeric_block(
+    frame: pd.DataFrame, cols: Sequence[str], factor_cols: Sequence[str], weights: str | None
+) -> tuple[FloatArray, BoolArray, FloatArray | None]:
+    """One float64 Fortran matrix of the numeric columns (demeaned in place later), the rows
+    without missing values, and the weights (rows with weight 0 are dropped)."""
+    n_input = len(frame)
+    full = np.empty((n_input, len(cols)), order="F")
+    ok = np.ones(n_input, dtype=bool)
+    for j, c in enumerate(cols):
+        full[:, j] = _numeric(frame, c)
+        ok &= np.isfinite(full[:, j])
+    for c in dict.fromkeys(factor_cols):
+        ok &= ~frame[c].isna().to_numpy(dtype=bool)
+    w_all = None
+    if weights:
+        w_all = _numeric(frame, weights)
+        ok &= np.isfinite(w_all)
+        bad = ok & (w_all < 0)
+        if bad.any():
+            raise DataError(
+                "weights must be non-negative",
+                column=weights,
+                rows=list(frame.index[bad][:10]),
+            )
+        ok &= w_all > 0
+    return full, ok, w_all
+
+
+def _drop_singletons(
+    ok: BoolArray, raw_codes: list[IntArray], fe_list: Sequence[str], drop: bool
+) -> tuple[BoolArray, list[IntArray], int]:
+    """Drop singleton observations iteratively (warns); returns the new mask and codes."""
+    if not (drop and raw_codes):
+        return ok, raw_codes, 0
+    single = find_singletons(raw_codes)
+    n_single = int(single.sum())
+    if not n_single:
+        return ok, raw_codes, 0
+    warnings.warn(
+        f"dropped {n_single} singleton observation{'s' if n_single > 1 else ''} "
+        f"(alone in a level of {', '.join(fe_list)})",
+        SingletonWarning,
+        stacklevel=4,
+    )
+    pos = np.flatnonzero(ok)
+    ok = ok.copy()
+    ok[pos[single]] = False
+    return ok, [c[~single] for c in raw_codes], n_single
+
+
+def _compact(full: FloatArray, ok: BoolArray, all_ok: bool) -> FloatArray:
+    """The sample rows of ``full``, moved to its top in place (no second n x k matrix)."""
+    if all_ok:
+        return full
+    n = int(ok.sum())
+    for j in range(full.shape[1]):
+        full[:n, j] = full[ok, j]
+    return full[:n, :]
+
+
+def _centred_sums_of_squares(mat: FloatArray, w: FloatArray | None) -> FloatArray:
+    raw_ss = np.empty(mat.shape[1])
+    for j in range(mat.shape[1]):
+        x = mat[:, j]
+        xc = x - float(np.average(x, weights=w))
+        raw_ss[j] = float(
+            np.einsum("i,i->", xc, xc) if w is None else np.einsum("i,i,i->", xc, w, xc)
+        )
+    return raw_ss
 
 
 def _forced(method: str) -> DemeanMethod:
