@@ -78,7 +78,37 @@ class SerialExecutor:
         return {"kind": "serial"} if self.prefetch else {"kind": "serial", "prefetch": False}
 
 
-class ThreadExecutor:
+class _PoolExecutor:
+    """A local pool of ``workers`` (default 2, never more than there are items)."""
+
+    kind = "pool"
+
+    def __init__(self, workers: int | None = None) -> None:
+        if workers is not None and workers < 1:
+            raise ValidationError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+
+    def _pool(self, func: Callable[[Any, Any], Any], shared: Any, size: int) -> Any:
+        raise NotImplementedError
+
+    def _submit(self, pool: Any, func: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+        raise NotImplementedError
+
+    def imap(
+        self, func: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]
+    ) -> Iterator[tuple[int, Any]]:
+        if not items:
+            return
+        with self._pool(func, shared, min(self.workers or 2, len(items))) as pool:
+            futures = {self._submit(pool, func, shared, item): i for i, item in enumerate(items)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "workers": self.workers}
+
+
+class ThreadExecutor(_PoolExecutor):
     """A thread pool in this process: the overlay is shared, not copied.
 
     GDAL releases the GIL while decoding tiles and scipy's sparse mat-vec runs in C, so two
@@ -86,25 +116,15 @@ class ThreadExecutor:
     read buffer per thread.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
-        if workers is not None and workers < 1:
-            raise ValidationError(f"workers must be at least 1, not {workers}")
-        self.workers = workers
+    kind = "threads"
 
-    def imap(
-        self, func: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]
-    ) -> Iterator[tuple[int, Any]]:
+    def _pool(self, func: Callable[[Any, Any], Any], shared: Any, size: int) -> Any:
         from concurrent.futures import ThreadPoolExecutor
 
-        if not items:
-            return
-        with ThreadPoolExecutor(min(self.workers or 2, len(items))) as pool:
-            futures = {pool.submit(func, shared, item): i for i, item in enumerate(items)}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+        return ThreadPoolExecutor(size)
 
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "threads", "workers": self.workers}
+    def _submit(self, pool: Any, func: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+        return pool.submit(func, shared, item)
 
 
 _WORKER_STATE: dict[str, Any] = {}
@@ -119,33 +139,22 @@ def _call_worker(item: Any) -> Any:
     return _WORKER_STATE["func"](_WORKER_STATE["shared"], item)
 
 
-class ProcessExecutor:
+class ProcessExecutor(_PoolExecutor):
     """A local process pool; ``shared`` is pickled once per worker (pool initializer).
 
     Uses the ``spawn`` start method so it is safe in processes that run threads.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
-        if workers is not None and workers < 1:
-            raise ValidationError(f"workers must be at least 1, not {workers}")
-        self.workers = workers
+    kind = "processes"
 
-    def imap(
-        self, func: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]
-    ) -> Iterator[tuple[int, Any]]:
-        if not items:
-            return
+    def _pool(self, func: Callable[[Any, Any], Any], shared: Any, size: int) -> Any:
         ctx = multiprocessing.get_context("spawn")
-        workers = min(self.workers or 2, len(items))
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(func, shared)
-        ) as pool:
-            futures = {pool.submit(_call_worker, item): i for i, item in enumerate(items)}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+        return ProcessPoolExecutor(
+            size, mp_context=ctx, initializer=_init_worker, initargs=(func, shared)
+        )
 
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "processes", "workers": self.workers}
+    def _submit(self, pool: Any, func: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+        return pool.submit(_call_worker, item)
 
 
 class DaskExecutor:
