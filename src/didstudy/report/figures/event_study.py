@@ -81,6 +81,13 @@ def event_study_figure(
     matplotlib.figure.Figure
         One errorbar point per estimated coefficient, plus a hollow marker at the base
         period (normalised to 0).
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> fig = ds.event_study_figure(ds.event_study(panel, "y", window=(-4, 4)))
+    >>> paths = ds.save_figure(fig, "out/figure1")
     """
     table = result.figure_data()
     est = table[~table["is_base"]]

@@ -88,6 +88,14 @@ def save_figure(
     -------
     tuple of Path
         The written files, in the order of ``formats``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> fig = ds.rollout_figure(panel)
+    >>> [p.name for p in ds.save_figure(fig, "out/rollout", formats=("png", "svg"))]
+    ['rollout.png', 'rollout.svg']
     """
     stem = Path(path_stem)
     if stem.suffix.lstrip(".").lower() in FIGURE_FORMATS:

@@ -48,6 +48,18 @@ def dagum_table(
         ``"zh"`` or ``"en"``.
     periods
         Periods to print (default: all).
+
+    Returns
+    -------
+    Table
+        One row per period: G, Gw, Gnb, Gt and the shares of Gw, Gnb and Gt in percent.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> result = ds.dagum_panel(counties, value="light", group="city", time="year")
+    ... # doctest: +SKIP
+    >>> table = ds.dagum_table(result, lang="zh", number=8)  # doctest: +SKIP
     """
     frame = getattr(result, "components", result)
     needed = ["time", "G", "Gw", "Gnb", "Gt", "share_w", "share_nb", "share_t"]

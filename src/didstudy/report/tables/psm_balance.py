@@ -68,6 +68,13 @@ def psm_balance_table(
         Rows are covariates; columns treated mean, control mean and standardised difference,
         before and after matching. With ``per_year`` the pooled block comes first, then each
         year's block under a spanning year label.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> psm = ds.psm_did(panel, "y", "treat", covariates=["x1", "x2"], seed=1)
+    >>> table = ds.psm_balance_table(psm, per_year=True, lang="en", number="5a")
     """
     code = "zh" if lang == "zh" else "en"
     if not hasattr(balance, "balance_frame"):

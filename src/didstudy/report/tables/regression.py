@@ -373,6 +373,13 @@ def regression_table(
     Returns
     -------
     Table
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> table = ds.regression_table({"TWFE": ds.twfe(panel, "y", "treat", controls=["x1"])})
+    >>> paths = ds.write_table(table, "out/table3", formats=("md", "tex", "docx"))
     """
     code = normalize_lang(lang)
     differences: pd.DataFrame | None = None
