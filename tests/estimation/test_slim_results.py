@@ -81,8 +81,10 @@ def test_large_fits_keep_only_their_own_clusters(
     assert res.vcov_pieces is not None and res.vcov_pieces.cluster_names == ("state",)
     with pytest.raises(EstimationError, match="refit with cluster='year'"):
         res.with_vcov({"crv1": "year"})
+    with pytest.raises(EstimationError, match="refit with vcov='hc1'"):
+        res.with_vcov("hc1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert res.with_vcov("hc1").vcov_type == "hc1"
+        assert res.with_vcov("iid").vcov_type == "iid"
     with pytest.raises(EstimationError, match="refit with ssc='stata'"):
         res.with_vcov("crv1", ssc="stata")

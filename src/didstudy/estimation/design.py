@@ -59,11 +59,12 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Columns of placebo draws processed at once by ``fit_many`` (bounds memory at n x chunk).
 FIT_MANY_CHUNK = 256
-#: Fits on at most this many observations keep the scores of every fixed-effect factor (one-
-#: and multi-way), so that ``with_vcov`` can re-cluster on any of them; larger fits keep only
-#: the clusters they were fitted with (each extra factor costs p passes over the data).
+#: Fits on at most this many observations also keep the HC meat and the meats of every
+#: fixed-effect factor (one- and multi-way), so that ``with_vcov`` can switch to them; larger
+#: fits keep only the variance pieces they were fitted with (each extra meat is a pass over the
+#: scores: +15-40% of a fit's time at 60,000 rows, against +3% at 5,480).
 #: docs/decisions/0010-slim-results.md.
-RECLUSTER_MAX_ROWS = 1_000_000
+RECLUSTER_MAX_ROWS = 10_000
 #: At most this many cluster variables are kept (2^m - 1 meats of p x p).
 RECLUSTER_MAX_VARIABLES = 4
 
@@ -236,6 +237,7 @@ class DemeanedDesign:
     ) -> VcovPieces:
         """Compress the fit's scores: the request's clusters, then (small fits) the factors."""
         names = list(dict.fromkeys(request.clusters if request.kind == "crv1" else ()))
+        own = len(names)
         keep_all = self.nobs <= RECLUSTER_MAX_ROWS
         if keep_all:
             for name in (*self.vcov_request.clusters, *self.fe_names):
@@ -248,10 +250,12 @@ class DemeanedDesign:
             fitted.resid,
             fitted.bread,
             cluster_codes=codes,
+            fitted=own,
             fe_codes=[f.codes for f in self.fe],
             fe_levels=[f.n_levels for f in self.fe],
             fe_mobility=mobility,
             default_clusters=self.vcov_request.clusters,
+            keep_hc=keep_all or request.kind == "hc1",
         )
 
     def _result(
@@ -735,7 +739,7 @@ def _centred_sums_of_squares(mat: FloatArray, w: FloatArray | None) -> FloatArra
     raw_ss = np.empty(mat.shape[1])
     for j in range(mat.shape[1]):
         x = mat[:, j]
-        xc = x - float(np.average(x, weights=w))
+        xc = x - float(x.mean() if w is None else np.average(x, weights=w))
         raw_ss[j] = float(
             np.einsum("i,i->", xc, xc) if w is None else np.einsum("i,i,i->", xc, w, xc)
         )

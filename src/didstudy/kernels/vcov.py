@@ -392,10 +392,20 @@ def _check_groups(n_groups: Sequence[int], names: Sequence[str]) -> int:
     return g_min
 
 
+#: Intersections whose combined code range is at most this multiple of the rows are relabelled
+#: by a presence table (O(n)) rather than sorted; both number the cells in increasing order.
+_DENSE_RANGE = 8
+
+
 def _intersect(codes: Sequence[IntArray]) -> IntArray:
     combined = codes[0].astype(np.int64)
     for c in codes[1:]:
         combined = combined * (int(c.max()) + 1) + c
+    size = int(combined.max()) + 1 if combined.size else 0
+    if size <= _DENSE_RANGE * max(combined.size, 1):
+        present = np.bincount(combined, minlength=size) > 0
+        relabel = np.cumsum(present) - 1
+        return np.asarray(relabel[combined], dtype=np.intp)
     _, inverse = np.unique(combined, return_inverse=True)
     return np.asarray(inverse, dtype=np.intp).reshape(-1)
 
@@ -405,13 +415,21 @@ _ROW_CHUNK = 1_000_000
 
 
 def cluster_meat(
-    X: FloatArray, resid: FloatArray, codes: IntArray, n_groups: int | None = None
+    X: FloatArray,
+    resid: FloatArray,
+    codes: IntArray,
+    n_groups: int | None = None,
+    scores: FloatArray | None = None,
 ) -> FloatArray:
-    """``sum_g s_g s_g'`` with ``s_g = sum_{i in g} x_i u_i`` the within-cluster score sums."""
+    """``sum_g s_g s_g'`` with ``s_g = sum_{i in g} x_i u_i`` the within-cluster score sums.
+
+    ``scores`` (``X * resid[:, None]``, if already formed) saves the products.
+    """
     g = int(codes.max()) + 1 if n_groups is None else n_groups
     sums = np.empty((g, X.shape[1]))
     for j in range(X.shape[1]):
-        sums[:, j] = np.bincount(codes, weights=X[:, j] * resid, minlength=g)
+        weights = X[:, j] * resid if scores is None else scores[:, j]
+        sums[:, j] = np.bincount(codes, weights=weights, minlength=g)
     meat: FloatArray = sums.T @ sums
     return meat
 
@@ -538,11 +556,12 @@ def score_pieces(
     bread: FloatArray,
     *,
     cluster_codes: Mapping[str, IntArray],
+    fitted: int = 0,
     fe_codes: Sequence[IntArray] = (),
     fe_levels: Sequence[int] = (),
     fe_mobility: npt.NDArray[np.int64] | None = None,
     default_clusters: Sequence[str] = (),
-    hc_meat: FloatArray | None = None,
+    keep_hc: bool = True,
 ) -> VcovPieces:
     """Compress the scores of a fit into :class:`VcovPieces`.
 
@@ -556,29 +575,47 @@ def score_pieces(
     cluster_codes
         Candidate cluster variables and their codes: a meat is kept for every non-empty subset
         (their intersections), ``2^m - 1`` meats of ``p x p``.
+    fitted
+        The first ``fitted`` candidates are the fit's own clusters; an intersection of other
+        candidates in which every observation is alone reuses the HC meat.
     fe_codes, fe_levels, fe_mobility
         Codes and level counts of the absorbed factors (for nesting) and their pairwise
         connected components (``None``: not kept).
     default_clusters
         The fit's cluster variables.
-    hc_meat
-        ``sum_i s_i s_i'`` if already formed.
+    keep_hc
+        Keep the HC meat (``sum_i s_i s_i'``): ``p^2 n`` work.
     """
     names = tuple(cluster_codes)
     codes = [cluster_codes[nm] for nm in names]
-    hc = _hc_meat(X, resid) if hc_meat is None else hc_meat
+    n, p = X.shape
+    extra = len(codes) > fitted
+    scores = X * resid[:, np.newaxis] if (keep_hc or extra) and n <= _ROW_CHUNK else None
+    if not keep_hc:
+        hc = np.zeros((0, 0))
+    elif scores is None:
+        hc = _hc_meat(X, resid)
+    else:  # the one block of _hc_meat
+        hc = np.zeros((p, p))
+        hc += scores.T @ scores
     keys: list[str] = []
     meats: list[FloatArray] = []
     groups: list[int] = []
-    n = X.shape[0]
-    for term in cluster_terms(codes):
+    for term in cluster_terms(codes[:fitted]):  # the fit's own: exactly as sandwich_vcov
         keys.append("+".join(names[i] for i in term.subset))
         groups.append(term.groups)
         meats.append(cluster_meat(X, resid, term.codes, term.groups))
-    nested = np.array([[is_nested(fe, c) for fe in fe_codes] for c in codes], dtype=bool).reshape(
+    for size in range(1, len(codes) + 1):
+        for subset in combinations(range(len(codes)), size):
+            if max(subset) < fitted:
+                continue
+            meat, g = _extra_meat(X, resid, [codes[i] for i in subset], hc, scores)
+            keys.append("+".join(names[i] for i in subset))
+            groups.append(g)
+            meats.append(meat)
+    nested = np.array([[_nested(fe, c) for fe in fe_codes] for c in codes], dtype=bool).reshape(
         len(codes), len(fe_codes)
     )
-    p = X.shape[1]
     return VcovPieces(
         bread=bread,
         rss=float(np.einsum("i,i->", resid, resid)),
@@ -594,6 +631,34 @@ def score_pieces(
         meats=np.asarray(meats).reshape(len(meats), p, p),
         meat_groups=tuple(groups),
     )
+
+
+def _extra_meat(
+    X: FloatArray,
+    resid: FloatArray,
+    codes: Sequence[IntArray],
+    hc: FloatArray,
+    scores: FloatArray | None,
+) -> tuple[FloatArray, int]:
+    """Meat and cluster count of an intersection; the HC meat when every cell is one row."""
+    n = X.shape[0]
+    if len(codes) == 1:
+        g = int(codes[0].max()) + 1
+        return cluster_meat(X, resid, codes[0], g, scores), g
+    cell = _intersect(codes)
+    g = int(cell.max()) + 1
+    if g == n and hc.size:
+        return hc, g
+    return cluster_meat(X, resid, cell, g, scores), g
+
+
+def _nested(fe: IntArray, cluster: IntArray) -> bool:
+    """:func:`is_nested`, skipping the pass over the rows when the answer is known."""
+    if fe is cluster:
+        return True
+    if fe.size and int(fe.max()) < int(cluster.max()):  # fewer levels than clusters
+        return False
+    return is_nested(fe, cluster)
 
 
 def vcov_from_pieces(
@@ -619,6 +684,12 @@ def vcov_from_pieces(
         return VcovEstimate(sigma2 * bread, "iid", (), (), n - k, k, 1.0, ssc)
     if request.kind == "hc1":
         _require_df(n, k)
+        if pieces.hc_meat.size == 0:
+            raise EstimationError(
+                "this result does not keep the heteroskedasticity-robust meat (a large fit keeps "
+                "only the variance pieces it was fitted with)",
+                fix="refit with vcov='hc1'",
+            )
         factor = hc1_factor(n, k, ssc)
         matrix = factor * (bread @ pieces.hc_meat @ bread)
         return VcovEstimate(_sym(matrix), "hc1", (), (), n - k, k, factor, ssc)
@@ -744,7 +815,8 @@ def sandwich_vcov(
             resid,
             bread,
             cluster_codes=dict(zip(names, cluster_codes, strict=True)),
-            hc_meat=np.zeros((X.shape[1], X.shape[1])),
+            fitted=len(names),
+            keep_hc=False,
         )
     pieces = replace(pieces, n_obs=n_obs)
     return vcov_from_pieces(pieces, VcovRequest(kind, names if kind == "crv1" else ()), ssc, k_fe)
