@@ -755,6 +755,72 @@ def _pair_frame(
     )
 
 
+def _panel_columns(
+    data: object,
+    value: str,
+    group: str,
+    time: str,
+    weights: str | None,
+    negative: NegativePolicy,
+) -> tuple[FloatArray, IntArray, pd.Index, IntArray, pd.Index, FloatArray | None]:
+    """Values, period and group codes with labels, and weights of a long table."""
+    frame = getattr(data, "frame", data)
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(
+            f"data must be a pandas DataFrame or a Panel, got {type(data).__name__}",
+            fix="pass a long table with one row per unit and period",
+        )
+    index = frame.index
+    y_all = as_values(_column(frame, value, "value"), name=value, negative=negative, index=index)
+    t_codes, t_labels = _factorize(_column(frame, time, "time"), time, index)
+    g_codes, g_labels = _factorize(_column(frame, group, "group"), group, index)
+    w_all = (
+        None
+        if weights is None
+        else as_weights(_column(frame, weights, "weights"), y_all.shape[0], name=weights)
+    )
+    return y_all, t_codes, t_labels, g_codes, g_labels, w_all
+
+
+def _panel_components(
+    t_labels: pd.Index,
+    y_t: FloatArray,
+    s_t: FloatArray,
+    denom_t: FloatArray,
+    sum_within: npt.NDArray[Any],
+    s_b: FloatArray,
+    n_units: npt.NDArray[Any],
+    n_groups: npt.NDArray[Any],
+) -> pd.DataFrame:
+    """G, Gw, Gnb, Gt, Gb and the shares per period (all periods, empty ones included)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        positive = y_t > 0
+        G = np.where(positive, s_t / denom_t, np.nan)
+        Gw = np.where(positive, sum_within / denom_t, np.nan)
+        Gnb = np.where(positive, s_b / denom_t, np.nan)
+        Gt = G - Gw - Gnb
+        Gb = G - Gw
+        share = np.where(positive & (G != 0), 100.0 / G, np.nan)
+
+    t_values = pd.Series(t_labels)
+    components = pd.DataFrame(
+        {
+            "time": t_values,
+            "G": G,
+            "Gw": Gw,
+            "Gnb": Gnb,
+            "Gt": Gt,
+            "Gb": Gb,
+            "share_w": Gw * share,
+            "share_nb": Gnb * share,
+            "share_t": Gt * share,
+            "n_units": n_units.astype(np.int64),
+            "n_groups": n_groups.astype(np.int64),
+        }
+    )
+    return components
+
+
 # --------------------------------------------------------------------------- panel
 
 
@@ -882,20 +948,8 @@ def dagum_panel(
     [[1, 'a', 2, 0.25], [1, 'b', 2, 0.0], [2, 'a', 2, 0.0], [2, 'b', 2, 0.0833]]
     """
     min_units = _check_min_units(min_units)
-    frame = getattr(data, "frame", data)
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"data must be a pandas DataFrame or a Panel, got {type(data).__name__}",
-            fix="pass a long table with one row per unit and period",
-        )
-    index = frame.index
-    y_all = as_values(_column(frame, value, "value"), name=value, negative=negative, index=index)
-    t_codes, t_labels = _factorize(_column(frame, time, "time"), time, index)
-    g_codes, g_labels = _factorize(_column(frame, group, "group"), group, index)
-    w_all = (
-        None
-        if weights is None
-        else as_weights(_column(frame, weights, "weights"), y_all.shape[0], name=weights)
+    y_all, t_codes, t_labels, g_codes, g_labels, w_all = _panel_columns(
+        data, value, group, time, weights, negative
     )
     n_groups_total = max(len(g_labels), 1)
     cell_key = t_codes.astype(np.int64) * n_groups_total + g_codes
@@ -941,31 +995,7 @@ def dagum_panel(
     sum_within = np.bincount(cell_t, weights=np.where(occupied, s_cell, 0.0), minlength=n_t)
     n_groups = np.bincount(cell_t[occupied], minlength=n_t)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        positive = y_t > 0
-        G = np.where(positive, s_t / denom_t, np.nan)
-        Gw = np.where(positive, sum_within / denom_t, np.nan)
-        Gnb = np.where(positive, s_b / denom_t, np.nan)
-        Gt = G - Gw - Gnb
-        Gb = G - Gw
-        share = np.where(positive & (G != 0), 100.0 / G, np.nan)
-
-    t_values = pd.Series(t_labels)
-    components = pd.DataFrame(
-        {
-            "time": t_values,
-            "G": G,
-            "Gw": Gw,
-            "Gnb": Gnb,
-            "Gt": Gt,
-            "Gb": Gb,
-            "share_w": Gw * share,
-            "share_nb": Gnb * share,
-            "share_t": Gt * share,
-            "n_units": n_units.astype(np.int64),
-            "n_groups": n_groups.astype(np.int64),
-        }
-    )
+    components = _panel_components(t_labels, y_t, s_t, denom_t, sum_within, s_b, n_units, n_groups)
     components = components.loc[n_units > 0].reset_index(drop=True)
     groups_frame = pd.DataFrame(
         {
