@@ -63,7 +63,7 @@ FIT_MANY_CHUNK = 256
 #: fixed-effect factor (one- and multi-way), so that ``with_vcov`` can switch to them; larger
 #: fits keep only the variance pieces they were fitted with (each extra meat is a pass over the
 #: scores: +15-40% of a fit's time at 60,000 rows, against +3% at 5,480).
-#: docs/decisions/0010-slim-results.md.
+#: docs/decisions/0011-slim-results.md.
 RECLUSTER_MAX_ROWS = 10_000
 #: At most this many cluster variables are kept (2^m - 1 meats of p x p).
 RECLUSTER_MAX_VARIABLES = 4

@@ -3,7 +3,7 @@
 A :class:`RegressionResult` keeps the estimates, their covariance and the fit statistics. To
 change the inference (``with_vcov``) it keeps :class:`~didstudy.kernels.vcov.VcovPieces`: the
 bread, the residual sum of squares and the ``p x p`` score meats of the clusters it may be
-re-clustered on — never the data (docs/decisions/0010-slim-results.md). ``with_vcov`` returns a
+re-clustered on — never the data (docs/decisions/0011-slim-results.md). ``with_vcov`` returns a
 new result and never modifies this one.
 """
 
