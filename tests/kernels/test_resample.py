@@ -61,3 +61,11 @@ def test_bootstrap_weights_have_mean_zero_and_variance_one(kind: str) -> None:
         assert np.unique(w).size == support
     with pytest.raises(ValidationError):
         DrawGenerator(1).weights("uniform", 2, 2)  # type: ignore[arg-type]
+
+
+def test_the_seed_used_reproduces_the_draws() -> None:
+    fresh = DrawGenerator(None)
+    again = DrawGenerator(fresh.seed_used)
+    assert np.array_equal(fresh.subsets(8, 30, 4), again.subsets(8, 30, 4))
+    assert DrawGenerator(7).seed_used == 7
+    assert DrawGenerator(None).seed_used != DrawGenerator(None).seed_used

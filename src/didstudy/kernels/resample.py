@@ -308,7 +308,9 @@ class DrawGenerator:
     Parameters
     ----------
     seed
-        Seed of :func:`numpy.random.default_rng` (``None``: fresh operating-system entropy).
+        Seed of :func:`numpy.random.default_rng`; ``None`` draws a fresh seed from the operating
+        system's entropy. :attr:`seed_used` is the seed actually used either way: recording it
+        and passing it back reproduces every draw.
 
     Examples
     --------
@@ -322,7 +324,11 @@ class DrawGenerator:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        self.rng = np.random.default_rng(self.seed)
+        if self.seed is None:
+            self.seed_used = int(np.random.SeedSequence().entropy % 2**63)  # type: ignore[operator]
+        else:
+            self.seed_used = int(self.seed)
+        self.rng = np.random.default_rng(self.seed_used)
 
     def permutations(self, values: npt.NDArray[Any], reps: int) -> npt.NDArray[Any]:
         """``len(values) x reps``: column ``r`` a uniform random permutation of ``values``."""
