@@ -16,6 +16,7 @@ _API: dict[str, str] = {
     # data
     "read_table": "didstudy.data.io",
     "Panel": "didstudy.data.panel",
+    "as_panel": "didstudy.data.panel",
     "cohorts_from_adoption": "didstudy.data.treatment",
     "load_dataset": "didstudy.data.datasets",
     "dataset_info": "didstudy.data.datasets",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from didstudy.data.panel import panel_for
 from didstudy.errors import DataError, EstimationError, ValidationError
 from didstudy.results.bacon import (
     BETWEEN_TIMING,
@@ -67,30 +68,9 @@ class BalancedArrays:
 def _resolve_roles(
     data: Any, unit: str | None, time: str | None, treat: str | None
 ) -> tuple[pd.DataFrame, str, str, str]:
-    """Return (frame, unit, time, treat) from a Panel (duck-typed) or a DataFrame."""
-    if isinstance(data, pd.DataFrame):
-        if unit is None or time is None:
-            raise ValidationError(
-                "a DataFrame needs the unit and time columns named",
-                fix="pass unit='...' and time='...', or pass a didstudy.Panel",
-            )
-        frame = data
-    elif hasattr(data, "frame") and hasattr(data, "unit") and hasattr(data, "time"):
-        frame = data.frame
-        unit = unit or data.unit
-        time = time or data.time
-        treat = treat or getattr(data, "treat", None)
-    else:
-        raise ValidationError(
-            f"expected a didstudy.Panel or a pandas DataFrame, got {type(data).__name__}",
-            fix="wrap the data in didstudy.Panel(df, unit=..., time=..., treat=...)",
-        )
-    if treat is None:
-        raise ValidationError(
-            "no treatment column given", fix="pass treat='<0/1 treatment column>'"
-        )
-    assert unit is not None and time is not None
-    return frame, unit, time, treat
+    """Return (frame, unit, time, treat) through the single resolver ``panel_for``."""
+    panel = panel_for("bacon", data, unit=unit, time=time, treat=treat)
+    return panel.frame, panel.unit, panel.time, treat or panel.treat
 
 
 def largest_balanced_window(present: NDArray[np.bool_]) -> tuple[int, int, NDArray[np.bool_]]:

@@ -25,7 +25,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from didstudy.errors import CollinearityWarning, DataError, EstimationError, SingletonWarning
+from didstudy.data.panel import Panel
+from didstudy.errors import (
+    CollinearityWarning,
+    DataError,
+    EstimationError,
+    PanelRequiredError,
+    SingletonWarning,
+)
 from didstudy.estimation.demean import DemeanMethod, FixedEffectCodes, demean, demean_method
 from didstudy.estimation.fixed_effects import (
     encode_factor,
@@ -106,12 +113,6 @@ def parse_vcov(
             )
         return VcovRequest("crv1", clusters)
     return VcovRequest(kind)
-
-
-def _is_panel(data: object) -> bool:
-    return all(hasattr(data, a) for a in ("frame", "unit", "time")) and not isinstance(
-        data, pd.DataFrame
-    )
 
 
 def _numeric(frame: pd.DataFrame, col: str) -> FloatArray:
@@ -646,7 +647,7 @@ class DemeanedDesign:
 
 # --------------------------------------------------------------------------------------------
 def prepare_twfe(
-    data: Any,
+    data: Panel | pd.DataFrame,
     y: str,
     controls: Sequence[str] = (),
     fe: Sequence[str] | str | None = None,
@@ -663,10 +664,11 @@ def prepare_twfe(
     Parameters
     ----------
     data
-        A Panel (duck-typed: ``.frame``, ``.unit``, ``.time``, ``.cluster``, ``.weight``) or a
-        DataFrame. With a Panel, ``fe`` defaults to ``[unit, time]``, ``cluster`` to
-        ``panel.cluster`` or the unit, ``weights`` to ``panel.weight``. With a DataFrame ``fe``
-        is required and ``cluster`` defaults to the first fixed effect (as fixest).
+        A :class:`~didstudy.data.panel.Panel` or, at the frame level used inside estimators, an
+        already validated DataFrame (no role checks). With a Panel, ``fe`` defaults to
+        ``[unit, time]``, ``cluster`` to ``panel.cluster`` or the unit, ``weights`` to
+        ``panel.weight``. With a DataFrame ``fe`` is required and ``cluster`` defaults to the
+        first fixed effect (as fixest).
     y, controls
         Outcome and control columns.
     fe
@@ -682,13 +684,15 @@ def prepare_twfe(
     drop_singletons
         Drop singleton observations iteratively (default True, as reghdfe).
     """
-    if _is_panel(data):
+    if isinstance(data, Panel):
         frame = data.frame
         fe_list = list(_split_fe(fe)) if fe is not None else [data.unit, data.time]
-        default_cluster = [getattr(data, "cluster", None) or data.unit]
+        default_cluster = [data.cluster or data.unit]
         if weights is None:
-            weights = getattr(data, "weight", None)
+            weights = data.weight
     elif isinstance(data, pd.DataFrame):
+        # the frame level: an already validated sample (stacked PSM samples, event-time
+        # designs); public entries validate through didstudy.as_panel first (decision 0020)
         frame = data
         if fe is None:
             raise EstimationError(
@@ -698,8 +702,9 @@ def prepare_twfe(
         fe_list = list(_split_fe(fe))
         default_cluster = fe_list[:1]
     else:
-        raise DataError(
-            f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
+        raise PanelRequiredError(
+            f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}",
+            fix="build one with didstudy.as_panel(df, unit='city', time='year', treat='policy').",
         )
     request = parse_vcov(vcov, cluster, default_cluster)
     use_ssc = resolve_ssc(ssc)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats as st
 
+from didstudy.data.panel import COHORT, panel_for
 from didstudy.errors import (
     CollinearityWarning,
     DataError,
@@ -27,8 +29,9 @@ from didstudy.errors import (
     PanelWarning,
     ValidationError,
 )
-from didstudy.estimation.twfe import twfe
+from didstudy.estimation.twfe import fit_frame
 from didstudy.results.event_study import EventStudyResult, LinearCombination, WaldTest
+from didstudy.results.spec import Baseline
 
 __all__ = ["event_study", "relative_time_design"]
 
@@ -46,54 +49,20 @@ def _resolve(
     cluster: str | None,
     weights: str | None,
 ) -> tuple[pd.DataFrame, str, str, pd.Series, str, str | None]:
-    """Frame, unit, time, cohort series (float, inf = never), cluster, weights."""
-    if isinstance(data, pd.DataFrame):
-        frame = data
-        if unit is None or time is None:
-            raise ValidationError(
-                "a DataFrame needs the unit and time columns named",
-                fix="pass unit='...' and time='...' (and cohort= or treat=), or a didstudy.Panel",
-            )
-    elif hasattr(data, "frame") and hasattr(data, "unit") and hasattr(data, "time"):
-        frame = data.frame
-        unit = unit or data.unit
-        time = time or data.time
-        cluster = cluster or getattr(data, "cluster", None)
-        weights = weights or getattr(data, "weight", None)
-        if cohort is None and treat is None:
-            cohort = getattr(data, "cohort", None) or "_cohort"
-    else:
-        raise ValidationError(
-            f"expected a didstudy.Panel or a pandas DataFrame, got {type(data).__name__}",
-            fix="wrap the data in didstudy.Panel(df, unit=..., time=..., treat=...)",
-        )
-    assert unit is not None and time is not None
-    for col in (unit, time):
-        if col not in frame.columns:
-            raise DataError(f"column {col!r} not in the data", column=col)
-    if not pd.api.types.is_numeric_dtype(frame[time]):
-        raise ValidationError(
-            "relative time needs a numeric time column",
-            column=time,
-            fix="convert the period column to integers (e.g. years)",
-        )
-    if cohort is not None:
-        if cohort not in frame.columns:
-            raise DataError(f"column {cohort!r} not in the data", column=cohort)
-        g = pd.to_numeric(frame[cohort], errors="coerce").astype(float)
-        g = g.where(g.notna() & (g > 0), np.inf)
-    elif treat is not None:
-        if treat not in frame.columns:
-            raise DataError(f"column {treat!r} not in the data", column=treat)
-        d = pd.to_numeric(frame[treat], errors="coerce")
-        first = frame[time].where(d == 1).groupby(frame[unit]).transform("min")
-        g = first.astype(float).fillna(np.inf)
-    else:
-        raise ValidationError(
-            "the event study needs the adoption period",
-            fix="pass cohort='<first treated period column>' or treat='<0/1 column>'",
-        )
-    return frame, unit, time, g, cluster or unit, weights
+    """Frame, unit, time, cohort series (float, inf = never), cluster, weights.
+
+    Roles come from the single resolver :func:`~didstudy.data.panel.panel_for`.
+    """
+    panel = panel_for("event_study", data, unit=unit, time=time, treat=treat, cohort=cohort)
+    frame = panel.frame
+    return (
+        frame,
+        panel.unit,
+        panel.time,
+        frame[COHORT],
+        cluster or panel.cluster or panel.unit,
+        weights or panel.weight,
+    )
 
 
 def relative_time_design(
@@ -284,17 +253,12 @@ def event_study(
     sub = sub.assign(**{t: dummies[:, j] for j, t in enumerate(terms)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CollinearityWarning)
-        fit = twfe(
+        spec = Baseline(y, tuple(terms), tuple(controls), tuple(fe_cols), (cluster_col,), vcov, ssc)
+        fit = fit_frame(
             sub,
-            y,
-            terms,
-            controls,
-            fe=fe_cols,
-            cluster=cluster_col,
-            weights=weight_col,
-            vcov=vcov,
-            ssc=ssc,
+            replace(spec, weights=weight_col),
             drop_singletons=drop_singletons,
+            require_treatment=False,
         )
     dropped = tuple(t for t in [*terms, *controls] if t in fit.dropped)
     if dropped:

@@ -39,7 +39,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from didstudy.errors import DidstudyWarning, EstimationError, ValidationError
-from didstudy.estimation._inputs import PanelInput, fit_twfe, panel_input, require_columns
+from didstudy.estimation._inputs import (
+    PanelInput,
+    fit_twfe,
+    frame_twfe,
+    panel_input,
+    require_columns,
+)
 from didstudy.results.comparison import HeterogeneityResult
 from didstudy.results.regression import RegressionResult, ResultCollection
 
@@ -223,8 +229,6 @@ def interaction_test(
 
     Returns the fitted regression; the difference term is named ``"<treat>×group_a"``.
     """
-    from didstudy.estimation.twfe import twfe
-
     sub = frame.copy()
     g = is_a.to_numpy(dtype=np.float64)
     term = f"{treat}×group_a"
@@ -246,7 +250,7 @@ def interaction_test(
         fe = inp.default_fe()
     else:
         raise ValidationError(f"unknown interact {interact!r}", fix="'full' or 'treatment'")
-    return twfe(
+    return frame_twfe(
         sub,
         y,
         [treat, term],
@@ -333,7 +337,7 @@ def heterogeneity(
     HeterogeneityResult
         ``.models`` (``"<dimension>: <group>"``) and ``.differences`` (one row per pair).
     """
-    inp = panel_input(data, unit, time)
+    inp = panel_input("heterogeneity", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     if test not in ("interaction", "permutation", "both", "none"):
         raise ValidationError(f"unknown test {test!r}")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from didstudy.errors import ValidationError
-from didstudy.estimation._inputs import panel_input, require_columns
+from didstudy.estimation._inputs import frame_twfe, panel_input, require_columns
 from didstudy.results.regression import RegressionResult, ResultCollection
 
 __all__ = ["interaction_term", "mechanisms"]
@@ -72,7 +72,7 @@ def mechanisms(
         paper's columns (1)-(6). In (b) the reported terms start with ``treat``, ``M`` and
         ``interaction_term(M, treat)``.
     """
-    inp = panel_input(data, unit, time)
+    inp = panel_input("mechanisms", data, unit, time, treat)
     mediators = list(mediators)
     if not mediators:
         raise ValidationError("mechanisms needs at least one mediator")
@@ -83,13 +83,11 @@ def mechanisms(
             f"mediator {clash[0]!r} is also the outcome, the treatment or a control",
             column=clash[0],
         )
-    from didstudy.estimation.twfe import twfe
-
     fe_list = list(fe) if fe is not None else inp.default_fe()
     clus = cluster if cluster is not None else inp.default_cluster()
     items: list[tuple[str, RegressionResult]] = []
     for m in mediators:
-        res_a = twfe(
+        res_a = frame_twfe(
             inp.frame,
             m,
             treat,
@@ -107,7 +105,7 @@ def mechanisms(
             frame[m] = mv
         term = interaction_term(m, treat)
         frame[term] = mv * pd.to_numeric(frame[treat]).to_numpy(dtype=np.float64)
-        res_b = twfe(
+        res_b = frame_twfe(
             frame,
             y,
             [treat, m, term],

@@ -236,7 +236,7 @@ def psm_did(
         ``.regression`` (the TWFE on the matched sample), ``.matches``, ``.balance``,
         ``.cells``, ``.nobs_before``, ``.nobs_matched``.
     """
-    inp = panel_input(data, unit, time)
+    inp = panel_input("psm_did", data, unit, time, treat)
     covariates = list(covariates)
     if not covariates:
         raise EstimationError("psm_did needs at least one covariate for the propensity score")

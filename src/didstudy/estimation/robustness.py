@@ -28,6 +28,7 @@ from didstudy.errors import DidstudyWarning, EstimationError, ValidationError
 from didstudy.estimation._inputs import (
     first_treated_period,
     fit_twfe,
+    frame_twfe,
     panel_input,
     require_columns,
 )
@@ -99,7 +100,7 @@ def robustness_winsorized(
     ResultCollection
         One model.
     """
-    inp = panel_input(data, unit, time)
+    inp = panel_input("robustness_winsorized", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     if columns is None:
         columns = [c for c in [y, *controls] if not _is_binary(inp.frame[c])]
@@ -146,7 +147,7 @@ def robustness_drop(
     ValidationError
         None of the codes of an entry occurs in the data (a typo or a code-system mismatch).
     """
-    inp = panel_input(data, unit, time)
+    inp = panel_input("robustness_drop", data, unit, time, treat)
     col = column or inp.unit
     require_columns(inp.frame, [y, treat, *controls, col])
     if not drop:
@@ -208,7 +209,7 @@ def anticipation(
     ResultCollection
         One model whose terms include ``treat`` and ``lead_term(treat, k)`` for each ``k``.
     """
-    inp = panel_input(data, unit, time)
+    inp = panel_input("anticipation", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     leads = [int(k) for k in leads]
     if not leads or min(leads) < 1:
@@ -227,9 +228,7 @@ def anticipation(
                 fix="drop this lead, or check that adopting units are observed before adoption",
             )
         names.append(col)
-    from didstudy.estimation.twfe import twfe
-
-    res = twfe(
+    res = frame_twfe(
         frame,
         y,
         [treat, *names],
@@ -276,7 +275,7 @@ def concurrent_policies(
         Models named by the policy labels and ``all_name``; the policy dummies enter as
         additional regressors next to ``treat`` and are reported.
     """
-    inp = panel_input(data, unit, time)
+    inp = panel_input("concurrent_policies", data, unit, time, treat)
     if not policies:
         raise ValidationError("policies is empty", fix="pass policies={'label': 'column'}")
     require_columns(inp.frame, [y, treat, *controls, *policies.values()])
@@ -287,10 +286,9 @@ def concurrent_policies(
             )
     if mode not in ("each", "all", "each_and_all"):
         raise ValidationError(f"unknown mode {mode!r}", fix="'each', 'all' or 'each_and_all'")
-    from didstudy.estimation.twfe import twfe
 
     def fit(cols: list[str]) -> Any:
-        return twfe(
+        return frame_twfe(
             inp.frame,
             y,
             [treat, *cols],

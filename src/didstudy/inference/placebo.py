@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from didstudy.errors import DataError, EstimationError, ValidationError
+from didstudy.data.panel import Panel, panel_for
+from didstudy.errors import EstimationError, ValidationError
 from didstudy.estimation.demean import is_balanced_two_way
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
 from didstudy.results.placebo import PlaceboResult
@@ -367,40 +368,11 @@ class TwoWayDemeaner:
 
 
 def _roles(
-    data: Any, treat: str | None, unit: str | None, time: str | None, fe: Any
-) -> tuple[pd.DataFrame, str, str, str]:
-    if isinstance(data, pd.DataFrame):
-        frame = data
-        fe_list = [fe] if isinstance(fe, str) else list(fe or [])
-        unit = unit or (fe_list[0] if len(fe_list) >= 1 else None)
-        time = time or (fe_list[1] if len(fe_list) >= 2 else None)
-        if unit is None or time is None:
-            raise ValidationError(
-                "the placebo needs the unit and time columns to draw pseudo-treatments",
-                fix="pass unit='...' and time='...' (or fe=[unit, time]), or a didstudy.Panel",
-            )
-    elif hasattr(data, "frame") and hasattr(data, "unit") and hasattr(data, "time"):
-        frame = data.frame
-        unit = unit or data.unit
-        time = time or data.time
-        treat = treat or getattr(data, "treat", None)
-    else:
-        raise DataError(
-            f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
-        )
-    if treat is None:
-        raise ValidationError("no treatment column given", fix="pass treat='<0/1 column>'")
-    assert unit is not None and time is not None
-    for col in (unit, time, treat):
-        if col not in frame.columns:
-            raise DataError(f"column {col!r} not in the data", column=col)
-    if not pd.api.types.is_numeric_dtype(frame[time]):
-        raise ValidationError(
-            "pseudo adoption periods need a numeric time column",
-            column=time,
-            fix="convert the period column to integers (e.g. years)",
-        )
-    return frame, unit, time, treat
+    data: Any, treat: str | None, unit: str | None, time: str | None
+) -> tuple[Panel, str, str, str]:
+    """The validated panel and its (unit, time, treat) through the single resolver."""
+    panel = panel_for("placebo", data, unit=unit, time=time, treat=treat)
+    return panel, panel.unit, panel.time, treat or panel.treat
 
 
 def _auto_chunk(n: int, reps: int) -> int:
@@ -487,11 +459,10 @@ def placebo(
     if int(reps) < 1:
         raise ValidationError(f"reps must be at least 1, not {reps}")
     reps = int(reps)
-    frame, unit_col, time_col, treat_col = _roles(data, treat, unit, time, fe)
-    if isinstance(data, pd.DataFrame) and fe is None:
-        fe = [unit_col, time_col]
+    panel, unit_col, time_col, treat_col = _roles(data, treat, unit, time)
+    frame = panel.frame
     design: DemeanedDesign = prepare_twfe(
-        data,
+        panel,
         y,
         controls,
         fe,

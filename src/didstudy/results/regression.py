@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, overload
 
 import numpy as np
@@ -20,6 +20,7 @@ from scipy import stats as sps
 
 from didstudy.errors import EstimationError
 from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.spec import Baseline
 
 __all__ = ["RegressionResult", "ResultCollection", "TermEstimate"]
 
@@ -79,6 +80,9 @@ class RegressionResult:
         Short name of the estimator (``"twfe"``).
     depvar
         Name of the outcome.
+    spec
+        The resolved baseline specification of the fit (:class:`~didstudy.results.spec.
+        Baseline`), when the estimator recorded it.
     """
 
     terms: tuple[str, ...]
@@ -93,6 +97,7 @@ class RegressionResult:
     dropped: Mapping[str, str] = field(default_factory=dict)
     estimator: str = "twfe"
     depvar: str = ""
+    spec: Baseline | None = field(default=None, compare=False)
     _revcov: Callable[[Any, Any], RegressionResult] | None = field(
         default=None, repr=False, compare=False
     )
@@ -209,7 +214,11 @@ class RegressionResult:
         """
         if self._revcov is None:
             raise EstimationError("this result does not keep the design needed to change vcov")
-        return self._revcov(vcov, ssc)
+        out = self._revcov(vcov, ssc)
+        if self.spec is None:
+            return out
+        changes = {"vcov": vcov} | ({} if ssc is None else {"ssc": ssc})
+        return replace(out, spec=self.spec.override(**changes))
 
     def summary(self) -> str:
         """Plain-text summary table."""

@@ -85,8 +85,41 @@ class Plan:
         ]
 
 
+#: arguments a baseline-aware function (one with ``spec=``) needs from the step or [baseline]
+BASELINE_REQUIRED: tuple[str, ...] = ("y", "treat")
+
+
+def _required(kind: StepKind, signature: inspect.Signature, name: str) -> bool:
+    p = signature.parameters[name]
+    if p.default is inspect.Parameter.empty:
+        return True
+    return "spec" in signature.parameters and name in BASELINE_REQUIRED and p.default is None
+
+
+def baseline_arguments(
+    loaded: LoadedSpec, step: StepSpec, kind: StepKind, function: Callable[..., Any]
+) -> dict[str, Any]:
+    """The ``[baseline]`` values an estimation step receives (those it does not give itself).
+
+    Only arguments the step's function takes are filled; render and derive steps get none.
+    """
+    if kind.role != "estimate":
+        return {}
+    parameters = inspect.signature(function).parameters
+    return {
+        key: value
+        for key, value in loaded.spec.baseline.arguments().items()
+        if key in parameters and key not in step.arguments
+    }
+
+
 def _check_arguments(
-    loaded: LoadedSpec, index: int, step: StepSpec, kind: StepKind, function: Callable[..., Any]
+    loaded: LoadedSpec,
+    index: int,
+    step: StepSpec,
+    kind: StepKind,
+    function: Callable[..., Any],
+    provided: Mapping[str, Any],
 ) -> None:
     signature = inspect.signature(function)
     parameters = {
@@ -106,13 +139,13 @@ def _check_arguments(
             fix=(f"did you mean '{near}'? " if near else "")
             + f"arguments of {kind.kind}: {', '.join(parameters)}",
         )
-    for name, p in parameters.items():
-        required = p.default is inspect.Parameter.empty
-        if required and name not in step.arguments and name not in kind.injected:
+    for name in parameters:
+        if _required(kind, signature, name) and name not in provided and name not in kind.injected:
             raise loaded.error(
                 f"step '{step.name}' (kind {kind.kind}): required argument '{name}' is missing",
                 ("steps", index),
-                fix=f"add '{name} = ...' to this [[steps]] table",
+                fix=f"add '{name} = ...' to this [[steps]] table"
+                + (" or to [baseline]" if name in BASELINE_REQUIRED else ""),
             )
 
 
@@ -165,9 +198,9 @@ def make_plan(
                 )
             )
             continue
-        _check_arguments(loaded, index, step, kind, function)
+        arguments = {**baseline_arguments(loaded, step, kind, function), **step.arguments}
+        _check_arguments(loaded, index, step, kind, function, arguments)
         parameters = inspect.signature(function).parameters
-        arguments = dict(step.arguments)
         for key, value in overrides.items():
             if key in parameters and key != kind.data_parameter:
                 arguments[key] = value
