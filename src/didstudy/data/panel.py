@@ -684,8 +684,8 @@ def check_estimable(frame: pd.DataFrame, unit: str, time: str, treated: str, col
         starts = sorted({int(v) for v in frame.loc[frame[treated] == 1, time].unique()})[:1]
         raise ValidationError(
             f"all units are treated at the same time (from {time} {starts[0]}) and no unit "
-            "stays untreated: no comparison unit, and the treatment is absorbed by the period "
-            f"fixed effects, {_NOT_ESTIMABLE}",
+            "stays untreated, but the design needs untreated comparison units: the treatment "
+            f"is absorbed by the period fixed effects, {_NOT_ESTIMABLE}",
             column=column,
             fix="add never-treated or later-treated units as a comparison group; a single "
             "adoption date for every unit cannot be told apart from a common time shock.",

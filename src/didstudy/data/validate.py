@@ -183,7 +183,8 @@ def check_duplicates(frame: pd.DataFrame, unit: str, time: str) -> None:
     ]
     more = f" (and {len(groups) - _SHOW} more pairs)" if len(groups) > _SHOW else ""
     raise ValidationError(
-        f"{len(groups)} ({unit}, {time}) pair(s) appear more than once: "
+        f"{len(groups)} ({unit}, {time}) pair(s) appear more than once: {int(dup.sum())} rows "
+        f"share a ({unit}, {time}) pair, but a panel has one row per unit and period: "
         + "; ".join(pairs)
         + more
         + ".",

@@ -158,7 +158,29 @@ def prepare(
     frame, log = apply_sample(loaded, main)
     context = Context(loaded, plan, sources, frame, log)
     check_columns(context, dry_run=True)
+    check_panel(context)
     return plan, context
+
+
+def check_panel(context: Context) -> None:
+    """The data stage of ``validate`` and ``run``: the sample as a Panel, as every step sees it.
+
+    Builds the :class:`~didstudy.data.panel.Panel` of the sample (the checks of ``didstudy
+    panel``, with its messages), requires an estimable treatment
+    (:meth:`~didstudy.data.panel.Panel.require_estimable`) and the comparison units each
+    estimation step needs, so that ``validate`` fails wherever ``run`` would at this stage.
+    """
+    origin = context.sources[context.loaded.spec.panel.data].origin
+    try:
+        context.panel().require_estimable()
+    except DidstudyError as exc:
+        if exc.file is None:
+            exc.file = origin
+            exc.args = (exc.render(),)
+        raise
+    for step in context.plan.steps:
+        if step.kind.role == "estimate" and step.available:
+            _requires_controls(context, step)
 
 
 def _as_names(value: Any) -> list[str] | None:
