@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import DidstudyWarning, EstimationError, ValidationError
 from didstudy.estimation._inputs import (
     PanelInput,
@@ -163,7 +164,7 @@ def permutation_test(
     is_a: pd.Series,
     *,
     reps: int = 1000,
-    seed: int = 0,
+    seed: int | None = None,
     weights: str | None = None,
 ) -> tuple[float, float, int]:
     """Fisher permutation test of ``b_a = b_b`` (Stata ``bdiff``), permuting units' groups.
@@ -186,7 +187,7 @@ def permutation_test(
     n_units = int(unit_codes.max()) + 1
     label = np.zeros(n_units, dtype=bool)
     label[unit_codes] = is_a.to_numpy(dtype=bool)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(resolve_seed(seed))
     perms = np.stack([rng.permutation(label) for _ in range(reps)], axis=1)
     members = np.concatenate([label[:, None], perms], axis=1)
     Zl = frame[[y, treat, *controls]].to_numpy(dtype=np.float64)
@@ -299,7 +300,7 @@ def heterogeneity(
     test: Test = "both",
     interact: Interact = "full",
     reps: int = 1000,
-    seed: int = 0,
+    seed: int | None = None,
     unit: str | None = None,
     time: str | None = None,
     fe: Sequence[str] | None = None,
@@ -325,7 +326,8 @@ def heterogeneity(
         Interaction test with everything interacted (``"full"``, equals the split-sample
         difference) or only the treatment (``"treatment"``).
     reps, seed
-        Permutations of the Fisher test and the seed of ``numpy.random.default_rng``.
+        Permutations of the Fisher test and the seed of ``numpy.random.default_rng``
+        (``None``: a fresh seed, recorded as ``result.seed``; decision record 0022).
     fe, cluster, vcov, ssc
         For the split-sample regressions (defaults: unit and time FE, clustered by unit). The
         difference tests always use unit and time fixed effects (interacted with the group in
@@ -343,6 +345,8 @@ def heterogeneity(
         raise ValidationError(f"unknown test {test!r}")
     if reps < 1 and test in ("permutation", "both"):
         raise ValidationError(f"reps must be positive, got {reps}")
+    if test in ("permutation", "both"):
+        seed = resolve_seed(seed)
     needed = [y, treat, *controls]
     models: list[tuple[str, RegressionResult]] = []
     rows: list[dict[str, Any]] = []

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import DidstudyWarning, EstimationError
 from didstudy.estimation._inputs import PanelInput, fit_twfe, panel_input, require_columns
 from didstudy.estimation.logit import fit_logit
@@ -227,8 +228,9 @@ def psm_did(
         Passed to the TWFE (defaults: unit and time fixed effects, clustered by the panel's
         cluster variable or the unit).
     seed
-        Seed for ``m_order="random"`` (cell ``i`` uses ``seed + i``; ``None`` means 0);
-        otherwise the matching is deterministic and the seed is unused.
+        Seed for ``m_order="random"`` (cell ``i`` uses ``seed + i``; ``None`` draws a fresh
+        seed, recorded in ``options["seed"]``, decision record 0022); otherwise the matching
+        is deterministic and the seed is unused.
 
     Returns
     -------
@@ -237,6 +239,8 @@ def psm_did(
         ``.cells``, ``.nobs_before``, ``.nobs_matched``.
     """
     inp = panel_input("psm_did", data, unit, time, treat)
+    if m_order == "random":
+        seed = resolve_seed(seed)
     covariates = list(covariates)
     if not covariates:
         raise EstimationError("psm_did needs at least one covariate for the propensity score")
@@ -297,7 +301,7 @@ def psm_did(
             std_caliper=std_caliper,
             m_order=m_order,
             discard=discard,
-            seed=None if m_order != "random" else (seed or 0) + cell_index,
+            seed=None if seed is None else seed + cell_index,
         )
         fw = match_weights(m, rows.size, kind="frequency")
         aw = match_weights(m, rows.size, kind="att")

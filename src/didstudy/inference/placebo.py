@@ -20,6 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from didstudy.data.panel import Panel, panel_for
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import EstimationError, ValidationError
 from didstudy.estimation.demean import is_balanced_two_way
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
@@ -420,7 +421,8 @@ def placebo(
         Number of draws (default 500, as the reference study). 100,000 run in bounded memory.
     seed
         Seed of :func:`numpy.random.default_rng`; the same seed gives identical draws whatever
-        ``chunk_size`` is.
+        ``chunk_size`` is. ``None`` draws a fresh seed, recorded as ``result.seed`` (and in
+        ``results.json``): passing it again reproduces the draws (decision record 0022).
     mode
         ``"units_and_timing"`` (default; random units and random periods), ``"units"`` (random
         units, the real adoption periods shuffled over them) or ``"timing"`` (the real treated
@@ -517,6 +519,7 @@ def placebo(
             f"no sample period lies in timing_range {timing_range}",
             fix="pass a range of periods present in the data",
         )
+    seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
     units, cohorts = draw_assignments(
         rng, reps, n_units, m, mode, real_units, real_cohorts, timing, support

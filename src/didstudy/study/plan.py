@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import SpecError
 from didstudy.study.registry import StepKind, resolve, resolve_function
 from didstudy.study.spec import STEP_RUNNER_KEYS, LoadedSpec, StepSpec, closest
@@ -64,6 +65,7 @@ class Plan:
     loaded: LoadedSpec
     steps: tuple[PlannedStep, ...]
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
 
     @property
     def unavailable(self) -> tuple[PlannedStep, ...]:
@@ -167,7 +169,7 @@ def make_plan(
     """
     overrides = dict(overrides or {})
     language = lang or loaded.spec.study.lang
-    seed = loaded.spec.study.seed
+    seed = resolve_seed(loaded.spec.study.seed)
     planned: list[PlannedStep] = []
     for index, step in enumerate(loaded.spec.steps):
         if not step.enabled:
@@ -218,4 +220,4 @@ def make_plan(
                 index, step, kind, function, target, arguments, True, "", step.title_for(language)
             )
         )
-    return Plan(loaded, tuple(planned), overrides)
+    return Plan(loaded, tuple(planned), overrides, seed)

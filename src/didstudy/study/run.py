@@ -500,7 +500,7 @@ def results_document(context: Context, records: tuple[StepRecord, ...]) -> dict[
             "title": meta.title,
             "simulated": meta.simulated,
             "note": meta.note,
-            "seed": meta.seed,
+            "seed": context.plan.seed,
             "truth": truth,
         },
         "sample": {
@@ -534,7 +534,7 @@ def manifest_document(
         "simulated": loaded.spec.study.simulated,
         "note": loaded.spec.study.note,
         "lang": lang,
-        "seed": loaded.spec.study.seed,
+        "seed": context.plan.seed,
         "overrides": dict(context.plan.overrides),
         "inputs": {
             name: {

@@ -50,11 +50,16 @@ class _Strict(BaseModel):
 
 
 class StudyMeta(_Strict):
-    """``[study]``: title, language, seed and whether the data are simulated."""
+    """``[study]``: title, language, seed and whether the data are simulated.
+
+    ``seed`` drives every step that takes one: each such step receives the study seed itself
+    unless it sets its own. Without a seed the run draws one (decision record 0022) and records
+    it in ``results.json`` and ``manifest.json``; writing it here reproduces the run.
+    """
 
     title: str = "didstudy study"
     lang: Lang = "en"
-    seed: int = 0
+    seed: int | None = None
     simulated: bool = False
     note: str = ""
     formats: tuple[TableFormat, ...] = ("md", "csv", "tex", "xlsx", "docx")
