@@ -188,6 +188,54 @@ def event_study(
     biased (Schmidheiny & Siegloch 2023, J. Applied Econometrics 38(5)) — compare with
     ``endpoints="drop"``.
     """
+    lo, hi = _check_options(window, base, endpoints, control_group)
+    frame, unit_col, time_col, cohort_s, cluster_col, weight_col = _resolve(
+        data, unit, time, cohort, treat, cluster, weights
+    )
+    fe_cols = list(fe) if fe is not None else [unit_col, time_col]
+    columns = list(dict.fromkeys([y, *controls, *fe_cols, cluster_col]))
+    rows_all, times, g, treated = _event_sample(
+        frame, columns, weight_col, cohort_s, unit_col, time_col, control_group
+    )
+    keep, dummies, rel_times = relative_time_design(
+        times - g, treated, (lo, hi), base, endpoints, control_group
+    )
+    if not rel_times:
+        raise EstimationError("no treated observation falls in the event window")
+    terms = [f"rel_time::{k}" for k in rel_times]
+    used = list(dict.fromkeys(columns + ([weight_col] if weight_col else [])))
+    sub = frame.iloc[rows_all[keep]][used]
+    sub = sub.assign(**{t: dummies[:, j] for j, t in enumerate(terms)})
+    spec = Baseline(y, tuple(terms), tuple(controls), tuple(fe_cols), (cluster_col,), vcov, ssc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollinearityWarning)
+        fit = fit_frame(
+            sub,
+            replace(spec, weights=weight_col),
+            drop_singletons=drop_singletons,
+            require_treatment=False,
+        )
+    dropped = tuple(t for t in [*terms, *controls] if t in fit.dropped)
+    if dropped:
+        warnings.warn(
+            f"collinear terms dropped: {', '.join(dropped)}", CollinearityWarning, stacklevel=2
+        )
+    kept_rel = [k for k, t in zip(rel_times, terms, strict=True) if t in fit.terms]
+    if not kept_rel:
+        raise EstimationError(
+            "every relative-time dummy is collinear with the fixed effects",
+            fix="widen the window or check the adoption periods",
+        )
+    return _event_result(
+        fit, kept_rel, level, base=base, window=(lo, hi), endpoints=endpoints,
+        control_group=control_group, outcome=y, controls=tuple(controls), dropped=dropped,
+    )  # fmt: skip
+
+
+def _check_options(
+    window: tuple[int, int], base: int, endpoints: str, control_group: str
+) -> tuple[int, int]:
+    """The window as integers; raise on an impossible window, base or option."""
     if endpoints not in ("bin", "drop"):
         raise ValidationError(f"endpoints must be 'bin' or 'drop', not {endpoints!r}")
     if control_group not in ("never", "not_yet"):
@@ -198,16 +246,24 @@ def event_study(
             f"window {window} and base {base} must satisfy lo < 0 <= hi and lo <= base <= hi",
             fix="e.g. window=(-5, 5), base=-1",
         )
-    frame, unit_col, time_col, cohort_s, cluster_col, weight_col = _resolve(
-        data, unit, time, cohort, treat, cluster, weights
-    )
-    fe_cols = list(fe) if fe is not None else [unit_col, time_col]
-    controls = tuple(controls)
-    needed = [y, *controls, *fe_cols, cluster_col] + ([weight_col] if weight_col else [])
+    return lo, hi
+
+
+def _event_sample(
+    frame: pd.DataFrame,
+    columns: list[str],
+    weight_col: str | None,
+    cohort_s: pd.Series,
+    unit_col: str,
+    time_col: str,
+    control_group: ControlGroup,
+) -> tuple[NDArray[np.intp], Float, Float, NDArray[np.bool_]]:
+    """Usable rows, their periods, cohorts and treated flags (not-yet design trimmed)."""
+    needed = columns + ([weight_col] if weight_col else [])
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataError(f"column {missing[0]!r} not in the data", column=missing[0])
-    usable = frame[list(dict.fromkeys([y, *controls, *fe_cols, cluster_col]))].notna().all(axis=1)
+    usable = frame[columns].notna().all(axis=1)
     if weight_col:
         usable &= frame[weight_col].notna() & (frame[weight_col] > 0)
     usable_mask = usable.to_numpy()
@@ -234,47 +290,17 @@ def event_study(
             f"{n_always} units are treated from the first period (no pre-period); they enter "
             "with post-period dummies only",
             PanelWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    keep, dummies, rel_times = relative_time_design(
-        times - g, treated, (lo, hi), base, endpoints, control_group
-    )
-    if not rel_times:
-        raise EstimationError("no treated observation falls in the event window")
-    rows = rows_all[keep]
-    terms = [f"rel_time::{k}" for k in rel_times]
-    sub = frame.iloc[rows][
-        list(
-            dict.fromkeys(
-                [y, *controls, *fe_cols, cluster_col] + ([weight_col] if weight_col else [])
-            )
-        )
-    ]
-    sub = sub.assign(**{t: dummies[:, j] for j, t in enumerate(terms)})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CollinearityWarning)
-        spec = Baseline(y, tuple(terms), tuple(controls), tuple(fe_cols), (cluster_col,), vcov, ssc)
-        fit = fit_frame(
-            sub,
-            replace(spec, weights=weight_col),
-            drop_singletons=drop_singletons,
-            require_treatment=False,
-        )
-    dropped = tuple(t for t in [*terms, *controls] if t in fit.dropped)
-    if dropped:
-        warnings.warn(
-            f"collinear terms dropped: {', '.join(dropped)}", CollinearityWarning, stacklevel=2
-        )
+    return rows_all, times, g, treated
+
+
+def _event_result(fit: Any, kept_rel: list[int], level: float, **fields: Any) -> EventStudyResult:
+    """Coefficients, covariance, the pre-trend Wald test and the post-period average."""
     keep_terms = list(fit.terms)
     coef = fit.params.astype(float).copy()
     vcov_mat = np.asarray(fit.cov, dtype=float).copy()
-    kept_rel = [k for k, t in zip(rel_times, terms, strict=True) if t in keep_terms]
     df_t = float(fit.df_t)
-    if not kept_rel:
-        raise EstimationError(
-            "every relative-time dummy is collinear with the fixed effects",
-            fix="widen the window or check the adoption periods",
-        )
     leads = [i for i, k in enumerate(kept_rel) if k < 0]
     lags = [i for i, k in enumerate(kept_rel) if k >= 0]
     pretrend = _wald(keep_terms, coef, vcov_mat, leads, df_t) if leads else None
@@ -302,15 +328,15 @@ def event_study(
         df_t=df_t,
         nobs=fit.nobs,
         n_clusters=int(stats.get("n_clusters") or 0),
-        base=base,
-        window=(lo, hi),
-        endpoints=endpoints,
-        control_group=control_group,
-        outcome=y,
-        controls=controls,
+        base=fields["base"],
+        window=fields["window"],
+        endpoints=fields["endpoints"],
+        control_group=fields["control_group"],
+        outcome=fields["outcome"],
+        controls=fields["controls"],
         pretrend=pretrend,
         post_average=post,
-        dropped_terms=dropped,
+        dropped_terms=fields["dropped"],
         r2_within=float(stats.get("r2_within", float("nan"))),
         vcov_type=str(fit.vcov_type),
         level=level,
