@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -343,98 +344,132 @@ def heterogeneity(
     require_columns(inp.frame, [y, treat, *controls])
     if test not in ("interaction", "permutation", "both", "none"):
         raise ValidationError(f"unknown test {test!r}")
-    if reps < 1 and test in ("permutation", "both"):
+    permute = test in ("permutation", "both")
+    if reps < 1 and permute:
         raise ValidationError(f"reps must be positive, got {reps}")
-    if test in ("permutation", "both"):
-        seed = resolve_seed(seed)
-    needed = [y, treat, *controls]
+    setup = _Setup(
+        inp, y, treat, tuple(controls), test, interact, reps,
+        resolve_seed(seed) if permute else seed, fe, cluster, vcov, ssc,
+    )  # fmt: skip
     models: list[tuple[str, RegressionResult]] = []
     rows: list[dict[str, Any]] = []
     for dim, labels in _dimensions(inp, by):
         groups = sorted(pd.unique(labels.dropna()), key=lambda v: (str(type(v)), v))
         if len(groups) < 2:
             raise ValidationError(f"grouping {dim!r} has fewer than two groups: {groups}")
-        fits: dict[Any, RegressionResult] = {}
-        for g in groups:
-            frame = inp.frame.loc[(labels == g).to_numpy()]
-            fits[g] = fit_twfe(
-                inp, frame, y, treat, controls, fe=fe, cluster=cluster, vcov=vcov, ssc=ssc
-            )
-            models.append((f"{dim}: {g}", fits[g]))
+        fits = {g: _group_fit(setup, dim, g, labels) for g in groups}
+        models += [(f"{dim}: {g}", fits[g]) for g in groups]
         invariant = bool(labels.groupby(inp.frame[inp.unit]).nunique(dropna=False).le(1).all())
         for a, b in itertools.combinations(groups, 2):
-            ea, eb = fits[a].term(treat).estimate, fits[b].term(treat).estimate
-            row: dict[str, Any] = {
-                "dimension": dim,
-                "group_a": str(a),
-                "group_b": str(b),
-                "estimate_a": ea,
-                "estimate_b": eb,
-                "difference": ea - eb,
-                "interaction_estimate": None,
-                "interaction_std_error": None,
-                "interaction_statistic": None,
-                "interaction_p_value": None,
-                "permutation_p_value": None,
-                "permutation_reps": None,
-            }
-            mask = labels.isin([a, b]).to_numpy()
-            pair = inp.frame.loc[mask]
-            pair = pair.loc[pair[needed].notna().all(axis=1).to_numpy()]
-            is_a = (labels.loc[pair.index] == a).astype(bool)
-            if test in ("interaction", "both"):
-                fit = interaction_test(
-                    inp,
-                    pair,
-                    y,
-                    treat,
-                    controls,
-                    is_a,
-                    interact=interact,
-                    cluster=cluster,
-                    vcov=vcov,
-                    ssc=ssc,
-                )
-                est = fit.term(f"{treat}×group_a")
-                row.update(
-                    interaction_estimate=est.estimate,
-                    interaction_std_error=est.std_error,
-                    interaction_statistic=est.statistic,
-                    interaction_p_value=est.p_value,
-                )
-            if test in ("permutation", "both"):
-                if not invariant:
-                    raise ValidationError(
-                        f"grouping {dim!r} changes within units; the permutation test "
-                        "permutes units' groups",
-                        fix="define the group from one base year, or use test='interaction'",
-                    )
-                if fe is not None:
-                    warnings.warn(
-                        "heterogeneity: the permutation test uses unit and time fixed effects",
-                        DidstudyWarning,
-                        stacklevel=2,
-                    )
-                _, p, valid = permutation_test(
-                    pair,
-                    y,
-                    treat,
-                    controls,
-                    inp.unit,
-                    inp.time,
-                    is_a,
-                    reps=reps,
-                    seed=seed,
-                    weights=inp.weight,
-                )
-                row.update(permutation_p_value=p, permutation_reps=valid)
-            rows.append(row)
+            rows.append(_pair_row(setup, dim, a, b, labels, fits, invariant))
     if not rows:
         raise EstimationError("heterogeneity: no pair of groups to compare")
     return HeterogeneityResult(
         models=ResultCollection(tuple(models)),
         differences=pd.DataFrame(rows),
         term=treat,
-        seed=seed if test in ("permutation", "both") else None,
+        seed=setup.seed if permute else None,
         options={"test": test, "interact": interact, "reps": reps},
     )
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The arguments of one :func:`heterogeneity` call, shared by its helpers."""
+
+    inp: PanelInput
+    y: str
+    treat: str
+    controls: tuple[str, ...]
+    test: str
+    interact: Interact
+    reps: int
+    seed: int | None
+    fe: Sequence[str] | None
+    cluster: str | Sequence[str] | None
+    vcov: Any
+    ssc: Any
+
+
+def _group_fit(setup: _Setup, dim: str, group: Any, labels: pd.Series) -> RegressionResult:
+    """The baseline TWFE on one group; a group whose treatment cannot be estimated raises."""
+    frame = setup.inp.frame.loc[(labels == group).to_numpy()]
+    try:
+        return fit_twfe(
+            setup.inp, frame, setup.y, setup.treat, setup.controls, fe=setup.fe,
+            cluster=setup.cluster, vcov=setup.vcov, ssc=setup.ssc,
+        )  # fmt: skip
+    except EstimationError as exc:
+        raise EstimationError(
+            f"heterogeneity: group {group!r} of {dim!r}: {exc.message}",
+            column=exc.column,
+            fix=f"merge group {group!r} with another one (it needs treated and comparison "
+            "units), or drop it from the grouping",
+        ) from None
+
+
+def _pair_row(
+    setup: _Setup,
+    dim: str,
+    a: Any,
+    b: Any,
+    labels: pd.Series,
+    fits: dict[Any, RegressionResult],
+    invariant: bool,
+) -> dict[str, Any]:
+    """One row of ``differences``: split estimates, interaction and permutation tests."""
+    ea, eb = fits[a].term(setup.treat).estimate, fits[b].term(setup.treat).estimate
+    row: dict[str, Any] = {
+        "dimension": dim,
+        "group_a": str(a),
+        "group_b": str(b),
+        "estimate_a": ea,
+        "estimate_b": eb,
+        "difference": ea - eb,
+        "interaction_estimate": None,
+        "interaction_std_error": None,
+        "interaction_statistic": None,
+        "interaction_p_value": None,
+        "permutation_p_value": None,
+        "permutation_reps": None,
+    }
+    needed = [setup.y, setup.treat, *setup.controls]
+    pair = setup.inp.frame.loc[labels.isin([a, b]).to_numpy()]
+    pair = pair.loc[pair[needed].notna().all(axis=1).to_numpy()]
+    is_a = (labels.loc[pair.index] == a).astype(bool)
+    if setup.test in ("interaction", "both"):
+        fit = interaction_test(
+            setup.inp, pair, setup.y, setup.treat, setup.controls, is_a,
+            interact=setup.interact, cluster=setup.cluster, vcov=setup.vcov, ssc=setup.ssc,
+        )  # fmt: skip
+        est = fit.term(f"{setup.treat}×group_a")
+        row.update(
+            interaction_estimate=est.estimate,
+            interaction_std_error=est.std_error,
+            interaction_statistic=est.statistic,
+            interaction_p_value=est.p_value,
+        )
+    if setup.test in ("permutation", "both"):
+        row.update(_permutation(setup, dim, pair, is_a, invariant))
+    return row
+
+
+def _permutation(
+    setup: _Setup, dim: str, pair: pd.DataFrame, is_a: pd.Series, invariant: bool
+) -> dict[str, Any]:
+    if not invariant:
+        raise ValidationError(
+            f"grouping {dim!r} changes within units; the permutation test permutes units' groups",
+            fix="define the group from one base year, or use test='interaction'",
+        )
+    if setup.fe is not None:
+        warnings.warn(
+            "heterogeneity: the permutation test uses unit and time fixed effects",
+            DidstudyWarning,
+            stacklevel=4,
+        )
+    _, p, valid = permutation_test(
+        pair, setup.y, setup.treat, setup.controls, setup.inp.unit, setup.inp.time, is_a,
+        reps=setup.reps, seed=setup.seed, weights=setup.inp.weight,
+    )  # fmt: skip
+    return {"permutation_p_value": p, "permutation_reps": valid}

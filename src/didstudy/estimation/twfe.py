@@ -57,10 +57,12 @@ def baseline_for(
 def _absorbed_treatment(res: RegressionResult, names: Sequence[str]) -> None:
     """Raise when a treatment regressor was dropped (issue 9: never a silently missing row)."""
     lost = {n: res.dropped[n] for n in names if n in res.dropped}
-    if not lost:
-        return
-    name, reason = next(iter(lost.items()))
-    raise EstimationError(
+    if lost:
+        raise _not_estimable(*next(iter(lost.items())))
+
+
+def _not_estimable(name: str, reason: str) -> EstimationError:
+    return EstimationError(
         f"the treatment cannot be estimated: it is {reason} (for example a treatment without "
         "treated units, without comparison units, or adopted by every unit at once).",
         column=name,
@@ -96,7 +98,12 @@ def fit_frame(
         ssc=spec.ssc_arg,
         drop_singletons=drop_singletons,
     )
-    res = design.fit(names)
+    try:
+        res = design.fit(names)
+    except EstimationError as exc:
+        if require_treatment and "every regressor" in exc.message:
+            raise _not_estimable(names[0], "collinear with the fixed effects") from None
+        raise
     if require_treatment:
         _absorbed_treatment(res, names)
     return replace(res, spec=spec)
