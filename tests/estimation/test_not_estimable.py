@@ -76,7 +76,7 @@ def test_subsamples_without_treated_units_are_errors_naming_the_group() -> None:
     with pytest.raises(EstimationError, match="group 'never'") as err:
         ds.heterogeneity(panel, y="y", treat="treat", by="group", test="interaction")
     assert "cannot be estimated" in str(err.value)
-    with pytest.raises(DidstudyErrorTypes, match="no unit is treated|cannot be estimated"):
+    with pytest.raises(DidstudyErrorTypes, match=r"no unit is treated|cannot be estimated"):
         ds.robustness_drop(panel, y="y", treat="treat", drop={"treated": list(treated_units)})
 
 
