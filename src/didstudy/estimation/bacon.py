@@ -238,54 +238,79 @@ def bacon_kernel(
 
     Returns ``(twfe_estimate, comparisons, within_estimate, within_weight)``.
     """
-    y, d, x = arrays.y, arrays.d, arrays.x
-    n_units, n_periods = d.shape
+    d, x = arrays.d, arrays.x
+    n_periods = d.shape[1]
     first = np.where(d.any(axis=1), d.argmax(axis=1), n_periods)
-    groups = np.unique(first)
-    periods = arrays.periods
-    labels = {int(g): _group_label(int(g), n_periods, periods) for g in groups}
     dd_full = two_way_demean_balanced(d)
     if x.shape[2] == 0:
-        total_var = float((dd_full * dd_full).sum())
-        if total_var <= _ZERO_VARIANCE:
-            raise EstimationError(
-                "the treatment does not vary within units and periods; nothing to decompose",
-                fix="check the treatment column: some units must adopt during the panel",
-            )
-        beta = float((dd_full * y).sum() / total_var)
-        comparisons = []
-        for k in groups:
-            if k == 0 or k >= n_periods:
-                continue
-            for j in groups:
-                if j == k:
-                    continue
-                if j >= n_periods:
-                    kind, lo, hi = TREATED_VS_NEVER, 0, n_periods
-                elif j == 0:
-                    kind, lo, hi = LATER_VS_ALWAYS, 0, n_periods
-                elif k < j:
-                    kind, lo, hi = EARLIER_VS_LATER, 0, int(j)
-                else:
-                    kind, lo, hi = LATER_VS_EARLIER, int(j), n_periods
-                rows = (first == k) | (first == j)
-                est, var = _dd(y[rows, lo:hi], d[rows, lo:hi])
-                n_sub = int(rows.sum()) * (hi - lo)
-                weight = n_sub * var / (n_units * n_periods * total_var)
-                comparisons.append(
-                    BaconComparison(
-                        type=kind,
-                        treated=labels[int(k)],
-                        control=labels[int(j)],
-                        estimate=est,
-                        weight=weight,
-                        period_start=_period_value(periods[lo]),
-                        period_end=_period_value(periods[hi - 1]),
-                        nobs=n_sub,
-                    )
-                )
+        beta, comparisons = _decompose_without_controls(arrays, first, dd_full)
         return beta, comparisons, None, None
-    # Section 5: controls
+    return _decompose_with_controls(arrays, first, dd_full)
+
+
+def _labels(arrays: BalancedArrays, groups: NDArray[Any]) -> dict[int, str]:
+    n_periods = arrays.d.shape[1]
+    return {int(g): _group_label(int(g), n_periods, arrays.periods) for g in groups}
+
+
+def _window(k: int, j: int, n_periods: int) -> tuple[str, int, int]:
+    """Type and period window ``[lo, hi)`` of the 2×2 comparison of group ``k`` against ``j``."""
+    if j >= n_periods:
+        return TREATED_VS_NEVER, 0, n_periods
+    if j == 0:
+        return LATER_VS_ALWAYS, 0, n_periods
+    if k < j:
+        return EARLIER_VS_LATER, 0, int(j)
+    return LATER_VS_EARLIER, int(j), n_periods
+
+
+def _decompose_without_controls(
+    arrays: BalancedArrays, first: NDArray[Any], dd_full: Float
+) -> tuple[float, list[BaconComparison]]:
+    """Theorem 1 of Goodman-Bacon (2021): every timing-group 2×2 and its weight."""
+    y, d, periods = arrays.y, arrays.d, arrays.periods
+    n_units, n_periods = d.shape
+    total_var = float((dd_full * dd_full).sum())
+    if total_var <= _ZERO_VARIANCE:
+        raise EstimationError(
+            "the treatment does not vary within units and periods; nothing to decompose",
+            fix="check the treatment column: some units must adopt during the panel",
+        )
+    beta = float((dd_full * y).sum() / total_var)
+    groups = np.unique(first)
+    labels = _labels(arrays, groups)
+    comparisons = []
+    for k in groups:
+        if k == 0 or k >= n_periods:
+            continue
+        for j in groups:
+            if j == k:
+                continue
+            kind, lo, hi = _window(int(k), int(j), n_periods)
+            rows = (first == k) | (first == j)
+            est, var = _dd(y[rows, lo:hi], d[rows, lo:hi])
+            n_sub = int(rows.sum()) * (hi - lo)
+            comparisons.append(
+                BaconComparison(
+                    type=kind,
+                    treated=labels[int(k)],
+                    control=labels[int(j)],
+                    estimate=est,
+                    weight=n_sub * var / (n_units * n_periods * total_var),
+                    period_start=_period_value(periods[lo]),
+                    period_end=_period_value(periods[hi - 1]),
+                    nobs=n_sub,
+                )
+            )
+    return beta, comparisons
+
+
+def _decompose_with_controls(
+    arrays: BalancedArrays, first: NDArray[Any], dd_full: Float
+) -> tuple[float, list[BaconComparison], float | None, float | None]:
+    """Section 5 of Goodman-Bacon (2021): within and between parts with controls."""
+    y, x = arrays.y, arrays.x
+    n_units, n_periods = arrays.d.shape
     x_flat = two_way_demean_balanced(x).reshape(n_units * n_periods, -1)
     dd_flat = dd_full.reshape(-1)
     gamma, *_ = np.linalg.lstsq(x_flat, dd_flat, rcond=None)
@@ -297,15 +322,31 @@ def bacon_kernel(
             fix="drop controls that are collinear with the treatment",
         )
     beta = float((resid * y).sum() / total)
+    groups = np.unique(first)
     group_time = np.empty_like(resid)
     for g in groups:
         rows = first == g
         group_time[rows] = resid[rows].mean(axis=0, keepdims=True)
     within = resid - group_time
     within_var = float((within * within).sum())
-    between_var = float((group_time * group_time).sum())
     omega = within_var / total
     beta_within = float((within * y).sum() / within_var) if within_var > 0 else float("nan")
+    comparisons = _between_comparisons(arrays, first, groups, group_time, omega)
+    return beta, comparisons, beta_within, omega
+
+
+def _between_comparisons(
+    arrays: BalancedArrays,
+    first: NDArray[Any],
+    groups: NDArray[Any],
+    group_time: Float,
+    omega: float,
+) -> list[BaconComparison]:
+    """Full-period 2×2 regressions on the group-period means for every pair of groups."""
+    y, periods = arrays.y, arrays.periods
+    n_units, n_periods = arrays.d.shape
+    labels = _labels(arrays, groups)
+    between_var = float((group_time * group_time).sum())
     comparisons = []
     for a_idx, k in enumerate(groups):
         for j in groups[a_idx + 1 :]:
@@ -314,7 +355,6 @@ def bacon_kernel(
             var = float((z * z).sum())
             if var <= _ZERO_VARIANCE * max(between_var, 1.0):
                 continue
-            est = float((z * y[rows]).sum() / var)
             share = int(rows.sum()) / n_units * var / between_var
             if j >= n_periods:
                 kind = TREATED_VS_NEVER
@@ -328,14 +368,14 @@ def bacon_kernel(
                     type=kind,
                     treated=labels[int(treated)],
                     control=labels[int(control)],
-                    estimate=est,
+                    estimate=float((z * y[rows]).sum() / var),
                     weight=(1.0 - omega) * share,
                     period_start=_period_value(periods[0]),
                     period_end=_period_value(periods[-1]),
                     nobs=int(rows.sum()) * n_periods,
                 )
             )
-    return beta, comparisons, beta_within, omega
+    return comparisons
 
 
 def bacon(
