@@ -261,7 +261,8 @@ class _Draws:
 
     def unit_effect(self, sd: float) -> np.ndarray:
         """A N(0, sd) draw per unit, repeated over its rows."""
-        return self.rng.normal(0.0, sd, self.n_units)[self.unit_index]
+        draws: np.ndarray = self.rng.normal(0.0, sd, self.n_units)[self.unit_index]
+        return draws
 
     def noise(self, sd: float) -> np.ndarray:
         """A N(0, sd) draw per row."""
