@@ -221,6 +221,17 @@ def _derive(
     work[ALWAYS] = np.isfinite(g_float) & (g_float <= t_first)
 
 
+def _sorted(work: pd.DataFrame, unit: str, time: str) -> pd.DataFrame:
+    """``work`` sorted by unit and time with a fresh RangeIndex (no sort when it already is)."""
+    units = work[unit]
+    if units.is_monotonic_increasing:
+        u = units.to_numpy()
+        t = work[time].to_numpy()
+        if bool(((t[1:] > t[:-1]) | (u[1:] != u[:-1])).all()):
+            return work.reset_index(drop=True)
+    return work.sort_values([unit, time], kind="stable").reset_index(drop=True)
+
+
 def _warn_always_treated(work: pd.DataFrame, unit: str, notes: list[str]) -> None:
     always_units = pd.unique(work.loc[work[ALWAYS], unit])
     if len(always_units):
@@ -358,7 +369,7 @@ class Panel:
         _check_weight_and_cluster(work, weight, cluster)
         _derive(work, unit, time, g_float, treat_values)
         _warn_always_treated(work, unit, notes)
-        work = work.sort_values([unit, time], kind="stable").reset_index(drop=True)
+        work = _sorted(work, unit, time)
         grid = np.sort(work[time].unique())
         gaps = _warn_gaps(work, unit, time, grid, notes)
 
