@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from didstudy.data.panel import panel_for
 from didstudy.errors import DataError, EstimationError, ValidationError
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.bacon import (
     BETWEEN_TIMING,
     EARLIER_VS_LATER,
@@ -24,6 +25,7 @@ from didstudy.results.bacon import (
     BaconComparison,
     BaconResult,
 )
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "BalancedArrays",
@@ -380,10 +382,11 @@ def _between_comparisons(
 
 def bacon(
     data: Any,
-    y: str,
+    y: str | None = None,
     treat: str | None = None,
-    controls: tuple[str, ...] | list[str] = (),
+    controls: tuple[str, ...] | list[str] | None = None,
     *,
+    spec: Baseline | None = None,
     unit: str | None = None,
     time: str | None = None,
     balance: Literal["error", "largest"] = "error",
@@ -408,6 +411,9 @@ def bacon(
         ``"largest"`` keeps the largest balanced sub-panel (a contiguous window of periods and
         the units observed in all of them) and reports its share of the usable observations as
         ``sample_share``. Rows with a missing outcome, treatment or control count as missing.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -422,6 +428,9 @@ def bacon(
     treated vs untreated (never-treated control), later vs always treated (units treated in
     every period of the panel as control). Always-treated units are one timing group.
     """
+    base = baseline_for("bacon", spec, required=("y",), y=y, treat=treat, controls=controls)
+    y, controls = base.y or "", list(base.controls)
+    treat = base.treat[0] if base.treat else None
     frame, unit_col, time_col, treat_col = _resolve_roles(data, unit, time, treat)
     if balance not in ("error", "largest"):
         raise ValidationError(

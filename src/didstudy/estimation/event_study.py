@@ -29,7 +29,7 @@ from didstudy.errors import (
     PanelWarning,
     ValidationError,
 )
-from didstudy.estimation.twfe import fit_frame
+from didstudy.estimation.twfe import baseline_for, fit_frame
 from didstudy.results.event_study import EventStudyResult, LinearCombination, WaldTest
 from didstudy.results.spec import Baseline
 
@@ -114,8 +114,8 @@ def relative_time_design(
 
 def event_study(
     data: Any,
-    y: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    controls: Sequence[str] | None = None,
     window: tuple[int, int] = (-5, 5),
     base: int = -1,
     endpoints: Endpoints = "bin",
@@ -124,6 +124,7 @@ def event_study(
     cluster: str | None = None,
     weights: str | None = None,
     *,
+    spec: Baseline | None = None,
     unit: str | None = None,
     time: str | None = None,
     cohort: str | None = None,
@@ -172,6 +173,9 @@ def event_study(
         Variance, small-sample convention and singleton handling, exactly as
         :func:`didstudy.twfe` (default CRV1 with fixest's small-sample factor; the estimation
         runs through the same engine).
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -188,6 +192,14 @@ def event_study(
     biased (Schmidheiny & Siegloch 2023, J. Applied Econometrics 38(5)) — compare with
     ``endpoints="drop"``.
     """
+    spec_ = baseline_for(
+        "event_study", spec, required=("y",), y=y, treat=treat, controls=controls, fe=fe,
+        cluster=cluster, weights=weights, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, controls = spec_.y or "", list(spec_.controls)
+    treat = spec_.treat[0] if spec_.treat else None
+    fe, weights, vcov, ssc = spec_.fe, spec_.weights, spec_.vcov_arg, spec_.ssc_arg
+    cluster = "+".join(spec_.cluster) if spec_.cluster else None
     lo, hi = _check_options(window, base, endpoints, control_group)
     frame, unit_col, time_col, cohort_s, cluster_col, weight_col = _resolve(
         data, unit, time, cohort, treat, cluster, weights

@@ -48,8 +48,10 @@ from didstudy.estimation._inputs import (
     panel_input,
     require_columns,
 )
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.comparison import HeterogeneityResult
 from didstudy.results.regression import RegressionResult, ResultCollection
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "heterogeneity",
@@ -293,11 +295,12 @@ def _dimensions(inp: PanelInput, by: Any) -> list[tuple[str, pd.Series]]:
 
 def heterogeneity(
     data: Any,
-    y: str,
-    treat: str,
-    by: str | Mapping[str, str | Mapping[Any, Any]],
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    by: str | Mapping[str, str | Mapping[Any, Any]] | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     test: Test = "both",
     interact: Interact = "full",
     reps: int = 1000,
@@ -334,12 +337,23 @@ def heterogeneity(
         difference tests always use unit and time fixed effects (interacted with the group in
         the full interaction test); ``cluster``, ``vcov`` and ``ssc`` also apply to the
         interaction test.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
     HeterogeneityResult
         ``.models`` (``"<dimension>: <group>"``) and ``.differences`` (one row per pair).
     """
+    base = baseline_for(
+        "heterogeneity", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+    if by is None:
+        raise ValidationError("heterogeneity needs the grouping 'by'", fix="pass by='<column>'")
     inp = panel_input("heterogeneity", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     if test not in ("interaction", "permutation", "both", "none"):

@@ -23,7 +23,9 @@ import pandas as pd
 
 from didstudy.errors import ValidationError
 from didstudy.estimation._inputs import frame_twfe, panel_input, require_columns
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.regression import RegressionResult, ResultCollection
+from didstudy.results.spec import Baseline
 
 __all__ = ["interaction_term", "mechanisms"]
 
@@ -35,11 +37,12 @@ def interaction_term(mediator: str, treat: str) -> str:
 
 def mechanisms(
     data: Any,
-    y: str,
-    treat: str,
-    mediators: Sequence[str],
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    mediators: Sequence[str] = (),
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     center: bool = False,
     unit: str | None = None,
     time: str | None = None,
@@ -64,6 +67,9 @@ def mechanisms(
         coefficient in (b) is the effect at the mean of ``M``); default ``False`` as the paper.
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time FE, clustered by unit).
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -72,6 +78,12 @@ def mechanisms(
         paper's columns (1)-(6). In (b) the reported terms start with ``treat``, ``M`` and
         ``interaction_term(M, treat)``.
     """
+    base = baseline_for(
+        "mechanisms", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("mechanisms", data, unit, time, treat)
     mediators = list(mediators)
     if not mediators:

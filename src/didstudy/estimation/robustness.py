@@ -32,7 +32,9 @@ from didstudy.estimation._inputs import (
     panel_input,
     require_columns,
 )
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.regression import ResultCollection
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "anticipation",
@@ -61,10 +63,11 @@ def _winsorized_frame(
 
 def robustness_winsorized(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     columns: Sequence[str] | None = None,
     cuts: tuple[float, float] = (1.0, 99.0),
     by: str | None = None,
@@ -94,12 +97,21 @@ def robustness_winsorized(
         Column name of the result; default ``"winsorized p1/p99"``.
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
     ResultCollection
         One model.
     """
+    base = baseline_for(
+        "robustness_winsorized", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("robustness_winsorized", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     if columns is None:
@@ -113,10 +125,11 @@ def robustness_winsorized(
 
 def robustness_drop(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     drop: Mapping[str, Sequence[Any]],
     column: str | None = None,
     unit: str | None = None,
@@ -136,6 +149,9 @@ def robustness_drop(
         ``"drop <label>"``.
     column
         Column the codes refer to; default the unit column.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -147,6 +163,12 @@ def robustness_drop(
     ValidationError
         None of the codes of an entry occurs in the data (a typo or a code-system mismatch).
     """
+    base = baseline_for(
+        "robustness_drop", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("robustness_drop", data, unit, time, treat)
     col = column or inp.unit
     require_columns(inp.frame, [y, treat, *controls, col])
@@ -185,10 +207,11 @@ def lead_term(treat: str, k: int) -> str:
 
 def anticipation(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     leads: Sequence[int] = (1,),
     name: str = "anticipation",
     unit: str | None = None,
@@ -204,11 +227,23 @@ def anticipation(
     (never-treated units: always 0); the adoption period ``g`` is the first period with
     ``treat == 1``. Under no anticipation the coefficients on ``pre_k`` are zero.
 
+    Parameters
+    ----------
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
+
     Returns
     -------
     ResultCollection
         One model whose terms include ``treat`` and ``lead_term(treat, k)`` for each ``k``.
     """
+    base = baseline_for(
+        "anticipation", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("anticipation", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     leads = [int(k) for k in leads]
@@ -244,10 +279,11 @@ def anticipation(
 
 def concurrent_policies(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     policies: Mapping[str, str],
     mode: ConcurrentMode = "each_and_all",
     all_name: str = "all concurrent policies",
@@ -268,6 +304,9 @@ def concurrent_policies(
     mode
         ``"each"``: one model per policy (named by its label); ``"all"``: one model with every
         policy dummy; ``"each_and_all"`` (default): both.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -275,6 +314,12 @@ def concurrent_policies(
         Models named by the policy labels and ``all_name``; the policy dummies enter as
         additional regressors next to ``treat`` and are reported.
     """
+    base = baseline_for(
+        "concurrent_policies", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("concurrent_policies", data, unit, time, treat)
     if not policies:
         raise ValidationError("policies is empty", fix="pass policies={'label': 'column'}")

@@ -24,7 +24,9 @@ from didstudy.data.seed import resolve_seed
 from didstudy.errors import EstimationError, ValidationError
 from didstudy.estimation.demean import is_balanced_two_way
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.placebo import PlaceboResult
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "BalancedPlaceboKernel",
@@ -382,9 +384,9 @@ def _auto_chunk(n: int, reps: int) -> int:
 
 def placebo(
     data: Any,
-    y: str,
+    y: str | None = None,
     treat: str | None = None,
-    controls: Sequence[str] = (),
+    controls: Sequence[str] | None = None,
     reps: int = 500,
     seed: int | None = None,
     mode: Mode = "units_and_timing",
@@ -395,6 +397,7 @@ def placebo(
     cluster: str | Sequence[str] | None = None,
     chunk_size: int | None = None,
     *,
+    spec: Baseline | None = None,
     weights: str | None = None,
     unit: str | None = None,
     time: str | None = None,
@@ -447,6 +450,9 @@ def placebo(
         units (checked against the real fit), else ``"dense"``: pseudo-treatment columns
         demeaned together (:class:`TwoWayDemeaner` for two fixed effects, else the design's
         ``demean``) and fitted by :meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -461,6 +467,19 @@ def placebo(
     if int(reps) < 1:
         raise ValidationError(f"reps must be at least 1, not {reps}")
     reps = int(reps)
+    base = baseline_for(
+        "placebo", spec, required=("y",), y=y, treat=treat, controls=controls, fe=fe,
+        cluster=cluster, weights=weights, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, controls = base.y or "", list(base.controls)
+    treat = base.treat[0] if base.treat else None
+    fe, cluster, weights, vcov, ssc = (
+        base.fe,
+        base.cluster,
+        base.weights,
+        base.vcov_arg,
+        base.ssc_arg,
+    )
     panel, unit_col, time_col, treat_col = _roles(data, treat, unit, time)
     frame = panel.frame
     design: DemeanedDesign = prepare_twfe(

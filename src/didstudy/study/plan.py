@@ -89,13 +89,20 @@ class Plan:
 
 #: arguments a baseline-aware function (one with ``spec=``) needs from the step or [baseline]
 BASELINE_REQUIRED: tuple[str, ...] = ("y", "treat")
+#: kinds that read the treatment timing from the Panel and need only the outcome
+BASELINE_REQUIRED_BY_KIND: dict[str, tuple[str, ...]] = {
+    "event_study": ("y",),
+    "bacon": ("y",),
+    "placebo": ("y",),
+}
 
 
 def _required(kind: StepKind, signature: inspect.Signature, name: str) -> bool:
     p = signature.parameters[name]
     if p.default is inspect.Parameter.empty:
         return True
-    return "spec" in signature.parameters and name in BASELINE_REQUIRED and p.default is None
+    needed = BASELINE_REQUIRED_BY_KIND.get(kind.kind, BASELINE_REQUIRED)
+    return "spec" in signature.parameters and name in needed and p.default is None
 
 
 def baseline_arguments(
