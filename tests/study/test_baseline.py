@@ -115,3 +115,35 @@ def test_baseline_is_frozen_and_checked() -> None:
     with pytest.raises(ValidationError, match="needs 'y'"):
         ds.twfe(ds.as_panel(ds.load_dataset("castle"), unit="state", time="year", treat="post"))
     assert ds.Baseline.from_mapping(base.to_dict()) == base
+
+
+def _same(a: object, b: object) -> None:
+    to_dict = getattr(a, "to_dict", None)
+    if to_dict is not None:
+        assert to_dict() == b.to_dict()  # type: ignore[attr-defined]
+    else:
+        assert [r.to_dict() for _, r in a] == [r.to_dict() for _, r in b]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("robustness_winsorized", {}),
+        ("robustness_drop", {"drop": {"two": ["Florida", "Texas"]}}),
+        ("anticipation", {}),
+        ("mechanisms", {"mediators": ["l_police"]}),
+        ("event_study", {"window": (-3, 3)}),
+        ("bacon", {}),
+        ("placebo", {"reps": 20, "seed": 4}),
+        ("psm_did", {"covariates": ["poverty"]}),
+    ],
+)
+def test_every_estimator_takes_the_spec(castle: ds.Panel, name: str, extra: dict) -> None:  # type: ignore[type-arg]
+    fn = getattr(ds, name)
+    controls = [] if name == "bacon" else ["poverty"]
+    keywords = {"y": "l_homicide", "controls": controls}
+    if name != "event_study":
+        keywords["treat"] = "post"
+    by_spec = fn(castle, spec=ds.Baseline(**keywords), **extra)
+    by_keywords = fn(castle, **keywords, **extra)
+    _same(by_spec, by_keywords)
