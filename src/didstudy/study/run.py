@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, get_args
 
+import numpy as np
 import pandas as pd
 
 from didstudy.errors import DidstudyError, SpecError
@@ -232,32 +233,21 @@ def check_columns(context: Context, *, dry_run: bool) -> None:
 
 
 def _requires_controls(context: Context, step: PlannedStep) -> None:
+    """Raise when the step needs comparison units the sample's Panel does not have."""
     needed = step.kind.requires_controls
     if needed is None:
         return
-    spec = context.loaded.spec.panel
-    frame = context.frame
-    if spec.cohort is not None:
-        cohort = pd.to_numeric(frame[spec.cohort], errors="coerce")
-        never = cohort.isna() | (cohort <= 0) | (cohort > frame[spec.time].max())
-    else:
-        treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0)
-        never = treated.groupby(frame[spec.unit]).transform("max") == 0
-    if not never.any() and needed == "not_yet":
-        if spec.cohort is not None:
-            first = pd.to_numeric(frame[spec.cohort], errors="coerce").groupby(frame[spec.unit])
-            n_cohorts = first.first().nunique()
-        else:
-            treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0) > 0
-            n_cohorts = frame[spec.time].where(treated).groupby(frame[spec.unit]).min().nunique()
-        if n_cohorts < 2:
-            raise context.loaded.error(
-                f"step '{step.name}' ({step.kind.kind}) needs untreated comparison units: there "
-                "are no never-treated units and only one adoption cohort",
-                ("steps", step.index, "kind"),
-                fix="keep never-treated units or several adoption cohorts in the sample",
-            )
-    if not never.any() and needed == "never":
+    cohorts = context.panel().unit_cohorts()
+    if (~np.isfinite(cohorts)).any():
+        return
+    if needed == "not_yet" and cohorts.nunique() < 2:
+        raise context.loaded.error(
+            f"step '{step.name}' ({step.kind.kind}) needs untreated comparison units: there "
+            "are no never-treated units and only one adoption cohort",
+            ("steps", step.index, "kind"),
+            fix="keep never-treated units or several adoption cohorts in the sample",
+        )
+    if needed == "never":
         raise context.loaded.error(
             f"step '{step.name}' ({step.kind.kind}) needs never-treated units, but every unit "
             "in the sample is treated at some point",
