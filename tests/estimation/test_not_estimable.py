@@ -8,12 +8,19 @@ absorb, naming the column, and split-sample steps name the group.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import didstudy as ds
-from didstudy.errors import EstimationError, ValidationError
+from didstudy.errors import EstimationError, PanelWarning, ValidationError
+
+#: least-squares fit of a 0/1 column on unit and period dummies: exact up to rounding
+ABSORBED_TOL = 1e-9
 
 
 def _df() -> pd.DataFrame:
@@ -81,3 +88,33 @@ def test_subsamples_without_treated_units_are_errors_naming_the_group() -> None:
 
 
 DidstudyErrorTypes = (ValidationError, EstimationError)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 7), min_size=1, max_size=7),
+    st.integers(2, 6),
+)
+def test_require_estimable_iff_the_fixed_effects_absorb_the_treatment(
+    cohorts: list[int], n_periods: int
+) -> None:
+    """Property: refused exactly when the two-way (LSDV) residual of D is zero (balanced)."""
+    periods = np.arange(1, n_periods + 1)
+    unit = np.repeat(np.arange(len(cohorts)), n_periods)
+    time = np.tile(periods, len(cohorts))
+    g = np.repeat(cohorts, n_periods)
+    d = ((g > 0) & (time >= g)).astype(float)
+    dummies = np.column_stack(
+        [unit == u for u in range(len(cohorts))] + [time == t for t in periods[1:]]
+    ).astype(float)
+    fitted = dummies @ np.linalg.lstsq(dummies, d, rcond=None)[0]
+    absorbed = bool(np.allclose(d, fitted, atol=ABSORBED_TOL))
+    frame = pd.DataFrame({"u": unit, "t": time, "d": d.astype(int)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PanelWarning)
+        panel = ds.as_panel(frame, unit="u", time="t", treat="d")
+    if absorbed:
+        with pytest.raises(ValidationError, match="so no treatment effect can be estimated"):
+            panel.require_estimable()
+    else:
+        panel.require_estimable()
