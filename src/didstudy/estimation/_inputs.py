@@ -140,10 +140,10 @@ def frame_twfe(
 
     spec = Baseline(
         y=y,
-        treat=treat,  # type: ignore[arg-type]
+        treat=treat,
         controls=tuple(controls),
-        fe=fe,  # type: ignore[arg-type]
-        cluster=cluster,  # type: ignore[arg-type]
+        fe=fe,
+        cluster=cluster,
         vcov=vcov,
         ssc=ssc,
         weights=weights,

@@ -64,7 +64,7 @@ def _thawed(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Baseline:
     """The baseline regression specification shared by every estimator of a study.
 
@@ -106,13 +106,25 @@ class Baseline:
     ssc: Any = None
     weights: str | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "treat", _names(self.treat))
-        object.__setattr__(self, "controls", _names(self.controls) or ())
-        object.__setattr__(self, "fe", _split(self.fe))
-        object.__setattr__(self, "cluster", _split(self.cluster))
-        object.__setattr__(self, "vcov", _frozen(self.vcov))
-        object.__setattr__(self, "ssc", _frozen(self.ssc))
+    def __init__(
+        self,
+        y: str | None = None,
+        treat: str | Sequence[str] | None = None,
+        controls: str | Sequence[str] = (),
+        fe: str | Sequence[str] | None = None,
+        cluster: str | Sequence[str] | None = None,
+        vcov: Any = None,
+        ssc: Any = None,
+        weights: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "treat", _names(treat))
+        object.__setattr__(self, "controls", _names(controls) or ())
+        object.__setattr__(self, "fe", _split(fe))
+        object.__setattr__(self, "cluster", _split(cluster))
+        object.__setattr__(self, "vcov", _frozen(vcov))
+        object.__setattr__(self, "ssc", _frozen(ssc))
+        object.__setattr__(self, "weights", weights)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Baseline:
