@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import didstudy as ds
 from didstudy.cli import main
 from didstudy.data.seed import resolve_seed
-from didstudy.errors import ValidationError
+from didstudy.errors import PanelRequiredError, ValidationError
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +107,25 @@ def test_study_without_seed_prints_and_records_it(
     assert (tmp_path / "b" / "results.json").read_bytes() == (
         tmp_path / "a" / "results.json"
     ).read_bytes()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.one_of(st.integers(), st.floats(allow_nan=True), st.text(max_size=3), st.none()))
+def test_resolve_seed_property(value: object) -> None:
+    """Non-negative integers pass unchanged, None gives a fresh seed, anything else fails."""
+    if value is None:
+        assert resolve_seed(None) >= 0
+    elif isinstance(value, int) and value >= 0:
+        assert resolve_seed(value) == value
+    else:
+        with pytest.raises(ValidationError, match="non-negative integer"):
+            resolve_seed(value)  # type: ignore[arg-type]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=3)))
+def test_estimators_refuse_what_is_not_a_panel(value: object) -> None:
+    """Anything but a Panel (or a DataFrame with its roles) is refused, naming as_panel."""
+    for fn in (ds.twfe, ds.bacon, ds.event_study, ds.placebo):
+        with pytest.raises(PanelRequiredError, match="as_panel"):
+            fn(value, y="y", treat="d")
