@@ -12,6 +12,7 @@ import pytest
 from didstudy.errors import SpecError
 from didstudy.study.artifacts import FLOAT_DIGITS, canonical_json, jsonable, staging_directory
 from didstudy.study.cache import StepCache, cache_key, code_version
+from didstudy.study.outdir import MARKER
 
 
 def test_jsonable_normalises_numbers_and_containers() -> None:
@@ -41,7 +42,11 @@ def test_canonical_json_does_not_depend_on_insertion_order() -> None:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != MARKER
+    }
 
 
 def test_staging_swaps_on_success_and_keeps_the_old_report_on_failure(tmp_path: Path) -> None:

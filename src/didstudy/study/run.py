@@ -532,6 +532,13 @@ def manifest_document(
     }
 
 
+def _protected(context: Context) -> tuple[Path, ...]:
+    """The study file and its data files: ``--out`` may neither be nor hold one of them."""
+    paths = [context.loaded.path] if context.loaded.path is not None else []
+    paths += [Path(s.origin) for s in context.sources.values() if Path(s.origin).exists()]
+    return tuple(Path(p).absolute() for p in paths)
+
+
 def run_study(
     study: str | Path | LoadedSpec,
     out: str | Path = "report",
@@ -601,7 +608,7 @@ def run_study(
     out_path = Path(out).absolute()
     records: list[StepRecord] = []
     total = len(plan.steps)
-    with staging_directory(out_path) as stage:
+    with staging_directory(out_path, protect=_protected(context)) as stage:
         if cache_dir is not None:
             step_cache = StepCache(Path(cache_dir), read=cache)
         else:
