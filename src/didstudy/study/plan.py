@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from didstudy.errors import SpecError
+from didstudy.study.limits import (
+    annotations_of,
+    check_overrides,
+    check_step_arguments,
+    coerce_stars,
+)
 from didstudy.study.registry import StepKind, resolve, resolve_function
 from didstudy.study.spec import STEP_RUNNER_KEYS, LoadedSpec, StepSpec, closest
 
@@ -116,6 +122,29 @@ def _check_arguments(
             )
 
 
+def _check_limits(
+    loaded: LoadedSpec, index: int, step: StepSpec, kind: StepKind, function: Callable[..., Any]
+) -> dict[str, Any]:
+    """Strict types and bounds of the step's arguments (:mod:`didstudy.study.limits`); returns
+    the arguments with study-file spellings turned into objects (``stars``)."""
+    if step.data is not None and kind.role != "derive":
+        raise loaded.error(
+            f"step '{step.name}' (kind {kind.kind}): 'data' applies only to steps that derive a "
+            "column; estimation and tables use the panel",
+            ("steps", index, "data"),
+            fix=f"remove data = {step.data!r} (or point [panel] data at that source)",
+        )
+    annotations = annotations_of(function)
+    arguments = dict(step.arguments)
+    where = lambda key: loaded.where(*key)  # noqa: E731 - a one-line adapter
+    plain = {k: v for k, v in arguments.items() if annotations.get(k) != "Stars"}
+    check_step_arguments(plain, annotations, lambda name: ("steps", index, name), where)
+    for name, value in arguments.items():
+        if annotations.get(name) == "Stars":
+            arguments[name] = coerce_stars(value, ("steps", index, name), where)
+    return arguments
+
+
 def make_plan(
     loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None, lang: str | None = None
 ) -> Plan:
@@ -133,6 +162,7 @@ def make_plan(
         title is given per language.
     """
     overrides = dict(overrides or {})
+    check_overrides(overrides)
     language = lang or loaded.spec.study.lang
     seed = loaded.spec.study.seed
     planned: list[PlannedStep] = []
@@ -166,8 +196,9 @@ def make_plan(
             )
             continue
         _check_arguments(loaded, index, step, kind, function)
+        arguments_checked = _check_limits(loaded, index, step, kind, function)
         parameters = inspect.signature(function).parameters
-        arguments = dict(step.arguments)
+        arguments = dict(arguments_checked)
         for key, value in overrides.items():
             if key in parameters and key != kind.data_parameter:
                 arguments[key] = value
