@@ -26,9 +26,6 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     *sorted(_STATA),
     *sorted(_PARQUET),
 )
-# encodings tried in order when none is given; GB18030 is a superset of GBK and GB2312 (the
-# encodings of most Chinese statistical yearbook exports) and only needed beyond GBK
-_AUTO_ENCODINGS = ("utf-8", "gbk", "gb18030")
 
 
 def suggest_columns(name: str, available: Sequence[object], n: int = 3) -> list[str]:
@@ -114,20 +111,9 @@ def _detect_encoding(raw: bytes, encoding: str | None, file: str) -> str:
                 file=file,
                 fix="re-save the file as UTF-8, or pass encoding= explicitly.",
             ) from None
-    failures = []
-    for enc in _AUTO_ENCODINGS:
-        try:
-            raw.decode(enc)
-        except UnicodeDecodeError as err:
-            failures.append(f"{enc} fails at {_location(raw, err)}")
-            continue
-        return enc
-    raise DataError(
-        "is neither UTF-8 nor GBK/GB18030 text: " + "; ".join(failures) + ".",
-        file=file,
-        fix="pass encoding= with the file's encoding (e.g. 'latin-1', 'big5', 'cp1252'), or "
-        "re-save it as UTF-8.",
-    )
+    from didstudy.data.encoding import decide_encoding
+
+    return decide_encoding(raw, file).encoding
 
 
 # reader options that change which raw line is the header (for the duplicate-name check)
@@ -293,10 +279,12 @@ def read_table(
     sheet
         Excel only: sheet name or 0-based index (default: the first sheet).
     encoding
-        Text files only. Default: detected. A UTF-8 byte-order mark (Excel's "CSV UTF-8") or a
-        UTF-16 mark is honoured; otherwise strict UTF-8 is tried, then GB18030 (a superset of
-        GBK/GB2312, the usual encoding of Chinese statistical exports). The encoding used is
-        recorded in ``attrs["encoding"]`` (``"gbk"`` when the bytes are valid GBK).
+        Text files only. Default: decided by evidence (:mod:`didstudy.data.encoding`). A UTF-8
+        byte-order mark (Excel's "CSV UTF-8") or a UTF-16 mark is honoured; otherwise strict
+        UTF-8, then GBK/GB18030 (Chinese statistical exports) or cp1252/Latin-1 (Western text)
+        when the bytes show it; a UTF-8 file with a few corrupt bytes, or bytes that fit no
+        encoding clearly, are refused with ``encoding=`` as the fix. The encoding used is
+        recorded in ``attrs["encoding"]``.
     columns
         Keep only these columns (in this order); missing names raise an error that suggests the
         closest existing names.
