@@ -147,7 +147,7 @@ def test_binary_round_trips(tmp_path: Path, ext: str) -> None:
             ["duplicated column names", "'year' at positions 2, 4", "column 'year'", "rename"],
         ),
         ("ragged.csv", b"a,b\n1,2,3,4\n5\n", ["cannot be parsed", "sep="]),
-        ("fake.xlsx", b"not a zip", ["cannot be opened as an Excel workbook", "renamed"]),
+        ("fake.xlsx", b"not a zip", ["cannot be read as an Excel workbook", "renamed"]),
         ("fake.parquet", b"not parquet", ["cannot be read as parquet", "corrupt"]),
         ("fake.dta", b"not stata", ["cannot be read as dta"]),
     ],

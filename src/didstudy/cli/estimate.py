@@ -57,17 +57,24 @@ def twfe_command(
     ] = None,
     weights: Annotated[str | None, typer.Option(help="Analytic weight column.")] = None,
     alpha: Annotated[float, typer.Option(help="1 - confidence level of the intervals.")] = 0.05,
+    sheet: Annotated[
+        str | None, typer.Option(help="Excel sheet name or 0-based index (default: first visible).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of a csv/tsv (default: decided by evidence).")
+    ] = None,
 ) -> None:
     """Two-way fixed-effects regression of Y on the treatment (and controls), printed as a table.
 
     Standard errors are clustered by the unit by default, with fixest's small-sample
     correction. Rows with missing values and singleton observations are dropped and counted.
     """
+    from didstudy.cli.panel import _read
     from didstudy.data.io import read_table
     from didstudy.errors import DataError
     from didstudy.estimation.twfe import twfe
 
-    df = read_table(file)
+    df = _read(file, sheet, encoding) if sheet or encoding else read_table(file)
     for role, col in (("--unit", unit), ("--time", time)):
         if col not in df.columns:
             raise DataError(

@@ -59,7 +59,14 @@ def require_columns(
         )
     what = f"{role} column" if role else "column"
     shown = ", ".join(repr(str(c)) for c in list(frame.columns)[:30])
-    more = " ..." if frame.shape[1] > 30 else ""
+    more = f" ... ({frame.shape[1] - 30} more)" if frame.shape[1] > 30 else ""
+    sheets = frame.attrs.get("sheets") or []
+    if len(sheets) > 1:
+        others = ", ".join(repr(s) for s in sheets if s != frame.attrs.get("sheet"))
+        hints.append(
+            f"this is sheet {frame.attrs.get('sheet')!r}; the workbook also has {others} "
+            "(choose with --sheet / sheet=)"
+        )
     raise DataError(
         f"{what}{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)} not "
         f"found. Available columns: {shown}{more}.",
@@ -196,30 +203,21 @@ def _read_text(
     return frame
 
 
-def _excel_sheets(path: Path) -> list[str]:
-    try:
-        with pd.ExcelFile(path) as book:
-            return [str(s) for s in book.sheet_names]
-    except Exception as exc:
-        raise DataError(
-            f"cannot be opened as an Excel workbook: {exc}",
-            file=str(path),
-            fix="check that the file is a real .xlsx (not a renamed .xls or .csv).",
-        ) from None
-
-
 def _read_excel(path: Path, sheet: str | int | None, kw: dict[str, Any]) -> pd.DataFrame:
+    from didstudy.data.excel import check_formulas, default_sheet, sheet_infos, sheet_listing
+
     file = str(path)
-    sheets = _excel_sheets(path)
-    listing = ", ".join(repr(s) for s in sheets)
+    infos = sheet_infos(path)
+    sheets = [i.name for i in infos]
+    listing = sheet_listing(infos)
     if sheet is None:
-        name = sheets[0]
+        name = default_sheet(path, infos)
     elif isinstance(sheet, int):
         if not -len(sheets) <= sheet < len(sheets):
             raise DataError(
                 f"has {len(sheets)} sheet(s) ({listing}); sheet index {sheet} does not exist.",
                 file=file,
-                fix=f"pass sheet= as one of {listing} or an index 0..{len(sheets) - 1}.",
+                fix=f"pass sheet= (--sheet) as one of {listing} or an index 0..{len(sheets) - 1}.",
             )
         name = sheets[sheet]
     else:
@@ -229,21 +227,41 @@ def _read_excel(path: Path, sheet: str | int | None, kw: dict[str, Any]) -> pd.D
             raise DataError(
                 f"has no sheet {sheet!r}{hint}. Available sheets: {listing}.",
                 file=file,
-                fix=f"pass sheet= as one of {listing}.",
+                fix=f"pass sheet= (--sheet) as one of {listing}.",
             )
         name = sheet
     row = _header_row(kw.get("header", 0))
     passed = {k: v for k, v in kw.items() if k in ("skiprows", "engine")}
-    header = pd.read_excel(path, sheet_name=name, header=None, nrows=(row or 0) + 1, **passed)
+    header = _excel_call(path, sheet_name=name, header=None, nrows=(row or 0) + 1, **passed)
     if header.empty:
         raise DataError(
-            f"sheet {name!r} is empty.", file=file, fix=f"choose another sheet: {listing}."
+            f"sheet {name!r} is empty.",
+            file=file,
+            fix=f"choose another sheet with sheet= (--sheet): {listing}.",
         )
     if row is not None and len(header) > row:
         _check_header([("" if pd.isna(v) else v) for v in header.iloc[row].tolist()], file)
-    frame = pd.read_excel(path, sheet_name=name, **kw)
+    check_formulas(path, name)
+    frame = _excel_call(path, sheet_name=name, **kw)
     frame.attrs["sheet"] = name
+    frame.attrs["sheets"] = sheets
     return frame
+
+
+def _excel_call(path: Path, **kw: Any) -> pd.DataFrame:
+    """``pandas.read_excel`` with a damaged workbook turned into a :class:`DataError`."""
+    try:
+        frame: pd.DataFrame = pd.read_excel(path, **kw)
+        return frame
+    except DataError:
+        raise
+    except Exception as exc:  # broken sheet XML raises ParseError (a SyntaxError), zip errors...
+        raise DataError(
+            f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})",
+            file=str(path),
+            fix="check that the file is a real, complete .xlsx (open and re-save it in Excel or "
+            "LibreOffice).",
+        ) from None
 
 
 def _read_binary(
