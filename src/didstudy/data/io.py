@@ -169,9 +169,15 @@ def _read_text(
     if not raw.strip():
         raise DataError("is empty.", file=file, fix="check that the export wrote any data.")
     used = _detect_encoding(raw, encoding, file)
-    del raw
     options: dict[str, Any] = {"sep": sep} if sep is not None else {"sep": None, "engine": "python"}
     options.update(kw)
+    if isinstance(options.get("sep"), str) and len(options["sep"]) == 1 and not (
+        set(kw) & {"skiprows", "comment", "header", "quotechar", "engine", "skipfooter", "nrows"}
+    ):
+        from didstudy.data.rows import check_field_counts
+
+        check_field_counts(raw.decode(used), options["sep"], file)
+    del raw
     row = _header_row(options.get("header", "infer"))
     passed = {k: v for k, v in options.items() if k in _HEADER_OPTIONS}
     try:
