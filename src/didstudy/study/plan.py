@@ -21,6 +21,7 @@ from didstudy.study.limits import (
     check_step_arguments,
     coerce_stars,
 )
+from didstudy.study.names import check_unique_outputs
 from didstudy.study.registry import StepKind, resolve, resolve_function
 from didstudy.study.spec import STEP_RUNNER_KEYS, LoadedSpec, StepSpec, closest
 
@@ -216,4 +217,8 @@ def make_plan(
                 index, step, kind, function, target, arguments, True, "", step.title_for(language)
             )
         )
+    check_unique_outputs(
+        ((s.index, s.name) for s in planned if s.kind.role == "render"),
+        lambda key: loaded.where(*key),
+    )
     return Plan(loaded, tuple(planned), overrides)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 import inspect
-import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -76,8 +75,10 @@ def load_artifact(packed: Mapping[str, Any], stage: Path) -> Artifact:
     )  # fmt: skip
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_-]+", "-", name).strip("-").lower() or "output"
+def _safe(name: str, index: int | None = None) -> str:
+    from didstudy.study.names import output_stem
+
+    return output_stem(name, index)
 
 
 def _lookup(context: Context, step: PlannedStep, parameter: str, name: str) -> Any:
@@ -165,7 +166,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     if "caption" in parameters and "caption" not in arguments and step.title:
         arguments["caption"] = step.title
     if "name" in parameters and "name" not in arguments:
-        arguments["name"] = _safe(step.name)
+        arguments["name"] = _safe(step.name, step.index)
     if step.kind.data_parameter is not None:
         arguments[step.kind.data_parameter] = context.panel().frame
         roles = context.loaded.spec.panel
@@ -174,7 +175,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
             if role in parameters and role not in arguments and value is not None:
                 arguments[role] = value
     output = step.function(**arguments)
-    stem = _safe(step.name)
+    stem = _safe(step.name, step.index)
     simulated = context.loaded.spec.study.simulated
     if step.kind.output == "table":
         differences = _difference_notes(context, step, lang)
