@@ -171,12 +171,19 @@ def _read_text(
     used = _detect_encoding(raw, encoding, file)
     options: dict[str, Any] = {"sep": sep} if sep is not None else {"sep": None, "engine": "python"}
     options.update(kw)
-    if isinstance(options.get("sep"), str) and len(options["sep"]) == 1 and not (
-        set(kw) & {"skiprows", "comment", "header", "quotechar", "engine", "skipfooter", "nrows"}
+    if (
+        isinstance(options.get("sep"), str)
+        and len(options["sep"]) == 1
+        and not (
+            set(kw)
+            & {"skiprows", "comment", "header", "quotechar", "engine", "skipfooter", "nrows"}
+        )
     ):
         from didstudy.data.rows import check_field_counts
 
-        check_field_counts(raw.decode(used), options["sep"], file)
+        lines: tuple[int, ...] | None = check_field_counts(raw.decode(used), options["sep"], file)
+    else:
+        lines = None
     del raw
     row = _header_row(options.get("header", "infer"))
     passed = {k: v for k, v in options.items() if k in _HEADER_OPTIONS}
@@ -206,6 +213,8 @@ def _read_text(
             "separator adds an empty field).",
         ) from None
     frame.attrs["encoding"] = used
+    if lines is not None and len(lines) == len(frame):
+        frame.attrs["file_lines"] = lines  # file line of each data row, for messages
     return frame
 
 

@@ -45,8 +45,9 @@ def _refuse(found: list[tuple[int, int, bool]], kind: str, expected: int, file: 
     )
 
 
-def check_field_counts(text: str, sep: str, file: str) -> None:
-    """Raise :class:`DataError` when a data row has fewer or more fields than the header.
+def check_field_counts(text: str, sep: str, file: str) -> tuple[int, ...]:
+    """Raise :class:`DataError` when a data row has fewer or more fields than the header;
+    return the file line of every data row (for messages that name rows).
 
     Title lines above the header (fewer fields than every row after them) are named with the
     fix ``skiprows=``.
@@ -61,7 +62,7 @@ def check_field_counts(text: str, sep: str, file: str) -> None:
     """
     rows = _counts(text, sep)
     if len(rows) < 2:
-        return
+        return tuple(line for line, _, _ in rows[1:])
     counts = [n for _, n, _ in rows]
     mode = max(set(counts), key=lambda n: (counts.count(n), n))
     title = counts.index(mode)
@@ -87,3 +88,4 @@ def check_field_counts(text: str, sep: str, file: str) -> None:
             file=file,
             fix="re-export the complete file; if that row is complete, end the file with a newline",
         )
+    return tuple(line for line, _, _ in rows[1:])

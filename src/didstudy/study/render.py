@@ -357,6 +357,8 @@ def render_report(
         sections.append(ReportSection(title=artifact.title, items=(item,), name=artifact.step))
     warnings_list = [f"{r.name}: {w}" for r in records for w in r.warnings]
     warnings_list += [f"{r.name}: {r.message}" for r in records if r.message]
+    if manifest is not None:  # every warning of the run: data, panel, steps
+        warnings_list = [str(w) for w in manifest.get("warnings", ())]
     build_html_report(
         sections,
         {

@@ -52,6 +52,7 @@ class ProgressEvent:
     name: str
     kind: str
     status: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -117,6 +118,7 @@ class Context:
     result_keys: dict[str, str] = field(default_factory=dict)
     panel_warnings: list[str] = field(default_factory=list)
     skipped: set[str] = field(default_factory=set)
+    source_rows: Any = None  # position in the panel source of each row of ``frame``
 
     def panel(self) -> Any:
         """A :class:`didstudy.data.panel.Panel` of the current frame (built once per frame)."""
@@ -152,13 +154,48 @@ def prepare(
     """Validate the study, load its data and apply the sample rules (no step is run)."""
     loaded = study if isinstance(study, LoadedSpec) else load_spec(study)
     plan = make_plan(loaded, overrides, lang)
-    sources = load_sources(loaded)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sources = load_sources(loaded)
     main = sources[loaded.spec.panel.data].frame
     check_panel_columns(loaded, main, sources[loaded.spec.panel.data].origin)
-    frame, log = apply_sample(loaded, main)
-    context = Context(loaded, plan, sources, frame, log)
+    frame, log, rows = _sample_tracking_rows(loaded, main)
+    context = Context(loaded, plan, sources, frame, log, source_rows=rows)
+    context.panel_warnings += [f"data: {w}" for w in _record_warnings(caught)]
     check_columns(context, dry_run=True)
     return plan, context
+
+
+_ROW = "\0didstudy-source-row"
+
+
+def _sample_tracking_rows(loaded: LoadedSpec, main: pd.DataFrame) -> tuple[Any, Any, Any]:
+    """:func:`apply_sample`, also returning each kept row's position in the source frame."""
+    tracked = main.assign(**{_ROW: range(len(main))})
+    frame, log = apply_sample(loaded, tracked)
+    rows = frame.pop(_ROW).to_numpy()
+    return frame, log, rows
+
+
+_NUMERIC_ROLES = ("y", "controls", "treat", "weights", "covariates", "mediators", "outcome")
+
+
+def _screen(context: Context, step: PlannedStep) -> tuple[str, ...]:
+    """Notes on the rows an estimation step leaves out (:mod:`didstudy.study.dropped`)."""
+    from didstudy.study.dropped import screen_rows
+
+    spec = context.loaded.spec.panel
+    numeric = [n for p in _NUMERIC_ROLES for n in (_as_names(step.arguments.get(p)) or [])]
+    factors = [spec.unit, spec.time, *(_as_names(step.arguments.get("cluster")) or [])]
+    source = context.sources[spec.data]
+    lines = source.frame.attrs.get("file_lines")
+    rows = context.source_rows
+    located = None
+    if lines is not None and rows is not None and len(rows) == len(context.frame):
+        located = [int(lines[r]) for r in rows]
+    y = step.arguments.get("y")
+    outcome = y if isinstance(y, str) else None
+    return screen_rows(context.frame, numeric, factors, outcome, located, source.origin)
 
 
 def _as_names(value: Any) -> list[str] | None:
@@ -400,6 +437,12 @@ def _run_step(
         data_hash = hashlib.sha256(
             (data_hash + frame_hash(context.frame[[context.loaded.spec.panel.unit]])).encode()
         ).hexdigest()
+    notes: tuple[str, ...] = ()
+    if step.kind.role == "estimate":
+        try:
+            notes = _screen(context, step)
+        except DidstudyError as exc:
+            raise _wrap(context, step, exc) from None
     key = cache_key(step.fingerprint(), data_hash)
     started = time.perf_counter()
     result = cache.get(key)
@@ -434,7 +477,7 @@ def _run_step(
     seconds = time.perf_counter() - started
     return StepRecord(
         step.name, step.kind.kind, step.target, status, seconds, data_hash, seed,
-        _record_warnings(caught),
+        (*notes, *_record_warnings(caught)),
     )  # fmt: skip
 
 
@@ -505,7 +548,9 @@ def manifest_document(
     loaded = context.loaded
     study_file: dict[str, Any] = {"path": str(loaded.path) if loaded.path else None}
     study_file["sha256"] = hashlib.sha256(loaded.text.encode("utf-8")).hexdigest()
-    all_warnings = [f"panel: {w}" for w in context.panel_warnings] + list(extra_warnings)
+    all_warnings = [
+        w if w.startswith("data: ") else f"panel: {w}" for w in context.panel_warnings
+    ] + list(extra_warnings)
     for record in records:
         all_warnings += [f"{record.name}: {w}" for w in record.warnings]
         if record.message:
@@ -524,6 +569,8 @@ def manifest_document(
                 "rows": len(source.frame),
                 "columns": len(source.frame.columns),
                 "simulated": source.simulated,
+                "encoding": source.frame.attrs.get("encoding"),
+                "sheet": source.frame.attrs.get("sheet"),
             }
             for name, source in context.sources.items()
         },
@@ -624,8 +671,11 @@ def run_study(
             records.append(record)
             if progress:
                 progress(
-                    ProgressEvent("done", number, total, step.name, step.kind.kind, record.status)
-                )
+                    ProgressEvent(
+                        "done", number, total, step.name, step.kind.kind, record.status,
+                        (*record.warnings, *((record.message,) if record.message else ())),
+                    )
+                )  # fmt: skip
         from didstudy.study.render import render_report
 
         done = tuple(records)
