@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from didstudy.cli._app import app, console, err_console
+from didstudy.cli._located import names_file
 from didstudy.errors import DidstudyWarning
 
 
@@ -34,6 +35,7 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 @app.command("twfe")
+@names_file
 def twfe_command(
     file: Annotated[Path, typer.Argument(help="Data file: csv, tsv, xlsx, dta or parquet.")],
     y: Annotated[str, typer.Option("--y", help="Outcome column.")],

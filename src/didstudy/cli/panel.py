@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from didstudy.cli._app import app, console
+from didstudy.cli._located import names_file
 from didstudy.errors import DataError
 
 
@@ -42,6 +43,7 @@ def _filter(df: Any, query: str) -> Any:
 
 
 @app.command("panel")
+@names_file
 def panel_command(
     file: Annotated[Path, typer.Argument(help="Data file: csv, tsv, xlsx, dta or parquet.")],
     unit: Annotated[str, typer.Option("--unit", "-u", help="Unit identifier column.")],
