@@ -170,6 +170,7 @@ def _read_text(
         raise DataError("is empty.", file=file, fix="check that the export wrote any data.")
     used = _detect_encoding(raw, encoding, file)
     options: dict[str, Any] = {"sep": sep} if sep is not None else {"sep": None, "engine": "python"}
+    text_columns: tuple[str, ...] = kw.pop("_text_columns", ())
     options.update(kw)
     if (
         isinstance(options.get("sep"), str)
@@ -199,6 +200,11 @@ def _read_text(
         _check_header([("" if pd.isna(v) else v) for v in header.iloc[row].tolist()], file)
     strict = "index_col" not in options
     options.setdefault("index_col", False)
+    if text_columns and row is not None and len(header) > row:
+        from didstudy.data.units import text_column_options
+
+        names = [("" if pd.isna(v) else v) for v in header.iloc[row].tolist()]
+        options.update(text_column_options(names, text_columns))
     try:
         with warnings.catch_warnings():
             if strict:
@@ -212,9 +218,19 @@ def _read_text(
             "(skiprows=2), and check that every row has as many fields as the header (a trailing "
             "separator adds an empty field).",
         ) from None
+    frame = _whole_number_ids(frame, text_columns)
     frame.attrs["encoding"] = used
     if lines is not None and len(lines) == len(frame):
         frame.attrs["file_lines"] = lines  # file line of each data row, for messages
+    return frame
+
+
+def _whole_number_ids(frame: pd.DataFrame, text_columns: Sequence[str]) -> pd.DataFrame:
+    from didstudy.data.units import whole_numbers
+
+    for column in text_columns:
+        if column in frame.columns:
+            frame[column] = whole_numbers(frame[column])
     return frame
 
 
@@ -257,7 +273,14 @@ def _read_excel(path: Path, sheet: str | int | None, kw: dict[str, Any]) -> pd.D
     if row is not None and len(header) > row:
         _check_header([("" if pd.isna(v) else v) for v in header.iloc[row].tolist()], file)
     check_formulas(path, name)
-    frame = _excel_call(path, sheet_name=name, **kw)
+    text_columns: tuple[str, ...] = kw.pop("_text_columns", ())
+    if text_columns and row is not None and len(header) > row:
+        from didstudy.data.units import text_column_options
+
+        names = [("" if pd.isna(v) else v) for v in header.iloc[row].tolist()]
+        kw = {**kw, **text_column_options(names, text_columns)}
+        kw["dtype"] = {c: object for c in text_columns}
+    frame = _whole_number_ids(_excel_call(path, sheet_name=name, **kw), text_columns)
     frame.attrs["sheet"] = name
     frame.attrs["sheets"] = sheets
     return frame
@@ -299,6 +322,7 @@ def read_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     columns: Sequence[str] | None = None,
+    text_columns: Sequence[str] = (),
     **kw: Any,
 ) -> pd.DataFrame:
     """Read a data table from CSV, TSV, Excel, Stata or Parquet.
@@ -321,6 +345,10 @@ def read_table(
     columns
         Keep only these columns (in this order); missing names raise an error that suggests the
         closest existing names.
+    text_columns
+        CSV/TSV/Excel: columns kept exactly as written (identifiers): ``NA``, ``None``, ``null``
+        stay names, only an empty cell is missing; a column of canonical whole numbers is still
+        read as integers (:mod:`didstudy.data.units`).
     **kw
         Passed to the underlying pandas reader (:func:`pandas.read_csv`,
         :func:`pandas.read_excel`, :func:`pandas.read_stata`, :func:`pandas.read_parquet`).
@@ -349,6 +377,8 @@ def read_table(
         raise DataError("is a directory, not a file.", file=file, fix="pass a file path.")
     ext = p.suffix.lower()
     options = dict(kw)
+    if text_columns and (ext in _TEXT_SEPARATORS or ext in _EXCEL):
+        options["_text_columns"] = tuple(text_columns)
     if sheet is not None and ext not in _EXCEL:
         raise DataError(
             f"sheet={sheet!r} was given, but only Excel workbooks have sheets (this is {ext!r}).",

@@ -162,6 +162,7 @@ def prepare(
     frame, log, rows = _sample_tracking_rows(loaded, main)
     context = Context(loaded, plan, sources, frame, log, source_rows=rows)
     context.panel_warnings += [f"data: {w}" for w in _record_warnings(caught)]
+    context.panel_warnings += _unit_id_warnings(context)
     check_columns(context, dry_run=True)
     return plan, context
 
@@ -175,6 +176,20 @@ def _sample_tracking_rows(loaded: LoadedSpec, main: pd.DataFrame) -> tuple[Any, 
     frame, log = apply_sample(loaded, tracked)
     rows = frame.pop(_ROW).to_numpy()
     return frame, log, rows
+
+
+def _unit_id_warnings(context: Context) -> list[str]:
+    """A warning when unit ids differ only invisibly (``Alabama`` vs ``Alabama ``)."""
+    from didstudy.data.units import near_duplicate_ids, near_duplicate_message
+
+    spec = context.loaded.spec.panel
+    source = context.sources[spec.data]
+    if spec.unit not in source.frame.columns:
+        return []
+    groups = near_duplicate_ids(source.frame[spec.unit].tolist())
+    if not groups:
+        return []
+    return [f"data: {near_duplicate_message(spec.unit, groups, source.origin)}"]
 
 
 _NUMERIC_ROLES = ("y", "controls", "treat", "weights", "covariates", "mediators", "outcome")
