@@ -22,8 +22,36 @@ from didstudy.study.run import run_study
 from didstudy.study.safe_codec import Unencodable, decode, encode
 from didstudy.study.secret import secret_path
 
-CASTLE = Path(__file__).resolve().parents[2] / "examples" / "castle.toml"
-QUICK_REPS = 5  # placebo draws: the cache is under test, not the placebo
+SMALL_STUDY = """\
+[study]
+title = "cache"
+formats = ["md"]
+
+[data.castle]
+dataset = "castle"
+
+[panel]
+data = "castle"
+unit = "state"
+time = "year"
+treat = "post"
+
+[[steps]]
+kind = "twfe"
+name = "baseline"
+y = "l_homicide"
+treat = "post"
+
+[[steps]]
+kind = "event_study"
+name = "dynamic"
+y = "l_homicide"
+
+[[steps]]
+kind = "regression_table"
+name = "table"
+columns = ["baseline"]
+"""
 _FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
 
@@ -180,8 +208,10 @@ def test_an_entry_signed_on_another_machine_is_a_miss(
 
 def test_planted_pickles_in_a_received_report_never_run(tmp_path: Path) -> None:
     """The attack of the issue: a report folder from someone else with a planted cache."""
+    study = tmp_path / "study.toml"
+    study.write_text(SMALL_STUDY, encoding="utf-8")
     out = tmp_path / "report"
-    first = run_study(CASTLE, out, overrides={"reps": QUICK_REPS})
+    first = run_study(study, out)
     assert first.records
     probe = tmp_path / "pwned"
     bomb = pickle.dumps(_Boom(str(probe)))
@@ -191,11 +221,11 @@ def test_planted_pickles_in_a_received_report_never_run(tmp_path: Path) -> None:
         key = entry.name[: -len(ENTRY_SUFFIX)]
         entry.write_bytes(bomb)  # the entry itself replaced by a pickle
         (out / ".cache" / f"{key}.pkl").write_bytes(bomb)  # and the old file name
-    second = run_study(CASTLE, out, overrides={"reps": QUICK_REPS})
+    second = run_study(study, out)
     assert not probe.exists()
     assert {r.status for r in second.records} == {"ok"}  # every step recomputed
     assert not any(p.suffix == ".pkl" for p in (out / ".cache").iterdir())
-    third = run_study(CASTLE, out, overrides={"reps": QUICK_REPS})
+    third = run_study(study, out)
     assert {r.status for r in third.records} == {"cached"}
     assert not probe.exists()
-    assert sorted(os.listdir(tmp_path)) == ["report"]
+    assert sorted(os.listdir(tmp_path)) == ["report", "study.toml"]

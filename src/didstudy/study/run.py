@@ -172,7 +172,8 @@ _ROW = "\0didstudy-source-row"
 
 def _sample_tracking_rows(loaded: LoadedSpec, main: pd.DataFrame) -> tuple[Any, Any, Any]:
     """:func:`apply_sample`, also returning each kept row's position in the source frame."""
-    tracked = main.assign(**{_ROW: range(len(main))})
+    position = pd.Series(range(len(main)), index=main.index, name=_ROW)
+    tracked = pd.concat([main, position], axis=1)
     frame, log = apply_sample(loaded, tracked)
     rows = frame.pop(_ROW).to_numpy()
     return frame, log, rows
