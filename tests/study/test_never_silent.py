@@ -147,3 +147,21 @@ def test_fuzz_every_left_out_row_is_counted_and_located(
     assert note.startswith(f"{int(bad.sum())} of {n} rows left out")
     first = [lines[i] for i in np.flatnonzero(bad)[:5]]
     assert ", ".join(map(str, first)) in note and "of d.csv" in note
+
+
+def test_text_in_a_number_column_and_no_rows_left_name_cells_and_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = _panel().astype({"x1": object})
+    frame.loc[[6, 20], "x1"] = "n/a (see note)"
+    study = _project(tmp_path, frame)
+    assert main(["run", str(study), "--out", str(tmp_path / "r")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "column 'x1'" in err and "is not numeric: 2 value(s)" in err
+    assert "file lines 8, 22 of" in err and "Traceback" not in err
+    frame = _panel()
+    frame["x1"] = np.nan
+    study = _project(tmp_path, frame)
+    assert main(["run", str(study), "--out", str(tmp_path / "r")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no observations left" in err and "'x1' (1200 missing)" in err and "Fix:" in err

@@ -75,7 +75,8 @@ def screen_rows(
     for column in numeric:
         values = _numeric(frame[column])
         if values is None:
-            continue  # not numeric: the estimator refuses it with its own message
+            _not_numeric(frame[column], column, lines, origin)
+            continue
         missing, infinite = np.isnan(values), np.isinf(values)
         huge = np.abs(np.where(np.isfinite(values), values, 0.0)) > MAX_MAGNITUDE
         if huge.any():
@@ -97,6 +98,15 @@ def screen_rows(
         if missing.any():
             parts.append(f"'{column}' ({int(missing.sum())} missing)")
         dropped |= missing
+    if len(frame) and dropped.all():
+        raise EstimationError(
+            "no observations left: every row has a missing or infinite value in "
+            + ", ".join(parts),
+            file=origin,
+            column=parts[0].split("'")[1] if parts else None,
+            fix="fill or correct the missing values, drop the column from the step, or check "
+            "the [sample] rules",
+        )
     if outcome is not None and outcome in numeric:
         _constant_outcome(frame, outcome, dropped, origin)
     if not dropped.any():
@@ -105,6 +115,23 @@ def screen_rows(
         f"{int(dropped.sum())} of {len(frame)} rows left out for missing or infinite values in "
         + ", ".join(parts)
         + f": {row_locations(np.flatnonzero(dropped).tolist(), lines, origin)}",
+    )
+
+
+def _not_numeric(series: pd.Series, column: str, lines: Sequence[int] | None, origin: str) -> None:
+    """Refuse text in a numeric column, naming the cells (blank cells count as missing)."""
+    text = series.astype("string").str.strip()
+    converted = pd.to_numeric(text, errors="coerce")
+    bad = (converted.isna() & text.notna() & (text != "")).to_numpy(dtype=bool)
+    if not bad.any():
+        return
+    examples = ", ".join(repr(v) for v in dict.fromkeys(text[bad].head(3).tolist()))
+    raise DataError(
+        f"is not numeric: {int(bad.sum())} value(s) cannot be read as numbers (e.g. {examples}); "
+        f"{row_locations(np.flatnonzero(bad).tolist(), lines, origin)}",
+        column=column,
+        fix="correct these cells (no units, thousands separators or notes in number columns), "
+        "or leave them empty to mark them missing",
     )
 
 
