@@ -89,7 +89,8 @@ def test_overflow_and_constant_outcomes_are_refused(
     frame = _panel()
     frame.loc[11, "y"] = 1e307
     study = _project(tmp_path, frame)
-    assert main(["validate", str(study)]) == 0
+    assert main(["validate", str(study)]) == 2  # validate refuses what run would refuse
+    assert "squares overflow" in " ".join(capsys.readouterr().err.split())
     assert main(["run", str(study), "--out", str(tmp_path / "r")]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "squares overflow" in err and "file line 13 of" in err and "Traceback" not in err

@@ -157,6 +157,11 @@ def validate(
     )
     for step in plan.unavailable:
         err_console.print(f"[yellow]unavailable:[/] {escape(step.name)}: {escape(step.reason)}")
+    for group in ("data", "panel"):
+        items = [w.split(": ", 1)[1] for w in context.panel_warnings if w.startswith(f"{group}: ")]
+        _print_warnings(err_console, group, tuple(items))
+    for name, notes in context.screen_notes.items():
+        _print_warnings(err_console, name, notes)
 
 
 def demo_study_path() -> Path:

@@ -119,6 +119,7 @@ class Context:
     panel_warnings: list[str] = field(default_factory=list)
     skipped: set[str] = field(default_factory=set)
     source_rows: Any = None  # position in the panel source of each row of ``frame``
+    screen_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def panel(self) -> Any:
         """A :class:`didstudy.data.panel.Panel` of the current frame (built once per frame)."""
@@ -164,7 +165,19 @@ def prepare(
     context.panel_warnings += [f"data: {w}" for w in _record_warnings(caught)]
     context.panel_warnings += _unit_id_warnings(context)
     check_columns(context, dry_run=True)
+    _screen_all(context)
     return plan, context
+
+
+def _screen_all(context: Context) -> None:
+    """Screen every estimation step's rows now, so ``validate`` refuses what ``run`` would
+    (overflow, text in number columns, constant outcome) and can print what is left out."""
+    for step in context.plan.steps:
+        if step.kind.role == "estimate" and step.available:
+            try:
+                context.screen_notes[step.name] = _screen(context, step)
+            except DidstudyError as exc:
+                raise _wrap(context, step, exc) from None
 
 
 _ROW = "\0didstudy-source-row"
