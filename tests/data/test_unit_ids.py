@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -73,3 +74,15 @@ def test_fuzz_invisible_variants_are_always_grouped(pairs: list[tuple[str, objec
             assert variants <= grouped, (variants, groups)
     for group in groups:
         assert len(set(group)) == len(group) > 1
+
+
+def test_cli_panel_keeps_na_units_and_warns_near_duplicates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from didstudy.cli import main
+
+    path = tmp_path / "panel.csv"
+    path.write_text(_csv(["NA", "null", "Alabama", "Alabama "]), encoding="utf-8")
+    assert main(["panel", str(path), "-u", "unit", "-t", "year", "-d", "d", "--json"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert '"n_units": 4' in out and "'Alabama' vs 'Alabama '" in out

@@ -72,11 +72,14 @@ def twfe_command(
     correction. Rows with missing values and singleton observations are dropped and counted.
     """
     from didstudy.cli.panel import _read
-    from didstudy.data.io import read_table
     from didstudy.errors import DataError
     from didstudy.estimation.twfe import twfe
 
-    df = _read(file, sheet, encoding) if sheet or encoding else read_table(file)
+    with warnings.catch_warnings(record=True) as id_warnings:
+        warnings.simplefilter("always")
+        df = _read(file, sheet, encoding, (unit,))
+    for item in id_warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(str(item.message))}")
     for role, col in (("--unit", unit), ("--time", time)):
         if col not in df.columns:
             raise DataError(
