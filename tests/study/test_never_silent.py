@@ -166,3 +166,12 @@ def test_text_in_a_number_column_and_no_rows_left_name_cells_and_columns(
     assert main(["run", str(study), "--out", str(tmp_path / "r")]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "no observations left" in err and "'x1' (1200 missing)" in err and "Fix:" in err
+
+
+def test_a_perfect_fit_is_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = _panel()
+    frame["y"] = frame["unit"] * 0.5 + (frame["time"] - 2000) * 0.1 + 2.0 * frame["treat"]
+    study = _project(tmp_path, frame)
+    assert main(["run", str(study), "--out", str(tmp_path / "r")]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "standard error 0 or missing" in err and "'treat'" in err

@@ -85,6 +85,8 @@ def _execute(
     for group in ("data", "panel"):
         items = [w.split(": ", 1)[1] for w in general if w.startswith(f"{group}: ")]
         _print_warnings(err_console, group, tuple(items))
+    rest = [w for w in general if not w.startswith(("data: ", "panel: "))]
+    _print_warnings(err_console, "report", tuple(rest))
     cached = sum(1 for r in outcome.records if r.status == "cached")
     console.print(
         f"wrote [bold]{escape(str(outcome.out))}[/] ({len(outcome.files)} files, "

@@ -19,12 +19,15 @@ import pandas as pd
 
 from didstudy.errors import DataError, EstimationError
 
-__all__ = ["MAX_MAGNITUDE", "row_locations", "screen_rows"]
+__all__ = ["MAX_MAGNITUDE", "degenerate_notes", "row_locations", "screen_rows"]
 
 # |x| above this squares past 1e300 (float64 overflows at 1.8e308): sums of squares, variances
 # and standard errors would be inf/nan; real data (even GDP in yuan) stay below 1e20
 MAX_MAGNITUDE = 1e150
 SHOWN_ROWS = 5
+# a standard error below this fraction of the estimate's size is rounding noise of a perfect fit
+# (float64 residuals of an exact fit are ~1e-16 of the data's scale), not sampling uncertainty
+ZERO_SE_RELATIVE = 1e-10
 
 
 def row_locations(positions: Sequence[int], lines: Sequence[int] | None, origin: str) -> str:
@@ -148,3 +151,44 @@ def _constant_outcome(frame: pd.DataFrame, outcome: str, dropped: np.ndarray, or
             column=outcome,
             fix="check the outcome column and the [sample] rules",
         )
+
+
+def degenerate_notes(result: object) -> tuple[str, ...]:
+    """Warnings for estimates a reader must not trust: a standard error that is 0 or missing
+    next to a finite estimate (a perfect or degenerate fit), or a non-finite estimate."""
+    tidy = getattr(result, "tidy", None)
+    if not callable(tidy):
+        return ()
+    try:
+        table = tidy()
+    except Exception:  # a result whose table needs more context: nothing to check here
+        return ()
+    if not isinstance(table, pd.DataFrame) or not {"estimate", "std_error"} <= set(table):
+        return ()
+    estimate = pd.to_numeric(table["estimate"], errors="coerce").to_numpy(dtype=float)
+    se = pd.to_numeric(table["std_error"], errors="coerce").to_numpy(dtype=float)
+    terms = (
+        table["term"].astype(str).tolist()
+        if "term" in table
+        else [str(i) for i in range(len(table))]
+    )
+    notes = []
+    reference = estimate == 0  # a normalised reference period (event studies) has no SE
+    if "reference" in table:
+        reference |= table["reference"].fillna(False).to_numpy(dtype=bool)
+    # a result without standard errors by design (Bacon's 2x2 comparisons) is not degenerate
+    has_inference = bool((np.isfinite(se) & (se > 0)).any())
+    zero = se <= ZERO_SE_RELATIVE * np.maximum(np.abs(estimate), 1.0)
+    bad_se = np.isfinite(estimate) & ~reference & (zero | (np.isnan(se) & has_inference))
+    if bad_se.any():
+        names = ", ".join(repr(str(t)) for t in np.asarray(terms)[bad_se][:SHOWN_ROWS])
+        notes.append(
+            f"standard error 0 or missing for {int(bad_se.sum())} term(s) ({names}): the fit is "
+            "degenerate (perfect fit, a constant or collinear regressor, or one cluster); do not "
+            "read significance from these rows"
+        )
+    bad_estimate = ~np.isfinite(estimate) & ~np.isnan(estimate)
+    if bad_estimate.any():
+        names = ", ".join(repr(str(t)) for t in np.asarray(terms)[bad_estimate][:SHOWN_ROWS])
+        notes.append(f"infinite estimate for {names}: the data overflow; rescale them")
+    return tuple(notes)

@@ -501,6 +501,10 @@ def _run_step(
         cache.put(key, result)
     context.results[step.name] = result
     context.result_keys[step.name] = key
+    if step.kind.role == "estimate":
+        from didstudy.study.dropped import degenerate_notes
+
+        notes = (*notes, *degenerate_notes(result))
     if step.kind.role == "derive":
         _derive(context, step, result)
     seconds = time.perf_counter() - started
