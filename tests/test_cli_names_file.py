@@ -52,3 +52,18 @@ def test_fuzz_every_data_error_names_the_file(
         return  # a corruption the command tolerates (e.g. twfe does not check switching)
     assert code == 2, err
     assert str(path) in err and "Traceback" not in err
+
+
+def test_a_missing_column_shows_the_closest_name_beyond_the_first_twenty(
+    tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = _frame()
+    for i in range(30):
+        frame[f"extra{i:02d}"] = 0.0
+    frame["indg"] = frame["y"]
+    path = tmp_path_factory.mktemp("cols") / "wide.csv"
+    frame.to_csv(path, index=False)
+    code = main(["twfe", str(path), "--y", "indgg", "--treat", "d", "--unit", "u", "--time", "t"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "did you mean 'indg'" in err and str(path) in err
+    assert "(5 more)" in err  # 35 columns, 30 listed: the cut is said

@@ -72,7 +72,6 @@ def twfe_command(
     correction. Rows with missing values and singleton observations are dropped and counted.
     """
     from didstudy.cli.panel import _read
-    from didstudy.errors import DataError
     from didstudy.estimation.twfe import twfe
 
     with warnings.catch_warnings(record=True) as id_warnings:
@@ -80,14 +79,10 @@ def twfe_command(
         df = _read(file, sheet, encoding, (unit,))
     for item in id_warnings:
         err_console.print(f"[yellow]warning:[/] {escape(str(item.message))}")
-    for role, col in (("--unit", unit), ("--time", time)):
-        if col not in df.columns:
-            raise DataError(
-                f"{role} column not found",
-                file=str(file),
-                column=col,
-                fix=f"available columns: {', '.join(map(str, list(df.columns)[:20]))}",
-            )
+    from didstudy.data.io import require_columns
+
+    named = [y, *_names(treat), *_names(controls), unit, time, *([weights] if weights else [])]
+    require_columns(df, list(dict.fromkeys(named)), file=str(file))  # closest names, full list
     fe_list = _names(fe) or [unit, time]
     cluster_list = _names(cluster) or [unit]
     with warnings.catch_warnings(record=True) as caught:
