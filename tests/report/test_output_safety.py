@@ -121,7 +121,7 @@ _TEXT = st.text(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(label=_TEXT, title=_TEXT, note=_TEXT)
 def test_fuzz_no_label_becomes_a_formula_html_or_markdown(
     label: str, title: str, note: str
