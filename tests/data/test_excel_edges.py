@@ -89,7 +89,7 @@ def test_a_broken_sheet_xml_is_a_data_error(tmp_path: Path) -> None:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(cut=st.floats(0.05, 0.99), position=st.integers(0, 100_000), flip=st.integers(1, 255))
 def test_fuzz_damaged_workbooks_are_data_errors_never_tracebacks(

@@ -60,7 +60,7 @@ def test_a_huge_sparse_raster_is_refused_before_allocating(tmp_path: Path) -> No
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(position=st.integers(0, 10**7), flip=st.integers(1, 255), cut=st.booleans())
 def test_fuzz_damaged_tiles_are_data_errors(
