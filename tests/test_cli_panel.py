@@ -83,9 +83,11 @@ def test_errors_exit_2(args: list[str], expected: str, capsys: pytest.CaptureFix
     code = main(["panel", *args])
     captured = capsys.readouterr()
     assert code == 2
-    text = captured.err + captured.out
+    text = " ".join((captured.err + captured.out).split())
     assert expected in text
     assert "Traceback" not in text
+    if args[0].endswith(".csv") and "Missing option" not in expected:
+        assert f"file '{args[0]}'" in text  # every data error names the data file
 
 
 def test_subprocess_missing_file_exit_2(tmp_path: Path) -> None:

@@ -56,11 +56,22 @@ def test_with_vcov_from_pieces_equals_a_direct_fit(mpdta: pd.DataFrame) -> None:
         ({"crv1": "year+state"}, {"cluster": "year+state"}),
     ]
     for request, direct_args in cases:
-        direct = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", **args, **direct_args)
+        direct = ds.twfe(
+            mpdta, "lemp", "post", unit="countyreal", time="year", **args, **direct_args
+        )
         changed = res.with_vcov(request)
         np.testing.assert_allclose(changed.cov, direct.cov, rtol=PIECES_RTOL)
         assert changed.df_t == direct.df_t and changed.stats() == direct.stats()
-    stata = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", cluster="countyreal", ssc="stata", **args)
+    stata = ds.twfe(
+        mpdta,
+        "lemp",
+        "post",
+        unit="countyreal",
+        time="year",
+        cluster="countyreal",
+        ssc="stata",
+        **args,
+    )
     switched = res.with_vcov({"crv1": "countyreal"}, ssc="stata")
     np.testing.assert_allclose(switched.cov, stata.cov, rtol=PIECES_RTOL)
     assert switched.stats() == stata.stats()
@@ -77,7 +88,15 @@ def test_large_fits_keep_only_their_own_clusters(
 ) -> None:
     """Above RECLUSTER_MAX_ROWS only the fit's clusters are kept (each factor costs p passes)."""
     monkeypatch.setattr(design_module, "RECLUSTER_MAX_ROWS", 100)
-    res = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", fe=["countyreal", "year"], cluster="state")
+    res = ds.twfe(
+        mpdta,
+        "lemp",
+        "post",
+        unit="countyreal",
+        time="year",
+        fe=["countyreal", "year"],
+        cluster="state",
+    )
     assert res.vcov_pieces is not None and res.vcov_pieces.cluster_names == ("state",)
     with pytest.raises(EstimationError, match="refit with cluster='year'"):
         res.with_vcov({"crv1": "year"})

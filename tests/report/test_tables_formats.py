@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from didstudy.report.escape import excel_number
 from didstudy.report.tables import (
     Table,
     regression_table,
@@ -393,14 +394,15 @@ def test_xlsx(lang: str, tmp_path: Path) -> None:
     ws = workbook["baseline"]
     assert ws["A1"].value == TITLE[lang]
     expected_rows = expanded_header(lang) + BODY[lang]
-    values = [
-        ["" if c.value is None else c.value for c in row]
-        for row in ws.iter_rows(min_row=2, max_row=1 + len(expected_rows), max_col=3)
-    ]
-    assert values == expected_rows
-    for row in ws.iter_rows(min_row=2, max_row=1 + len(expected_rows), max_col=3):
-        for cell in row:
-            if cell.value not in (None, ""):
+    n_header = len(expanded_header(lang))
+    rows = ws.iter_rows(min_row=2, max_row=1 + len(expected_rows), max_col=3)
+    for r, (row, expected) in enumerate(zip(rows, expected_rows, strict=True)):
+        for cell, text in zip(row, expected, strict=True):
+            number = excel_number(text) if r >= n_header else None
+            if number is not None:  # printed numbers are numbers, the format prints them alike
+                assert (cell.value, cell.number_format) == number and cell.data_type == "n"
+            elif text:
+                assert cell.value == text
                 assert cell.data_type == "s" and cell.number_format == "@"
     note_row = 2 + len(expected_rows)
     assert ws.cell(row=note_row, column=1).value == NOTE[lang]
@@ -448,5 +450,5 @@ def test_latex_and_markdown_escaping() -> None:
     assert "two lines & 0.545***" in latex
     assert "tablenotes" not in latex  # no notes: no environment
     markdown = table_to_markdown(table)
-    assert r"| a_b & 5% $x$ #1 {y} ~z^2 \\ <3> \|q\| | -0.037\*\*\* |" in markdown
+    assert r"| a\_b &amp; 5% $x$ #1 {y} \~z^2 \\ &lt;3&gt; \|q\| | -0.037\*\*\* |" in markdown
     assert "| two lines | 0.545\\*\\*\\* |" in markdown

@@ -11,7 +11,8 @@ import pytest
 
 from didstudy.errors import SpecError
 from didstudy.study.artifacts import FLOAT_DIGITS, canonical_json, jsonable, staging_directory
-from didstudy.study.cache import StepCache, cache_key, code_version
+from didstudy.study.cache import ENTRY_SUFFIX, StepCache, cache_key, code_version
+from didstudy.study.outdir import MARKER
 
 
 def test_jsonable_normalises_numbers_and_containers() -> None:
@@ -41,7 +42,11 @@ def test_canonical_json_does_not_depend_on_insertion_order() -> None:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != MARKER
+    }
 
 
 def test_staging_swaps_on_success_and_keeps_the_old_report_on_failure(tmp_path: Path) -> None:
@@ -81,10 +86,10 @@ def test_step_cache_round_trip_corruption_and_no_read(tmp_path: Path) -> None:
     cache.put(key, {"estimate": 1.0})
     assert cache.get(key) == {"estimate": 1.0}
     assert (cache.hits, cache.misses) == (1, 1)
-    (tmp_path / "new" / f"{key}.pkl").write_bytes(b"not a pickle")
+    (tmp_path / "new" / f"{key}{ENTRY_SUFFIX}").write_bytes(b"not an entry")
     assert cache.get(key) is None
     carried = StepCache(tmp_path / "next", (tmp_path / "new",), read=False)
     carried.put(key, 2)
     assert carried.get(key) is None
     assert StepCache(tmp_path / "other", (tmp_path / "next",)).get(key) == 2
-    assert (tmp_path / "other" / f"{key}.pkl").is_file()
+    assert (tmp_path / "other" / f"{key}{ENTRY_SUFFIX}").is_file()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from didstudy.cli import main
+from didstudy.study.outdir import staging_directory
 
 BROKEN = Path(__file__).parent / "broken"
 CASES = sorted(p for p in BROKEN.iterdir() if p.is_dir() and not p.name.startswith("_"))
@@ -27,9 +28,9 @@ def _tree_digest(root: Path) -> dict[str, str]:
 @pytest.fixture
 def earlier_report(tmp_path: Path) -> Path:
     out = tmp_path / "report"
-    out.mkdir()
-    (out / "manifest.json").write_text('{"earlier": true}\n', encoding="utf-8")
-    (out / "report.html").write_text("<p>EARLIER</p>\n", encoding="utf-8")
+    with staging_directory(out) as stage:
+        (stage / "manifest.json").write_text('{"earlier": true}\n', encoding="utf-8")
+        (stage / "report.html").write_text("<p>EARLIER</p>\n", encoding="utf-8")
     return out
 
 

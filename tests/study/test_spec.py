@@ -74,7 +74,7 @@ def test_key_line(key: tuple[str | int, ...], line: int) -> None:
             'kind = "twef"\nname = "a"',
             ["did you mean 'twfe'", "line 15"],
         ),
-        ("seed = 3", "seed = 3.5", ["study.seed", "valid integer"]),
+        ("seed = 3", "seed = 3.5", ["study.seed", "is not a whole number", "line 3"]),
     ],
 )
 def test_errors_name_key_line_and_closest_match(old: str, new: str, fragments: list[str]) -> None:

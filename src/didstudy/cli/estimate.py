@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from didstudy.cli._app import app, console, err_console
+from didstudy.cli._located import names_file
 from didstudy.errors import DidstudyError, DidstudyWarning
 
 
@@ -45,16 +46,24 @@ def _fit(
     vcov: str | None,
     ssc: str | None,
     weights: str | None,
+    sheet: str | None = None,
+    encoding: str | None = None,
 ) -> Any:
     """Read ``file``, validate it through the Panel (as ``didstudy panel``), fit the TWFE."""
-    from didstudy.cli.panel import validated_panel
-    from didstudy.data.io import read_table
+    from didstudy.cli.panel import _read, validated_panel
+    from didstudy.data.io import require_columns
     from didstudy.estimation.twfe import twfe
 
     treats = _names(treat)
+    with warnings.catch_warnings(record=True) as id_warnings:
+        warnings.simplefilter("always")
+        df = _read(file, sheet, encoding, (unit,))
+    for item in id_warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(str(item.message))}")
+    named = [y, *treats, *_names(controls), unit, time, *([weights] if weights else [])]
+    require_columns(df, list(dict.fromkeys(named)), file=str(file))  # closest names, full list
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DidstudyWarning)
-        df = read_table(file)
         try:
             panel = validated_panel(df, unit=unit, time=time, treat=treats[0] if treats else None)
             res = twfe(
@@ -80,6 +89,7 @@ def _fit(
 
 
 @app.command("twfe")
+@names_file
 def twfe_command(
     file: Annotated[Path, typer.Argument(help="Data file: csv, tsv, xlsx, dta or parquet.")],
     y: Annotated[str, typer.Option("--y", help="Outcome column.")],
@@ -103,13 +113,21 @@ def twfe_command(
     ] = None,
     weights: Annotated[str | None, typer.Option(help="Analytic weight column.")] = None,
     alpha: Annotated[float, typer.Option(help="1 - confidence level of the intervals.")] = 0.05,
+    sheet: Annotated[
+        str | None, typer.Option(help="Excel sheet name or 0-based index (default: first visible).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of a csv/tsv (default: decided by evidence).")
+    ] = None,
 ) -> None:
     """Two-way fixed-effects regression of Y on the treatment (and controls), printed as a table.
 
     Standard errors are clustered by the unit by default, with fixest's small-sample
     correction. Rows with missing values and singleton observations are dropped and counted.
     """
-    res = _fit(file, y, treat, unit, time, controls, fe, cluster, vcov, ssc, weights)
+    res = _fit(
+        file, y, treat, unit, time, controls, fe, cluster, vcov, ssc, weights, sheet, encoding
+    )
     tidy = res.tidy(alpha)
     level = round(100 * (1 - alpha))
     table = Table(title=f"TWFE: {escape(y)}", show_lines=False)

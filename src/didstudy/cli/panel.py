@@ -12,20 +12,40 @@ from rich.markup import escape
 from rich.table import Table
 
 from didstudy.cli._app import app, console
+from didstudy.cli._located import names_file
 from didstudy.errors import DataError
 
 
-def _read(file: Path, sheet: str | None, encoding: str | None) -> Any:
+def _read(file: Path, sheet: str | None, encoding: str | None, ids: tuple[str, ...] = ()) -> Any:
+    """Read ``file``; the ``ids`` columns are kept as text (``NA`` stays a unit) and checked
+    for near-duplicate ids (a warning)."""
     from didstudy.data.io import read_table
 
     if sheet is None or not sheet.isdigit():
-        return read_table(file, sheet=sheet, encoding=encoding)
-    try:  # a sheet named "2010" wins over index 2010
-        return read_table(file, sheet=sheet, encoding=encoding)
-    except DataError as exc:
-        if "no sheet" not in str(exc):
-            raise
-        return read_table(file, sheet=int(sheet), encoding=encoding)
+        frame = read_table(file, sheet=sheet, encoding=encoding, text_columns=ids)
+    else:
+        try:  # a sheet named "2010" wins over index 2010
+            frame = read_table(file, sheet=sheet, encoding=encoding, text_columns=ids)
+        except DataError as exc:
+            if "no sheet" not in str(exc):
+                raise
+            frame = read_table(file, sheet=int(sheet), encoding=encoding, text_columns=ids)
+    _warn_near_duplicates(frame, ids, str(file))
+    return frame
+
+
+def _warn_near_duplicates(frame: Any, ids: tuple[str, ...], origin: str) -> None:
+    import warnings as _warnings
+
+    from didstudy.data.units import near_duplicate_ids, near_duplicate_message
+    from didstudy.errors import DidstudyWarning
+
+    for column in ids:
+        if column in frame.columns:
+            groups = near_duplicate_ids(frame[column].tolist())
+            if groups:
+                message = near_duplicate_message(column, groups, origin)
+                _warnings.warn(message, DidstudyWarning, stacklevel=3)
 
 
 def _filter(df: Any, query: str) -> Any:
@@ -55,6 +75,7 @@ def validated_panel(df: Any, **roles: Any) -> Any:
 
 
 @app.command("panel")
+@names_file
 def panel_command(
     file: Annotated[Path, typer.Argument(help="Data file: csv, tsv, xlsx, dta or parquet.")],
     unit: Annotated[str, typer.Option("--unit", "-u", help="Unit identifier column.")],
@@ -94,7 +115,7 @@ def panel_command(
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        df = _read(file, sheet, encoding)
+        df = _read(file, sheet, encoding, (unit,))
         if query:
             df = _filter(df, query)
         panel = validated_panel(

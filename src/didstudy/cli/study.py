@@ -68,6 +68,7 @@ def _execute(
                 bar.update(task, description=f"{event.name} ({event.kind})")
             else:
                 bar.advance(task)
+                _print_warnings(bar.console, event.name, event.warnings)
 
         outcome = run_study(
             study,
@@ -80,6 +81,13 @@ def _execute(
             formats=_formats(formats),
             cache_dir=cache_dir,
         )
+    step_names = {r.name for r in outcome.records}
+    general = [w for w in outcome.warnings if w.split(":", 1)[0] not in step_names]
+    for group in ("data", "panel"):
+        items = [w.split(": ", 1)[1] for w in general if w.startswith(f"{group}: ")]
+        _print_warnings(err_console, group, tuple(items))
+    rest = [w for w in general if not w.startswith(("data: ", "panel: "))]
+    _print_warnings(err_console, "report", tuple(rest))
     cached = sum(1 for r in outcome.records if r.status == "cached")
     console.print(
         f"wrote [bold]{escape(str(outcome.out))}[/] ({len(outcome.files)} files, "
@@ -90,6 +98,20 @@ def _execute(
         console.print(f"seed {seed} drawn: write seed = {seed} in [study] to reproduce this run")
     for record in outcome.unavailable:
         err_console.print(f"[yellow]skipped:[/] {escape(record.name)}: {escape(record.message)}")
+    if outcome.warnings:
+        err_console.print(
+            f"[yellow]{len(outcome.warnings)} warning(s)[/], listed at the top of "
+            f"{escape(str(outcome.out / 'report.html'))} and in manifest.json"
+        )
+
+
+def _print_warnings(target: Any, group: str, items: tuple[str, ...]) -> None:
+    """Print one group's warnings on the terminal (under the progress bar while it runs)."""
+    if not items:
+        return
+    target.print(f"[bold yellow]warning[/] [bold]{escape(group)}[/]:", highlight=False)
+    for item in items:
+        target.print(f"  - {escape(item)}", highlight=False, soft_wrap=False)
 
 
 @app.command()
@@ -141,6 +163,11 @@ def validate(
     )
     for step in plan.unavailable:
         err_console.print(f"[yellow]unavailable:[/] {escape(step.name)}: {escape(step.reason)}")
+    for group in ("data", "panel"):
+        items = [w.split(": ", 1)[1] for w in context.panel_warnings if w.startswith(f"{group}: ")]
+        _print_warnings(err_console, group, tuple(items))
+    for name, notes in context.screen_notes.items():
+        _print_warnings(err_console, name, notes)
 
 
 def demo_study_path() -> Path:

@@ -26,9 +26,6 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     *sorted(_STATA),
     *sorted(_PARQUET),
 )
-# encodings tried in order when none is given; GB18030 is a superset of GBK and GB2312 (the
-# encodings of most Chinese statistical yearbook exports) and only needed beyond GBK
-_AUTO_ENCODINGS = ("utf-8", "gbk", "gb18030")
 
 
 def suggest_columns(name: str, available: Sequence[object], n: int = 3) -> list[str]:
@@ -62,7 +59,14 @@ def require_columns(
         )
     what = f"{role} column" if role else "column"
     shown = ", ".join(repr(str(c)) for c in list(frame.columns)[:30])
-    more = " ..." if frame.shape[1] > 30 else ""
+    more = f" ... ({frame.shape[1] - 30} more)" if frame.shape[1] > 30 else ""
+    sheets = frame.attrs.get("sheets") or []
+    if len(sheets) > 1:
+        others = ", ".join(repr(s) for s in sheets if s != frame.attrs.get("sheet"))
+        hints.append(
+            f"this is sheet {frame.attrs.get('sheet')!r}; the workbook also has {others} "
+            "(choose with --sheet / sheet=)"
+        )
     raise DataError(
         f"{what}{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)} not "
         f"found. Available columns: {shown}{more}.",
@@ -114,20 +118,9 @@ def _detect_encoding(raw: bytes, encoding: str | None, file: str) -> str:
                 file=file,
                 fix="re-save the file as UTF-8, or pass encoding= explicitly.",
             ) from None
-    failures = []
-    for enc in _AUTO_ENCODINGS:
-        try:
-            raw.decode(enc)
-        except UnicodeDecodeError as err:
-            failures.append(f"{enc} fails at {_location(raw, err)}")
-            continue
-        return enc
-    raise DataError(
-        "is neither UTF-8 nor GBK/GB18030 text: " + "; ".join(failures) + ".",
-        file=file,
-        fix="pass encoding= with the file's encoding (e.g. 'latin-1', 'big5', 'cp1252'), or "
-        "re-save it as UTF-8.",
-    )
+    from didstudy.data.encoding import decide_encoding
+
+    return decide_encoding(raw, file).encoding
 
 
 # reader options that change which raw line is the header (for the duplicate-name check)
@@ -176,9 +169,23 @@ def _read_text(
     if not raw.strip():
         raise DataError("is empty.", file=file, fix="check that the export wrote any data.")
     used = _detect_encoding(raw, encoding, file)
-    del raw
     options: dict[str, Any] = {"sep": sep} if sep is not None else {"sep": None, "engine": "python"}
+    text_columns: tuple[str, ...] = kw.pop("_text_columns", ())
     options.update(kw)
+    if (
+        isinstance(options.get("sep"), str)
+        and len(options["sep"]) == 1
+        and not (
+            set(kw)
+            & {"skiprows", "comment", "header", "quotechar", "engine", "skipfooter", "nrows"}
+        )
+    ):
+        from didstudy.data.rows import check_field_counts
+
+        lines: tuple[int, ...] | None = check_field_counts(raw.decode(used), options["sep"], file)
+    else:
+        lines = None
+    del raw
     row = _header_row(options.get("header", "infer"))
     passed = {k: v for k, v in options.items() if k in _HEADER_OPTIONS}
     try:
@@ -193,6 +200,11 @@ def _read_text(
         _check_header([("" if pd.isna(v) else v) for v in header.iloc[row].tolist()], file)
     strict = "index_col" not in options
     options.setdefault("index_col", False)
+    if text_columns and row is not None and len(header) > row:
+        from didstudy.data.units import text_column_options
+
+        names = [("" if pd.isna(v) else v) for v in header.iloc[row].tolist()]
+        options.update(text_column_options(names, text_columns))
     try:
         with warnings.catch_warnings():
             if strict:
@@ -206,34 +218,37 @@ def _read_text(
             "(skiprows=2), and check that every row has as many fields as the header (a trailing "
             "separator adds an empty field).",
         ) from None
+    frame = _whole_number_ids(frame, text_columns)
     frame.attrs["encoding"] = used
+    if lines is not None and len(lines) == len(frame):
+        frame.attrs["file_lines"] = lines  # file line of each data row, for messages
     return frame
 
 
-def _excel_sheets(path: Path) -> list[str]:
-    try:
-        with pd.ExcelFile(path) as book:
-            return [str(s) for s in book.sheet_names]
-    except Exception as exc:
-        raise DataError(
-            f"cannot be opened as an Excel workbook: {exc}",
-            file=str(path),
-            fix="check that the file is a real .xlsx (not a renamed .xls or .csv).",
-        ) from None
+def _whole_number_ids(frame: pd.DataFrame, text_columns: Sequence[str]) -> pd.DataFrame:
+    from didstudy.data.units import whole_numbers
+
+    for column in text_columns:
+        if column in frame.columns:
+            frame[column] = whole_numbers(frame[column])
+    return frame
 
 
 def _read_excel(path: Path, sheet: str | int | None, kw: dict[str, Any]) -> pd.DataFrame:
+    from didstudy.data.excel import check_formulas, default_sheet, sheet_infos, sheet_listing
+
     file = str(path)
-    sheets = _excel_sheets(path)
-    listing = ", ".join(repr(s) for s in sheets)
+    infos = sheet_infos(path)
+    sheets = [i.name for i in infos]
+    listing = sheet_listing(infos)
     if sheet is None:
-        name = sheets[0]
+        name = default_sheet(path, infos)
     elif isinstance(sheet, int):
         if not -len(sheets) <= sheet < len(sheets):
             raise DataError(
                 f"has {len(sheets)} sheet(s) ({listing}); sheet index {sheet} does not exist.",
                 file=file,
-                fix=f"pass sheet= as one of {listing} or an index 0..{len(sheets) - 1}.",
+                fix=f"pass sheet= (--sheet) as one of {listing} or an index 0..{len(sheets) - 1}.",
             )
         name = sheets[sheet]
     else:
@@ -243,21 +258,48 @@ def _read_excel(path: Path, sheet: str | int | None, kw: dict[str, Any]) -> pd.D
             raise DataError(
                 f"has no sheet {sheet!r}{hint}. Available sheets: {listing}.",
                 file=file,
-                fix=f"pass sheet= as one of {listing}.",
+                fix=f"pass sheet= (--sheet) as one of {listing}.",
             )
         name = sheet
     row = _header_row(kw.get("header", 0))
     passed = {k: v for k, v in kw.items() if k in ("skiprows", "engine")}
-    header = pd.read_excel(path, sheet_name=name, header=None, nrows=(row or 0) + 1, **passed)
+    header = _excel_call(path, sheet_name=name, header=None, nrows=(row or 0) + 1, **passed)
     if header.empty:
         raise DataError(
-            f"sheet {name!r} is empty.", file=file, fix=f"choose another sheet: {listing}."
+            f"sheet {name!r} is empty.",
+            file=file,
+            fix=f"choose another sheet with sheet= (--sheet): {listing}.",
         )
     if row is not None and len(header) > row:
         _check_header([("" if pd.isna(v) else v) for v in header.iloc[row].tolist()], file)
-    frame = pd.read_excel(path, sheet_name=name, **kw)
+    check_formulas(path, name)
+    text_columns: tuple[str, ...] = kw.pop("_text_columns", ())
+    if text_columns and row is not None and len(header) > row:
+        from didstudy.data.units import text_column_options
+
+        names = [("" if pd.isna(v) else v) for v in header.iloc[row].tolist()]
+        kw = {**kw, **text_column_options(names, text_columns)}
+        kw["dtype"] = {c: object for c in text_columns}
+    frame = _whole_number_ids(_excel_call(path, sheet_name=name, **kw), text_columns)
     frame.attrs["sheet"] = name
+    frame.attrs["sheets"] = sheets
     return frame
+
+
+def _excel_call(path: Path, **kw: Any) -> pd.DataFrame:
+    """``pandas.read_excel`` with a damaged workbook turned into a :class:`DataError`."""
+    try:
+        frame: pd.DataFrame = pd.read_excel(path, **kw)
+        return frame
+    except DataError:
+        raise
+    except Exception as exc:  # broken sheet XML raises ParseError (a SyntaxError), zip errors...
+        raise DataError(
+            f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc})",
+            file=str(path),
+            fix="check that the file is a real, complete .xlsx (open and re-save it in Excel or "
+            "LibreOffice).",
+        ) from None
 
 
 def _read_binary(
@@ -280,6 +322,7 @@ def read_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     columns: Sequence[str] | None = None,
+    text_columns: Sequence[str] = (),
     **kw: Any,
 ) -> pd.DataFrame:
     """Read a data table from CSV, TSV, Excel, Stata or Parquet.
@@ -293,13 +336,19 @@ def read_table(
     sheet
         Excel only: sheet name or 0-based index (default: the first sheet).
     encoding
-        Text files only. Default: detected. A UTF-8 byte-order mark (Excel's "CSV UTF-8") or a
-        UTF-16 mark is honoured; otherwise strict UTF-8 is tried, then GB18030 (a superset of
-        GBK/GB2312, the usual encoding of Chinese statistical exports). The encoding used is
-        recorded in ``attrs["encoding"]`` (``"gbk"`` when the bytes are valid GBK).
+        Text files only. Default: decided by evidence (:mod:`didstudy.data.encoding`). A UTF-8
+        byte-order mark (Excel's "CSV UTF-8") or a UTF-16 mark is honoured; otherwise strict
+        UTF-8, then GBK/GB18030 (Chinese statistical exports) or cp1252/Latin-1 (Western text)
+        when the bytes show it; a UTF-8 file with a few corrupt bytes, or bytes that fit no
+        encoding clearly, are refused with ``encoding=`` as the fix. The encoding used is
+        recorded in ``attrs["encoding"]``.
     columns
         Keep only these columns (in this order); missing names raise an error that suggests the
         closest existing names.
+    text_columns
+        CSV/TSV/Excel: columns kept exactly as written (identifiers): ``NA``, ``None``, ``null``
+        stay names, only an empty cell is missing; a column of canonical whole numbers is still
+        read as integers (:mod:`didstudy.data.units`).
     **kw
         Passed to the underlying pandas reader (:func:`pandas.read_csv`,
         :func:`pandas.read_excel`, :func:`pandas.read_stata`, :func:`pandas.read_parquet`).
@@ -328,6 +377,8 @@ def read_table(
         raise DataError("is a directory, not a file.", file=file, fix="pass a file path.")
     ext = p.suffix.lower()
     options = dict(kw)
+    if text_columns and (ext in _TEXT_SEPARATORS or ext in _EXCEL):
+        options["_text_columns"] = tuple(text_columns)
     if sheet is not None and ext not in _EXCEL:
         raise DataError(
             f"sheet={sheet!r} was given, but only Excel workbooks have sheets (this is {ext!r}).",

@@ -16,6 +16,10 @@ from didstudy.errors import ValidationError
 __all__ = ["resolve_seed"]
 
 
+#: Fresh seeds are reduced to 63 bits so that they can be written back into a study file.
+SEED_MODULUS = 2**63
+
+
 def resolve_seed(seed: int | None) -> int:
     """The seed a random procedure runs with: ``seed`` itself, or fresh entropy for ``None``.
 
@@ -43,7 +47,8 @@ def resolve_seed(seed: int | None) -> int:
     True
     """
     if seed is None:
-        return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        # 63 bits: a seed that fits a TOML/JSON 64-bit integer and the study file's bound
+        return int(np.random.SeedSequence().entropy) % SEED_MODULUS  # type: ignore[arg-type]
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or int(seed) < 0:
         raise ValidationError(
             f"the seed must be a non-negative integer or None, not {seed!r}.",

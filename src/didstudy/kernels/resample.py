@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import MissingDependencyError, ValidationError
 
 __all__ = [
@@ -325,7 +326,7 @@ class DrawGenerator:
 
     def __post_init__(self) -> None:
         if self.seed is None:
-            self.seed_used = int(np.random.SeedSequence().entropy % 2**63)  # type: ignore[operator]
+            self.seed_used = resolve_seed(None)
         else:
             self.seed_used = int(self.seed)
         self.rng = np.random.default_rng(self.seed_used)

@@ -126,10 +126,57 @@ def read_window(
     is float64.
     """
     rasterio = require("rasterio", "Reading rasters")
+
+    shape = (rows[1] - rows[0], cols[1] - cols[0])
+    check_window_size(path, shape, out)
+    try:
+        out = _read_window(rasterio, path, rows, cols, shape, out)
+    except rasterio.errors.RasterioError as exc:
+        raise DataError(
+            f"cannot read the raster (rows {rows[0]}-{rows[1]}, "
+            f"columns {cols[0]}-{cols[1]}): {exc}",
+            file=str(path),
+            fix="the file is damaged or truncated: download or export it again (check it with "
+            "`gdalinfo -checksum`)",
+        ) from None
+    for value in extra_nodata:
+        _set_nan(out, value)
+    return out
+
+
+# largest window read into memory at once (float64): a national VIIRS mosaic of China at 15
+# arc-seconds is ~2 GB; beyond this a window is a mistake (zones far apart, wrong CRS) or a
+# raster too fine for one pass
+MAX_WINDOW_BYTES = 4 * 1024**3
+
+
+def check_window_size(
+    path: str | Path, shape: tuple[int, int], out: NDArray[np.floating[Any]] | None = None
+) -> None:
+    """Refuse a window too large to hold in memory (before anything is allocated)."""
+    size = shape[0] * shape[1] * 8
+    if out is None and size > MAX_WINDOW_BYTES:
+        raise DataError(
+            f"the zones cover a window of {shape[0]:,} x {shape[1]:,} cells ({size / 1024**3:.1f} "
+            f"GiB as float64), more than the {MAX_WINDOW_BYTES / 1024**3:.0f} GiB didstudy "
+            "reads at once",
+            file=str(path),
+            fix="clip the raster to the zones (gdalwarp -cutline), aggregate it to a coarser "
+            "resolution, or check that zones and raster share a coordinate system",
+        )
+
+
+def _read_window(
+    rasterio: Any,
+    path: str | Path,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    shape: tuple[int, int],
+    out: NDArray[np.floating[Any]] | None,
+) -> NDArray[np.floating[Any]]:
     from rasterio.enums import MaskFlags
     from rasterio.windows import Window
 
-    shape = (rows[1] - rows[0], cols[1] - cols[0])
     with rasterio.open(path, NUM_THREADS=READ_THREADS) as src:
         if out is not None and out.dtype == np.float32 and src.dtypes[0] not in FLOAT32_EXACT:
             out = None  # e.g. int32 or float64 pixels: float32 would round them
@@ -149,8 +196,6 @@ def read_window(
             src.read(1, window=win, out=out)
             if src.nodata is not None and not np.isnan(src.nodata):
                 _set_nan(out, float(src.nodata))
-    for value in extra_nodata:
-        _set_nan(out, value)
     return out
 
 

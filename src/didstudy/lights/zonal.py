@@ -31,6 +31,7 @@ from didstudy.lights.overlay import (
 )
 from didstudy.lights.raster import (
     LightsWarning,
+    check_window_size,
     read_grid,
     read_window,
 )
@@ -134,6 +135,7 @@ def _scratch(overlay: Overlay) -> tuple[WindowBuffer, NDArray[np.bool_]]:
         hit = _SCRATCH.buffers
     if hit is None:
         _SCRATCH.buffers = None
+        check_window_size("the rasters' grid", overlay.window_shape)
         hit = (
             np.empty(overlay.window_shape, dtype=BUFFER_DTYPE),
             np.empty(overlay.window_shape, dtype=bool).ravel(),
@@ -229,6 +231,7 @@ def prefetched_tasks(
         for i, item in enumerate(items):
             yield i, raster_task(overlay, item)
         return
+    check_window_size(items[0][0], overlay.window_shape)
     buffers = (
         np.empty(overlay.window_shape, dtype=BUFFER_DTYPE),
         np.empty(overlay.window_shape, dtype=BUFFER_DTYPE),

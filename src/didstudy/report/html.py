@@ -272,7 +272,8 @@ def render_html_report(
         rendered_sections.append(entry)
         toc.append(toc_entry)
     warnings_list = [str(w) for w in meta.get("warnings", ()) or ()]
-    toc.append({"anchor": "warnings", "title": labels["warnings"], "children": []})
+    # warnings open the report (the reader sees them before any number)
+    toc.insert(0, {"anchor": "warnings", "title": labels["warnings"], "children": []})
     manifest = meta.get("manifest")
     if manifest is not None:
         toc.append({"anchor": "manifest", "title": labels["manifest"], "children": []})

@@ -1,32 +1,24 @@
-"""Writing a report atomically, and the canonical JSON of ``results.json``/``manifest.json``.
-
-The whole report is built in a temporary directory next to ``--out`` and swapped in only when
-every step succeeded, so a failing run leaves the previous report exactly as it was.
-"""
+"""The canonical JSON of ``results.json``/``manifest.json`` (and, re-exported from
+:mod:`didstudy.study.outdir`, the staging folder that replaces a report atomically)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from didstudy.errors import SpecError
+from didstudy.study.outdir import staging_directory
 
 __all__ = ["FLOAT_DIGITS", "canonical_json", "jsonable", "staging_directory", "write_json"]
 
 # significant digits kept for floats in results.json: stable across BLAS/summation order noise
 # in the last bits, still far beyond any printed table (which shows 3-4 decimals)
 FLOAT_DIGITS = 12
-REPORT_MARKER = "manifest.json"
 
 
 _FLOAT_FORMAT = f".{FLOAT_DIGITS}g"
@@ -85,53 +77,3 @@ def canonical_json(value: Any) -> str:
 def write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(canonical_json(value), encoding="utf-8")
-
-
-def _check_replaceable(out: Path) -> None:
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise SpecError(
-            f"output path '{out}' exists and is not a directory",
-            fix="choose another --out directory",
-        )
-    if any(out.iterdir()) and not (out / REPORT_MARKER).is_file():
-        raise SpecError(
-            f"output directory '{out}' is not empty and holds no didstudy report "
-            f"({REPORT_MARKER} missing); refusing to replace it",
-            fix="choose an empty or new --out directory",
-        )
-
-
-@contextlib.contextmanager
-def staging_directory(out: Path) -> Iterator[Path]:
-    """Yield a fresh directory beside ``out``; on success it replaces ``out`` (rename swap).
-
-    On any exception the staging directory is removed and ``out`` is left untouched. An existing
-    non-empty ``out`` that is not a didstudy report is never replaced.
-    """
-    out = Path(out).absolute()
-    _check_replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(stage, 0o777 & ~umask)
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old: Path | None = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / "report")
-    try:
-        os.replace(stage, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old / "report", out)
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

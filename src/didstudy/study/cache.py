@@ -2,8 +2,14 @@
 
 A step's key is the SHA-256 of the code version (package version + hash of the package's source
 files), the step's fingerprint (kind, function, arguments) and the hash of its input data. A rerun
-with unchanged inputs loads the pickled result instead of recomputing it. The cache lives in
+with unchanged inputs loads the cached result instead of recomputing it. The cache lives in
 ``<out>/.cache`` (carried over from the previous report) unless another directory is given.
+
+Report folders travel (mailed, unzipped, shared), so an entry is never trusted for what it is:
+it is written with :mod:`didstudy.study.safe_codec` (JSON + ``.npz``, no pickle: loading cannot
+run code) and signed with the machine secret over its key and bytes; an entry whose signature
+does not verify (planted, tampered, truncated, written on another machine) is a miss. Files of any
+other name in the folder (``*.pkl`` of older versions included) are never read.
 """
 
 from __future__ import annotations
@@ -12,13 +18,18 @@ import contextlib
 import hashlib
 import json
 import os
-import pickle
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StepCache", "cache_key", "code_version"]
+from didstudy.study.safe_codec import Unencodable, decode, encode
+from didstudy.study.secret import sign, verify
+
+__all__ = ["ENTRY_SUFFIX", "StepCache", "cache_key", "code_version"]
+
+ENTRY_SUFFIX = ".entry"
+_MAC_LENGTH = 64  # hex SHA-256
 
 
 @lru_cache(maxsize=1)
@@ -40,11 +51,29 @@ def cache_key(fingerprint: str, data_hash: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class StepCache:
-    """Pickled step results by key: read from ``read_dirs``, written to ``write_dir``.
+def _mac(key: str, body: bytes) -> str:
+    return sign(key.encode("ascii") + b"\0" + body)
 
-    Corrupt or unreadable entries count as misses. ``hits`` and ``misses`` count lookups. With
-    ``read=False`` nothing is read (every step recomputes) but results are still stored.
+
+def _pack(key: str, body: bytes) -> bytes:
+    return _mac(key, body).encode("ascii") + b"\n" + body
+
+
+def _unpack(key: str, payload: bytes) -> bytes | None:
+    """The body of a signed entry, or ``None`` when the signature does not verify."""
+    mac, body = payload[:_MAC_LENGTH], payload[_MAC_LENGTH + 1 :]
+    if payload[_MAC_LENGTH : _MAC_LENGTH + 1] != b"\n":
+        return None
+    signed = key.encode("ascii") + b"\0" + body
+    return body if verify(signed, mac.decode("ascii", "replace")) else None
+
+
+class StepCache:
+    """Signed, pickle-free step results by key: read from ``read_dirs``, written to ``write_dir``.
+
+    Unsigned, tampered, corrupt or unreadable entries count as misses. ``hits`` and ``misses``
+    count lookups. With ``read=False`` nothing is read (every step recomputes) but results are
+    still stored. A value the safe codec cannot represent is not stored (the step recomputes).
     """
 
     def __init__(
@@ -56,20 +85,26 @@ class StepCache:
         self.hits = 0
         self.misses = 0
 
+    def _load(self, key: str, path: Path) -> tuple[Any, bytes] | None:
+        try:
+            payload = path.read_bytes()
+            body = _unpack(key, payload)
+            return None if body is None else (decode(body), payload)
+        except Exception:  # any failure of an untrusted file is a miss, never a crash
+            return None
+
     def get(self, key: str) -> Any | None:
         for directory in self.read_dirs:
-            path = directory / f"{key}.pkl"
-            if not path.is_file():
+            path = directory / f"{key}{ENTRY_SUFFIX}"
+            if path.is_symlink() or not path.is_file():
                 continue
-            try:
-                with path.open("rb") as handle:
-                    value = pickle.load(handle)
-            except Exception:
+            found = self._load(key, path)
+            if found is None:
                 continue
             self.hits += 1
             if self.write_dir is not None and directory != self.write_dir:
-                self._store_bytes(key, path.read_bytes())
-            return value
+                self._store_bytes(key, found[1])
+            return found[0]
         self.misses += 1
         return None
 
@@ -77,10 +112,10 @@ class StepCache:
         if self.write_dir is None:
             return
         try:
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
+            body = encode(value)
+        except (Unencodable, ValueError, TypeError):
             return
-        self._store_bytes(key, payload)
+        self._store_bytes(key, _pack(key, body))
 
     def _store_bytes(self, key: str, payload: bytes) -> None:
         assert self.write_dir is not None
@@ -89,7 +124,7 @@ class StepCache:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(payload)
-            os.replace(name, self.write_dir / f"{key}.pkl")
+            os.replace(name, self.write_dir / f"{key}{ENTRY_SUFFIX}")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)

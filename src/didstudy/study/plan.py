@@ -16,6 +16,13 @@ from typing import Any
 
 from didstudy.data.seed import resolve_seed
 from didstudy.errors import SpecError
+from didstudy.study.limits import (
+    annotations_of,
+    check_overrides,
+    check_step_arguments,
+    coerce_stars,
+)
+from didstudy.study.names import check_unique_outputs
 from didstudy.study.registry import StepKind, resolve, resolve_function
 from didstudy.study.spec import STEP_RUNNER_KEYS, LoadedSpec, StepSpec, closest
 
@@ -158,6 +165,29 @@ def _check_arguments(
             )
 
 
+def _check_limits(
+    loaded: LoadedSpec, index: int, step: StepSpec, kind: StepKind, function: Callable[..., Any]
+) -> dict[str, Any]:
+    """Strict types and bounds of the step's arguments (:mod:`didstudy.study.limits`); returns
+    the arguments with study-file spellings turned into objects (``stars``)."""
+    if step.data is not None and kind.role != "derive":
+        raise loaded.error(
+            f"step '{step.name}' (kind {kind.kind}): 'data' applies only to steps that derive a "
+            "column; estimation and tables use the panel",
+            ("steps", index, "data"),
+            fix=f"remove data = {step.data!r} (or point [panel] data at that source)",
+        )
+    annotations = annotations_of(function)
+    arguments = dict(step.arguments)
+    where = lambda key: loaded.where(*key)  # noqa: E731 - a one-line adapter
+    plain = {k: v for k, v in arguments.items() if annotations.get(k) != "Stars"}
+    check_step_arguments(plain, annotations, lambda name: ("steps", index, name), where)
+    for name, value in arguments.items():
+        if annotations.get(name) == "Stars":
+            arguments[name] = coerce_stars(value, ("steps", index, name), where)
+    return arguments
+
+
 def make_plan(
     loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None, lang: str | None = None
 ) -> Plan:
@@ -175,6 +205,7 @@ def make_plan(
         title is given per language.
     """
     overrides = dict(overrides or {})
+    check_overrides(overrides)
     language = lang or loaded.spec.study.lang
     seed = resolve_seed(loaded.spec.study.seed)
     planned: list[PlannedStep] = []
@@ -207,9 +238,11 @@ def make_plan(
                 )
             )
             continue
-        arguments = {**baseline_arguments(loaded, step, kind, function), **step.arguments}
-        _check_arguments(loaded, index, step, kind, function, arguments)
+        provided = {**baseline_arguments(loaded, step, kind, function), **step.arguments}
+        _check_arguments(loaded, index, step, kind, function, provided)
+        arguments_checked = _check_limits(loaded, index, step, kind, function)
         parameters = inspect.signature(function).parameters
+        arguments = {**baseline_arguments(loaded, step, kind, function), **arguments_checked}
         for key, value in overrides.items():
             if key in parameters and key != kind.data_parameter:
                 arguments[key] = value
@@ -227,4 +260,8 @@ def make_plan(
                 index, step, kind, function, target, arguments, True, "", step.title_for(language)
             )
         )
+    check_unique_outputs(
+        ((s.index, s.name) for s in planned if s.kind.role == "render"),
+        lambda key: loaded.where(*key),
+    )
     return Plan(loaded, tuple(planned), overrides, seed)

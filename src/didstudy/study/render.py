@@ -9,7 +9,6 @@ figures look and where their files go is :mod:`didstudy.report.outputs`; ``repor
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -124,8 +123,10 @@ def load_artifact(packed: Mapping[str, Any], stage: Path) -> Artifact:
     )  # fmt: skip
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_-]+", "-", name).strip("-").lower() or "output"
+def _safe(name: str, index: int | None = None) -> str:
+    from didstudy.study.names import output_stem
+
+    return output_stem(name, index)
 
 
 def _lookup(context: Context, step: PlannedStep, parameter: str, name: str) -> Any:
@@ -213,7 +214,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     if "caption" in parameters and "caption" not in arguments and step.title:
         arguments["caption"] = step.title
     if "name" in parameters and "name" not in arguments:
-        arguments["name"] = _safe(step.name)
+        arguments["name"] = _safe(step.name, step.index)
     if step.kind.data_parameter is not None:
         arguments[step.kind.data_parameter] = context.panel().frame
         roles = context.loaded.spec.panel
@@ -222,7 +223,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
             if role in parameters and role not in arguments and value is not None:
                 arguments[role] = value
     output = step.function(**arguments)
-    stem = _safe(step.name)
+    stem = _safe(step.name, step.index)
     simulated = context.loaded.spec.study.simulated
     if step.kind.output == "table":
         differences = _difference_notes(context, step, lang)
@@ -302,6 +303,8 @@ def render_report(
         sections.append(ReportSection(title=artifact.title, items=(item,), name=artifact.step))
     warnings_list = [f"{r.name}: {w}" for r in records for w in r.warnings]
     warnings_list += [f"{r.name}: {r.message}" for r in records if r.message]
+    if manifest is not None:  # every warning of the run: data, panel, steps
+        warnings_list = [str(w) for w in manifest.get("warnings", ())]
     build_html_report(
         sections,
         {

@@ -54,6 +54,7 @@ class ProgressEvent:
     name: str
     kind: str
     status: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -119,6 +120,8 @@ class Context:
     result_keys: dict[str, str] = field(default_factory=dict)
     panel_warnings: list[str] = field(default_factory=list)
     skipped: set[str] = field(default_factory=set)
+    source_rows: Any = None  # position in the panel source of each row of ``frame``
+    screen_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def panel(self) -> Any:
         """A :class:`didstudy.data.panel.Panel` of the current frame (built once per frame)."""
@@ -154,13 +157,18 @@ def prepare(
     """Validate the study, load its data and apply the sample rules (no step is run)."""
     loaded = study if isinstance(study, LoadedSpec) else load_spec(study)
     plan = make_plan(loaded, overrides, lang)
-    sources = load_sources(loaded)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sources = load_sources(loaded)
     main = sources[loaded.spec.panel.data].frame
     check_panel_columns(loaded, main, sources[loaded.spec.panel.data].origin)
-    frame, log = apply_sample(loaded, main)
-    context = Context(loaded, plan, sources, frame, log)
+    frame, log, rows = _sample_tracking_rows(loaded, main)
+    context = Context(loaded, plan, sources, frame, log, source_rows=rows)
+    context.panel_warnings += [f"data: {w}" for w in _record_warnings(caught)]
+    context.panel_warnings += _unit_id_warnings(context)
     check_columns(context, dry_run=True)
     check_panel(context)
+    _screen_all(context)
     return plan, context
 
 
@@ -183,6 +191,64 @@ def check_panel(context: Context) -> None:
     for step in context.plan.steps:
         if step.kind.role == "estimate" and step.available:
             _requires_controls(context, step)
+
+
+def _screen_all(context: Context) -> None:
+    """Screen every estimation step's rows now, so ``validate`` refuses what ``run`` would
+    (overflow, text in number columns, constant outcome) and can print what is left out."""
+    for step in context.plan.steps:
+        if step.kind.role == "estimate" and step.available:
+            try:
+                context.screen_notes[step.name] = _screen(context, step)
+            except DidstudyError as exc:
+                raise _wrap(context, step, exc) from None
+
+
+_ROW = "\0didstudy-source-row"
+
+
+def _sample_tracking_rows(loaded: LoadedSpec, main: pd.DataFrame) -> tuple[Any, Any, Any]:
+    """:func:`apply_sample`, also returning each kept row's position in the source frame."""
+    position = pd.Series(range(len(main)), index=main.index, name=_ROW)
+    tracked = pd.concat([main, position], axis=1)
+    frame, log = apply_sample(loaded, tracked)
+    rows = frame.pop(_ROW).to_numpy()
+    return frame, log, rows
+
+
+def _unit_id_warnings(context: Context) -> list[str]:
+    """A warning when unit ids differ only invisibly (``Alabama`` vs ``Alabama ``)."""
+    from didstudy.data.units import near_duplicate_ids, near_duplicate_message
+
+    spec = context.loaded.spec.panel
+    source = context.sources[spec.data]
+    if spec.unit not in source.frame.columns:
+        return []
+    groups = near_duplicate_ids(source.frame[spec.unit].tolist())
+    if not groups:
+        return []
+    return [f"data: {near_duplicate_message(spec.unit, groups, source.origin)}"]
+
+
+_NUMERIC_ROLES = ("y", "controls", "treat", "weights", "covariates", "mediators", "outcome")
+
+
+def _screen(context: Context, step: PlannedStep) -> tuple[str, ...]:
+    """Notes on the rows an estimation step leaves out (:mod:`didstudy.study.dropped`)."""
+    from didstudy.study.dropped import screen_rows
+
+    spec = context.loaded.spec.panel
+    numeric = [n for p in _NUMERIC_ROLES for n in (_as_names(step.arguments.get(p)) or [])]
+    factors = [spec.unit, spec.time, *(_as_names(step.arguments.get("cluster")) or [])]
+    source = context.sources[spec.data]
+    lines = source.frame.attrs.get("file_lines")
+    rows = context.source_rows
+    located = None
+    if lines is not None and rows is not None and len(rows) == len(context.frame):
+        located = [int(lines[r]) for r in rows]
+    y = step.arguments.get("y")
+    outcome = y if isinstance(y, str) else None
+    return screen_rows(context.frame, numeric, factors, outcome, located, source.origin)
 
 
 def _as_names(value: Any) -> list[str] | None:
@@ -307,7 +373,10 @@ def _wrap(context: Context, step: PlannedStep, exc: DidstudyError) -> DidstudyEr
 def _render_key(context: Context, step: PlannedStep, lang: str) -> str:
     """Cache key of a render step: its spec, the language, the keys of the results it names, the
     study's labels and formats, and the data when the function receives the data."""
-    parts = [lang, repr(context.loaded.spec.variables), repr(context.loaded.spec.study.formats)]
+    # the step's name and title name its files and caption: two otherwise identical render steps
+    # must not share an entry (the second would write the first one's files)
+    parts = [step.name, repr(step.spec.title), lang, repr(context.loaded.spec.variables),
+             repr(context.loaded.spec.study.formats)]  # fmt: skip
     for name in sorted(_referenced_steps(step)):
         parts.append(f"{name}={context.result_keys.get(name, '')}")
     if step.kind.data_parameter is not None:
@@ -396,6 +465,12 @@ def _run_step(
         data_hash = hashlib.sha256(
             (data_hash + frame_hash(context.frame[[context.loaded.spec.panel.unit]])).encode()
         ).hexdigest()
+    notes: tuple[str, ...] = ()
+    if step.kind.role == "estimate":
+        try:
+            notes = _screen(context, step)
+        except DidstudyError as exc:
+            raise _wrap(context, step, exc) from None
     key = cache_key(step.fingerprint(), data_hash)
     started = time.perf_counter()
     result = cache.get(key)
@@ -425,12 +500,16 @@ def _run_step(
         cache.put(key, result)
     context.results[step.name] = result
     context.result_keys[step.name] = key
+    if step.kind.role == "estimate":
+        from didstudy.study.dropped import degenerate_notes
+
+        notes = (*notes, *degenerate_notes(result))
     if step.kind.role == "derive":
         _derive(context, step, result)
     seconds = time.perf_counter() - started
     return StepRecord(
         step.name, step.kind.kind, step.target, status, seconds, data_hash, seed,
-        _record_warnings(caught),
+        (*notes, *_record_warnings(caught)),
     )  # fmt: skip
 
 
@@ -501,7 +580,9 @@ def manifest_document(
     loaded = context.loaded
     study_file: dict[str, Any] = {"path": str(loaded.path) if loaded.path else None}
     study_file["sha256"] = hashlib.sha256(loaded.text.encode("utf-8")).hexdigest()
-    all_warnings = [f"panel: {w}" for w in context.panel_warnings] + list(extra_warnings)
+    all_warnings = [
+        w if w.startswith("data: ") else f"panel: {w}" for w in context.panel_warnings
+    ] + list(extra_warnings)
     for record in records:
         all_warnings += [f"{record.name}: {w}" for w in record.warnings]
         if record.message:
@@ -520,6 +601,8 @@ def manifest_document(
                 "rows": len(source.frame),
                 "columns": len(source.frame.columns),
                 "simulated": source.simulated,
+                "encoding": source.frame.attrs.get("encoding"),
+                "sheet": source.frame.attrs.get("sheet"),
             }
             for name, source in context.sources.items()
         },
@@ -529,6 +612,13 @@ def manifest_document(
         "cache": {"hits": cache.hits, "misses": cache.misses},
         "warnings": all_warnings,
     }
+
+
+def _protected(context: Context) -> tuple[Path, ...]:
+    """The study file and its data files: ``--out`` may neither be nor hold one of them."""
+    paths = [context.loaded.path] if context.loaded.path is not None else []
+    paths += [Path(s.origin) for s in context.sources.values() if Path(s.origin).exists()]
+    return tuple(Path(p).absolute() for p in paths)
 
 
 def run_study(
@@ -600,7 +690,7 @@ def run_study(
     out_path = Path(out).absolute()
     records: list[StepRecord] = []
     total = len(plan.steps)
-    with staging_directory(out_path) as stage:
+    with staging_directory(out_path, protect=_protected(context)) as stage:
         if cache_dir is not None:
             step_cache = StepCache(Path(cache_dir), read=cache)
         else:
@@ -613,8 +703,11 @@ def run_study(
             records.append(record)
             if progress:
                 progress(
-                    ProgressEvent("done", number, total, step.name, step.kind.kind, record.status)
-                )
+                    ProgressEvent(
+                        "done", number, total, step.name, step.kind.kind, record.status,
+                        (*record.warnings, *((record.message,) if record.message else ())),
+                    )
+                )  # fmt: skip
         from didstudy.study.render import render_report
 
         done = tuple(records)

@@ -158,7 +158,8 @@ def load_sources(loaded: LoadedSpec) -> dict[str, LoadedSource]:
                     fix="check the path; relative paths are relative to the study file",
                 )
         try:
-            frame = read_table(path, sheet=source.sheet, encoding=source.encoding)
+            ids = (loaded.spec.panel.unit,) if name == loaded.spec.panel.data else ()
+            frame = read_table(path, sheet=source.sheet, encoding=source.encoding, text_columns=ids)
         except DidstudyError as exc:
             where = loaded.where("data", name)
             raise type(exc)(

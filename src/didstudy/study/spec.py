@@ -345,18 +345,30 @@ def _pydantic_message(
 
 def parse_spec(text: str, path: Path | None = None) -> LoadedSpec:
     """Parse and validate TOML text; raise :class:`SpecError` naming the key and its line."""
+    from didstudy.study.limits import check_text
+
     name = str(path) if path is not None else "<study>"
+    check_text(text, name)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(
             f"not valid TOML: {exc}", file=name, fix="fix the TOML syntax at that line"
         ) from None
+    except RecursionError:
+        raise SpecError(
+            "tables or arrays are nested too deeply to read",
+            file=name,
+            fix="a study file needs a few levels of nesting at most; flatten the deep value",
+        ) from None
     return parse_mapping(raw, text, path)
 
 
 def parse_mapping(raw: Mapping[str, Any], text: str = "", path: Path | None = None) -> LoadedSpec:
     """Validate an already-parsed mapping (``text`` is only used to find line numbers)."""
+    from didstudy.study.limits import check_file
+
+    check_file(raw, lambda key: LoadedSpec(StudySpec.model_construct(), path, text).where(*key))
     try:
         spec = StudySpec.model_validate(raw)
     except pydantic.ValidationError as exc:

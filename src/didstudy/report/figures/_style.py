@@ -202,6 +202,7 @@ def style_rc(lang: str = "en") -> dict[str, Any]:
         "svg.hashsalt": "didstudy",
         "pdf.fonttype": 42,
         "image.cmap": "Greys",
+        "text.parse_math": False,  # labels come from data and study files: `$` prints as `$`
     }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from didstudy.errors import MissingDependencyError
+from didstudy.report.escape import xml_text
 from didstudy.report.tables.model import Table
 
 __all__ = ["table_to_docx", "tables_to_docx"]
@@ -98,7 +99,7 @@ def _add_table(document: Any, table: Table) -> None:
     caption = document.add_paragraph()
     caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
     caption.paragraph_format.keep_with_next = True
-    caption.add_run(table.title).bold = True
+    caption.add_run(xml_text(table.title)).bold = True
 
     rows = table.header + table.body
     word_table = document.add_table(rows=len(rows), cols=table.n_cols)
@@ -121,7 +122,7 @@ def _add_table(document: Any, table: Table) -> None:
                 target = target.merge(row_cells[col + cell.colspan - 1])
             paragraph = target.paragraphs[0]
             paragraph.text = ""
-            paragraph.add_run(cell.text)
+            paragraph.add_run(xml_text(cell.text))
             paragraph.alignment = align[cell.align]
             paragraph.paragraph_format.space_after = 0
             paragraph.paragraph_format.space_before = 0
@@ -141,7 +142,7 @@ def _add_table(document: Any, table: Table) -> None:
     for note in table.notes:
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_after = 0
-        run = paragraph.add_run(note)
+        run = paragraph.add_run(xml_text(note))
         from docx.shared import Pt
 
         run.font.size = Pt(9)

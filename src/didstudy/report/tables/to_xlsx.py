@@ -1,7 +1,9 @@
-"""Excel renderer (openpyxl): merged header cells, three-line borders, every cell as text.
+"""Excel renderer (openpyxl): merged header cells, three-line borders, numbers as numbers.
 
-Cells are written as text (number format ``@``) so that ``(0.006)`` and ``-0.037***`` print
-exactly as in the other formats instead of being reinterpreted as numbers.
+A cell that holds a printed number (``-0.037***``, ``(0.006)``, ``1,234``) is written as the
+number with a number format that prints it exactly as the other formats do
+(:func:`didstudy.report.escape.excel_number`); every other cell, the title and the notes are
+written as text (type ``s``, never a formula), formula-like text neutralised.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from didstudy.report.escape import excel_number, spreadsheet_text, xml_text
 from didstudy.report.tables.model import Table
 
 __all__ = ["table_to_xlsx", "tables_to_xlsx"]
@@ -26,13 +29,30 @@ def _sheet_title(name: str, used: set[str]) -> str:
     return title
 
 
+def _text(target: Any, text: str) -> Any:
+    """Write ``text`` as a string cell (never a formula)."""
+    target.value = spreadsheet_text(xml_text(text))
+    target.data_type = "s"
+    target.number_format = "@"
+    return target
+
+
+def _value(target: Any, text: str, body: bool) -> Any:
+    """A body cell holding a printed number becomes that number; anything else is text."""
+    number = excel_number(text) if body else None
+    if number is None:
+        return _text(target, text)
+    target.value, target.number_format = number
+    return target
+
+
 def _write(ws: Any, table: Table) -> None:
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
     thick, medium, thin = Side("medium"), Side("thin"), Side("hair")
     n = table.n_cols
-    ws.cell(row=1, column=1, value=table.title).font = Font(bold=True)
+    _text(ws.cell(row=1, column=1), table.title).font = Font(bold=True)
     ws.cell(row=1, column=1).alignment = Alignment(horizontal="center")
     if n > 1:
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=n)
@@ -42,9 +62,7 @@ def _write(ws: Any, table: Table) -> None:
     for r, row in enumerate(rows):
         excel_row = r + 2
         for col, cell in row.positions():
-            target = ws.cell(row=excel_row, column=col + 1, value=cell.text)
-            target.number_format = "@"
-            target.data_type = "s"
+            target = _value(ws.cell(row=excel_row, column=col + 1), cell.text, r >= n_header)
             target.alignment = Alignment(horizontal=cell.align, vertical="center")
             if cell.colspan == 1:
                 widths[col] = max(widths[col], sum(2 if ord(c) > 0x2E80 else 1 for c in cell.text))
@@ -73,8 +91,7 @@ def _write(ws: Any, table: Table) -> None:
                     )
     first_note = len(rows) + 2
     for i, note in enumerate(table.notes):
-        target = ws.cell(row=first_note + i, column=1, value=note)
-        target.number_format = "@"
+        target = _text(ws.cell(row=first_note + i, column=1), note)
         target.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
         target.font = Font(size=9)
         if n > 1:
