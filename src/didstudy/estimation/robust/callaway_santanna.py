@@ -1,0 +1,335 @@
+"""Callaway and Sant'Anna (2021) group-time average treatment effects.
+
+Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-differences with multiple time
+periods", Journal of Econometrics 225(2), 200–230. ATT(g,t) (their eq. 2.3) is identified by a
+2×2 DiD of cohort ``g`` against never-treated or not-yet-treated units between a base period
+and ``t`` (Theorem 1); each 2×2 is estimated by outcome regression, normalised IPW or the
+doubly robust estimator of Sant'Anna and Zhao (2020). Inference uses the influence functions
+(Theorem 2), analytically or by the multiplier bootstrap. Decision 0040 records the choices.
+"""
+
+from __future__ import annotations
+
+
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from didstudy.data.panel import Panel
+from didstudy.errors import DidstudyWarning, EstimationError
+from didstudy.estimation.robust.cs_cells import CellPlan, plan_cells
+from didstudy.estimation.robust.cs_data import CSData, prepare
+from didstudy.estimation.robust.cs_twobytwo import CellFailure, panel_twobytwo
+from didstudy.results.group_time import (
+    GroupTimeResult,
+    Inference,
+    _cell_inference,
+    wald_test,
+)
+from didstudy.results.influence import MultiplierKind, fresh_seed
+
+__all__ = ["GroupTimeWarning", "callaway_santanna"]
+
+FloatArray = NDArray[np.float64]
+Method = Literal["dr", "dr_traditional", "ipw", "reg"]
+
+METHODS = ("dr", "dr_traditional", "ipw", "reg")
+
+
+class GroupTimeWarning(DidstudyWarning):
+    """A group-time cell could not be estimated and is reported as missing."""
+
+
+def _check_options(
+    control_group: str, notyet_rule: str, method: str, base_period: str, anticipation: int,
+    multiplier: str, reps: int, alpha: float,
+) -> None:  # fmt: skip
+    checks = [
+        (control_group in ("never", "notyet"), "control_group", "'never' or 'notyet'"),
+        (notyet_rule in ("did", "csdid"), "notyet_rule", "'did' or 'csdid'"),
+        (method in METHODS, "method", "'dr', 'dr_traditional', 'ipw' or 'reg'"),
+        (base_period in ("varying", "universal"), "base_period", "'varying' or 'universal'"),
+        (isinstance(anticipation, int) and anticipation >= 0, "anticipation", "an integer ≥ 0"),
+        (multiplier in ("mammen", "rademacher"), "multiplier", "'mammen' or 'rademacher'"),
+        (isinstance(reps, int) and reps >= 2, "reps", "an integer ≥ 2"),
+        (0.0 < alpha < 1.0, "alpha", "a number between 0 and 1"),
+    ]
+    for ok, name, allowed in checks:
+        if not ok:
+            raise EstimationError(f"invalid {name}.", fix=f"{name} must be {allowed}.")
+
+
+def _controls(cohort: FloatArray, g: float, threshold: float) -> NDArray[np.bool_]:
+    out: NDArray[np.bool_] = np.isinf(cohort) | ((cohort > threshold) & (cohort != g))
+    return out
+
+
+def _batches(data: CSData, plan: CellPlan) -> dict[tuple[float, float, int], list[int]]:
+    """Cells that share treated units, comparison units and covariate period."""
+    out: dict[tuple[float, float, int], list[int]] = {}
+    for k in np.flatnonzero(~plan.reference):
+        x_period = int(min(plan.current[k], plan.base[k])) if data.x_varies else -1
+        key = (float(plan.group[k]), float(plan.threshold[k]), x_period)
+        out.setdefault(key, []).append(int(k))
+    return out
+
+
+def _warn_cell(data: CSData, plan: CellPlan, cells: list[int], reason: str) -> str:
+    names = ", ".join(
+        f"ATT({int(plan.group[k])},{int(data.periods[plan.current[k]])})" for k in cells
+    )
+    msg = f"cells {names} cannot be estimated ({reason}); they are reported as missing."
+    warnings.warn(msg, GroupTimeWarning, stacklevel=4)
+    return msg
+
+
+def _panel_cells(
+    data: CSData, plan: CellPlan, method: str
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64], NDArray[np.int64], list[str]]:
+    """Balanced panel: ATTs (C), unit influence (n × C), treated/comparison counts, notes."""
+    n, n_cells = data.n_units, len(plan.group)
+    y_wide = data.wide(data.y)
+    x_wide = None if data.x is None else data.wide(data.x)
+    att = np.where(plan.reference, 0.0, np.nan)
+    inf = np.zeros((n, n_cells))
+    n_treat = np.zeros(n_cells, dtype=np.int64)
+    n_ctrl = np.zeros(n_cells, dtype=np.int64)
+    notes: list[str] = []
+    for (g, threshold, x_period), cells in _batches(data, plan).items():
+        treated = data.cohort == g
+        sample = np.flatnonzero(treated | _controls(data.cohort, g, threshold))
+        d = treated[sample].astype(float)
+        n_treat[cells] = int(d.sum())
+        n_ctrl[cells] = len(sample) - int(d.sum())
+        x = None
+        if x_wide is not None:
+            x = x_wide[sample, 0 if x_period < 0 else x_period, :]
+        dy = y_wide[sample][:, plan.current[cells]] - y_wide[sample][:, plan.base[cells]]
+        try:
+            fit = panel_twobytwo(dy, d, x, data.weight[sample], method)
+        except CellFailure as exc:
+            notes.append(_warn_cell(data, plan, cells, str(exc)))
+            continue
+        att[cells] = fit.att
+        inf[np.ix_(sample, cells)] = fit.influence * (n / len(sample))
+    return att, inf, n_treat, n_ctrl, notes
+
+
+def _cross_section_cells(
+    data: CSData, plan: CellPlan, method: str, has_x: bool
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64], NDArray[np.int64], list[str]]:
+    """Repeated cross-sections and unbalanced panels (R did's ``allow_unbalanced_panel``):
+    the 2×2 of four weighted means per cell, influence functions summed within units."""
+    if has_x:
+        raise EstimationError(
+            "covariates are not yet supported for repeated cross-sections or unbalanced panels.",
+            fix="balance the panel (keep units observed in every period) or drop covariates.",
+        )
+    n_obs, n_cells = len(data.y), len(plan.group)
+    cohort_row = data.cohort[data.unit]
+    w_row = data.weight[data.unit]
+    att = np.where(plan.reference, 0.0, np.nan)
+    inf = np.zeros((data.n_units, n_cells))
+    n_treat = np.zeros(n_cells, dtype=np.int64)
+    n_ctrl = np.zeros(n_cells, dtype=np.int64)
+    notes: list[str] = []
+    for k in np.flatnonzero(~plan.reference):
+        g = plan.group[k]
+        in_periods = (data.period == plan.current[k]) | (data.period == plan.base[k])
+        treated = cohort_row == g
+        rows = np.flatnonzero(in_periods & (treated | _controls(cohort_row, g, plan.threshold[k])))
+        post = (data.period[rows] == plan.current[k]).astype(float)
+        d = treated[rows].astype(float)
+        n_treat[k] = len(np.unique(data.unit[rows][d > 0]))
+        n_ctrl[k] = len(np.unique(data.unit[rows][d == 0]))
+        cells = [(d * post), (d * (1 - post)), ((1 - d) * post), ((1 - d) * (1 - post))]
+        if min(float(c.sum()) for c in cells) == 0:
+            notes.append(_warn_cell(data, plan, [int(k)], "a group has no observation in a period"))
+            continue
+        y, w = data.y[rows], w_row[rows]
+        psi = np.zeros(len(rows))
+        est = 0.0
+        for sign, c in zip((1.0, -1.0, -1.0, 1.0), cells, strict=True):
+            wc = w * c
+            mean_w = float(wc.mean())
+            mu = float(wc @ y) / (len(rows) * mean_w)
+            est += sign * mu
+            psi += sign * wc * (y - mu) / mean_w
+        att[k] = est
+        scale = (n_obs if data.n_units == n_obs else data.n_units) / len(rows)
+        np.add.at(inf[:, k], data.unit[rows], psi * scale)
+    return att, inf, n_treat, n_ctrl, notes
+
+
+def _cluster_sum(inf: FloatArray, cluster: NDArray[np.int64], n_clusters: int) -> FloatArray:
+    if n_clusters == inf.shape[0] and np.array_equal(cluster, np.arange(n_clusters)):
+        return inf
+    indicator = sp.csr_matrix(
+        (np.ones(len(cluster)), (cluster, np.arange(len(cluster)))),
+        shape=(n_clusters, len(cluster)),
+    )
+    out: FloatArray = np.asarray(indicator @ inf)
+    return out
+
+
+def _cohort_mass(data: CSData, levels: FloatArray) -> tuple[FloatArray, FloatArray]:
+    cols = np.searchsorted(levels, data.cohort)
+    member = (cols < len(levels)) & (levels[np.minimum(cols, len(levels) - 1)] == data.cohort)
+    mass = np.zeros((data.n_clusters, len(levels)))
+    np.add.at(mass, (data.cluster[member], cols[member]), data.weight[member])
+    count = np.bincount(data.cluster, minlength=data.n_clusters).astype(float)
+    return mass, count
+
+
+def callaway_santanna(
+    panel: Panel,
+    y: str,
+    covariates: Sequence[str] = (),
+    *,
+    control_group: Literal["never", "notyet"] = "never",
+    notyet_rule: Literal["did", "csdid"] = "did",
+    method: Method = "dr",
+    base_period: Literal["varying", "universal"] = "varying",
+    anticipation: int = 0,
+    weights: str | None = None,
+    cluster: str | None = None,
+    repeated_cross_section: bool = False,
+    bootstrap: bool = False,
+    reps: int = 999,
+    multiplier: MultiplierKind = "mammen",
+    seed: int | None = None,
+    alpha: float = 0.05,
+) -> GroupTimeResult:
+    """Group-time average treatment effects ATT(g,t) of Callaway and Sant'Anna (2021).
+
+    Parameters
+    ----------
+    panel
+        The validated panel (cohorts derived from its treatment or cohort column).
+    y
+        Outcome column.
+    covariates
+        Covariates of the propensity score and outcome regression. Time-varying ones take
+        their value in the earlier of each cell's two periods (with a warning), as R ``did``.
+    control_group
+        ``"never"`` (never-treated units) or ``"notyet"`` (also units not yet treated).
+    notyet_rule
+        ``"did"``: comparison cohorts ``G > max(t, base) + anticipation`` (R ``did``);
+        ``"csdid"``: ``G > max(t, g − 1) + anticipation`` (Stata ``csdid``).
+    method
+        ``"dr"``: improved doubly robust (Sant'Anna and Zhao 2020, eq. 3.4; DRDID
+        ``drdid_imp_panel``); ``"dr_traditional"`` (their eq. 3.1; R ``did``'s default);
+        ``"ipw"`` (normalised, Hájek); ``"reg"`` (outcome regression).
+    base_period
+        ``"varying"`` (pre-period cells compare ``t`` with ``t − 1``) or ``"universal"``
+        (every cell compares with ``g − anticipation − 1``).
+    anticipation
+        Periods before ``g`` in which units may already react (the base moves back).
+    weights, cluster
+        Columns of unit weights (constant within unit; normalised to mean one) and of a
+        cluster at least as coarse as the unit; default: the panel's, else none and the unit.
+    repeated_cross_section
+        Treat rows as independent draws (each row its own unit). Unbalanced panels are
+        handled like this with influence functions summed within units (R ``did``'s
+        ``allow_unbalanced_panel``).
+    bootstrap, reps, multiplier, seed, alpha
+        Multiplier-bootstrap SEs (else analytic), its draws and weights, the seed (None: fresh
+        entropy; the seed used is on the result) and one minus the band coverage. Uniform
+        bands always use ``reps`` draws.
+
+    Returns
+    -------
+    GroupTimeResult
+        One row per (g, t); ``.aggregate(kind)`` gives the simple, group, calendar and
+        dynamic aggregations.
+
+    Raises
+    ------
+    EstimationError
+        ``control_group="never"`` without never-treated units (use ``"notyet"``), invalid
+        options, covariates with repeated cross-sections.
+
+    Warns
+    -----
+    GroupTimeWarning
+        A cell without comparison units or without overlap (reported as missing).
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> df = ds.load_dataset("mpdta")  # doctest: +SKIP
+    >>> panel = ds.Panel(df, unit="countyreal", time="year", cohort="first.treat")  # doctest: +SKIP
+    >>> res = callaway_santanna(panel, y="lemp")  # doctest: +SKIP
+    >>> res.aggregate("dynamic").tidy()  # doctest: +SKIP
+    """
+    _check_options(control_group, notyet_rule, method, base_period, anticipation, multiplier,
+                   reps, alpha)  # fmt: skip
+    data = prepare(panel, y, tuple(covariates), weights, cluster, control_group, anticipation,
+                   repeated_cross_section)  # fmt: skip
+    rule = "never" if control_group == "never" else f"notyet{'_csdid' * (notyet_rule == 'csdid')}"
+    cohorts = np.unique(data.cohort[np.isfinite(data.cohort)])
+    plan = plan_cells(data.periods, cohorts, rule, base_period, anticipation)
+    notes = list(data.notes)
+    for g, why in plan.skipped:
+        notes.append(_warn_cell_group(g, why))
+    if len(plan.group) == 0:
+        raise EstimationError("no group-time cell can be estimated.", fix="check the cohorts.")
+    if data.balanced:
+        att, inf, n_treat, n_ctrl, cell_notes = _panel_cells(data, plan, method)
+    else:
+        att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(
+            data, plan, method, data.x is not None
+        )
+    notes += cell_notes
+    influence = _cluster_sum(inf, data.cluster, data.n_clusters)
+    inference = Inference(bootstrap, reps, fresh_seed() if seed is None else int(seed),
+                          multiplier, alpha)  # fmt: skip
+    return _assemble(data, plan, att, influence, n_treat, n_ctrl, inference, notes, {
+        "outcome": y, "covariates": tuple(covariates), "control_group": control_group,
+        "notyet_rule": notyet_rule, "method": method, "base_period": base_period,
+        "anticipation": anticipation, "repeated_cross_section": repeated_cross_section,
+        "balanced": data.balanced,
+    })  # fmt: skip
+
+
+def _warn_cell_group(g: int, why: str) -> str:
+    msg = f"cohort {g} is not estimated: {why}."
+    warnings.warn(msg, GroupTimeWarning, stacklevel=3)
+    return msg
+
+
+def _assemble(
+    data: CSData,
+    plan: CellPlan,
+    att: FloatArray,
+    influence: FloatArray,
+    n_treat: NDArray[np.int64],
+    n_ctrl: NDArray[np.int64],
+    inference: Inference,
+    notes: list[str],
+    options: dict[str, object],
+) -> GroupTimeResult:
+    influence = np.where(np.isfinite(att)[None, :], influence, 0.0)
+    se, crit = _cell_inference(influence, data.n_units, att, inference)
+    se[plan.reference] = 0.0
+    time = data.periods[plan.current]
+    pre = np.flatnonzero(np.isfinite(att) & (time < plan.group) & (np.nan_to_num(se) > 1e-12))
+    cells = tuple(f"ATT({int(plan.group[k])},{int(time[k])})" for k in pre)
+    pretrend = wald_test(att[pre], influence[:, pre], data.n_units, data.n_clusters, cells)
+    levels = np.unique(plan.group)
+    mass, count = _cohort_mass(data, levels)
+    return GroupTimeResult(
+        estimator="callaway_santanna", outcome=str(options["outcome"]), group=plan.group,
+        time=time.astype(np.int64), base_time=data.periods[plan.base].astype(np.int64),
+        estimate=att, std_error=se, influence=influence, n_treated=n_treat, n_control=n_ctrl,
+        reference=plan.reference, crit_value=crit, cohort_levels=levels, cohort_mass=mass,
+        cluster_size=count, n_units=data.n_units, nobs=len(data.y), inference=inference,
+        pretrend=pretrend, options=options, notes=tuple(notes),
+    )  # fmt: skip
+
+
+

@@ -1,0 +1,145 @@
+"""The four aggregations of group-time effects (Callaway and Sant'Anna 2021, Section 3.3).
+
+With cohort shares :math:`p_g = P(G = g)` and event time :math:`e = t − g`:
+
+* simple: :math:`θ = Σ_{t ≥ g} p_g ATT(g,t) / Σ_{t ≥ g} p_g` (their eq. 3.10 with
+  :math:`w = p_g`, R ``aggte(type = "simple")``);
+* group: :math:`θ(g) = \\mathrm{mean}_{t ≥ g} ATT(g,t)` and :math:`θ = Σ_g p_g θ(g) / Σ_g p_g`
+  (eqs. 3.11–3.12);
+* calendar: :math:`θ(t) = Σ_{g ≤ t} p_g ATT(g,t) / Σ_{g ≤ t} p_g` and their mean (eq. 3.13);
+* dynamic: :math:`θ(e) = Σ_g p_g ATT(g, g+e) / Σ_g p_g` and the mean over :math:`e ≥ 0`
+  (eqs. 3.14–3.15).
+
+Estimated weights enter the influence function (the ``wif`` of R ``did``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from didstudy.errors import EstimationError
+from didstudy.results.group_time import _weighted
+
+if TYPE_CHECKING:
+    from didstudy.results.group_time import GroupTimeResult
+
+__all__ = ["aggregate_cells"]
+
+FloatArray = NDArray[np.float64]
+Aggregated = tuple[tuple[int, ...], FloatArray, FloatArray, float, FloatArray]
+
+
+def _stack(
+    labels: list[int], parts: list[tuple[float, FloatArray]], n_clusters: int
+) -> tuple[tuple[int, ...], FloatArray, FloatArray]:
+    if not parts:
+        raise EstimationError(
+            "no estimated cell falls into this aggregation.",
+            fix="widen min_e/max_e or drop balance_e.",
+        )
+    est = np.array([p[0] for p in parts])
+    inf = np.column_stack([p[1] for p in parts]) if parts else np.zeros((n_clusters, 0))
+    return tuple(labels), est, inf
+
+
+def _simple(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
+    e = res.time - res.group
+    keep = np.flatnonzero(ok & (e >= 0) & (e <= max_e))
+    if len(keep) == 0:
+        raise EstimationError("no post-treatment cell was estimated.", fix="check the cells.")
+    est, inf = _weighted(res.estimate[keep], res.influence[:, keep], res.group[keep],
+                         res._weights())  # fmt: skip
+    return (), np.array([est]), inf[:, None], est, inf
+
+
+def _group(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
+    e = res.time - res.group
+    labels: list[int] = []
+    parts: list[tuple[float, FloatArray]] = []
+    for g in np.unique(res.group[ok]):
+        keep = np.flatnonzero(ok & (res.group == g) & (e >= 0) & (e <= max_e))
+        if len(keep):
+            labels.append(int(g))
+            parts.append((float(res.estimate[keep].mean()), res.influence[:, keep].mean(axis=1)))
+    out_labels, est, inf = _stack(labels, parts, res.n_clusters)
+    overall, overall_inf = _weighted(est, inf, np.asarray(labels, float), res._weights())
+    return out_labels, est, inf, overall, overall_inf
+
+
+def _calendar(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
+    e = res.time - res.group
+    labels: list[int] = []
+    parts: list[tuple[float, FloatArray]] = []
+    for t in np.unique(res.time[ok]):
+        keep = np.flatnonzero(ok & (res.time == t) & (e >= 0) & (e <= max_e))
+        if len(keep):
+            labels.append(int(t))
+            parts.append(_weighted(res.estimate[keep], res.influence[:, keep],
+                                   res.group[keep], res._weights()))  # fmt: skip
+    out_labels, est, inf = _stack(labels, parts, res.n_clusters)
+    return out_labels, est, inf, float(est.mean()), inf.mean(axis=1)
+
+
+def _dynamic(
+    res: GroupTimeResult,
+    ok: NDArray[np.bool_],
+    min_e: float,
+    max_e: float,
+    balance_e: int | None,
+) -> Aggregated:
+    e = (res.time - res.group).astype(np.int64)
+    include = ok.copy()
+    if balance_e is not None:
+        include &= res.time.max() - res.group >= balance_e
+        span = int(res.time.max() - res.time.min())
+        include &= (e <= balance_e) & (e >= balance_e - span)
+    include &= (e >= min_e) & (e <= max_e)
+    labels: list[int] = []
+    parts: list[tuple[float, FloatArray]] = []
+    for k in np.unique(e[include]):
+        keep = np.flatnonzero(include & (e == k))
+        labels.append(int(k))
+        parts.append(_weighted(res.estimate[keep], res.influence[:, keep],
+                               res.group[keep], res._weights()))  # fmt: skip
+    out_labels, est, inf = _stack(labels, parts, res.n_clusters)
+    post = np.asarray(labels) >= 0
+    if not post.any():
+        return out_labels, est, inf, math.nan, np.zeros(res.n_clusters)
+    return out_labels, est, inf, float(est[post].mean()), inf[:, post].mean(axis=1)
+
+
+def aggregate_cells(
+    res: GroupTimeResult,
+    kind: str,
+    min_e: float,
+    max_e: float,
+    balance_e: int | None,
+) -> Aggregated:
+    """Labels, estimates, influence functions and the overall summary of one aggregation.
+
+    Parameters
+    ----------
+    res
+        The group-time result (missing cells are left out).
+    kind
+        ``"simple"``, ``"group"``, ``"calendar"`` or ``"dynamic"``.
+    min_e, max_e, balance_e
+        See :meth:`GroupTimeResult.aggregate`.
+
+    Returns
+    -------
+    tuple
+        ``(labels, estimates, influence (clusters × K), overall, overall influence)``.
+    """
+    ok = res.valid
+    if kind == "simple":
+        return _simple(res, ok, max_e)
+    if kind == "group":
+        return _group(res, ok, max_e)
+    if kind == "calendar":
+        return _calendar(res, ok, max_e)
+    return _dynamic(res, ok, min_e, max_e, balance_e)
