@@ -403,6 +403,10 @@ class GroupTimeResult:
             out.update(pretrend_chi2=self.pretrend.chi2, pretrend_p=self.pretrend.p_chi2)
         return out
 
+    def _aggregations(self) -> dict[str, Any]:
+        """The four aggregations with default options (for ``results.json``)."""
+        return _aggregations_of(self)
+
     def _weights(self) -> _Weights:
         return _Weights(self.cohort_levels, self.cohort_mass, self.cluster_size, self.n_units)
 
@@ -474,12 +478,26 @@ class GroupTimeResult:
                 k: (list(v) if isinstance(v, tuple) else _num(v)) for k, v in self.options.items()
             },
             "cells": _records(self.tidy()),
+            "aggregations": self._aggregations(),
             "crit_value_uniform": _num(self.crit_value),
             "pretrend": None if self.pretrend is None else self.pretrend.to_dict(),
             "inference": self.inference.to_dict(),
             "notes": list(self.notes),
             "stats": {k: _num(v) for k, v in self.stats().items()},
         }
+
+
+def _aggregations_of(result: GroupTimeResult) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in ("simple", "group", "calendar", "dynamic"):
+        try:
+            agg = result.aggregate(kind)  # type: ignore[arg-type]
+        except EstimationError as exc:
+            out[kind] = {"error": exc.message}
+            continue
+        out[kind] = {k: v for k, v in agg.to_dict().items() if k in ("estimates", "pretrend",
+                                                                     "crit_value_uniform")}
+    return out
 
 
 def _cell_inference(
