@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -70,8 +71,11 @@ class Inference:
     kind: MultiplierKind = "mammen"
     alpha: float = 0.05
 
-    def se_and_crit(self, influence: FloatArray, n: int) -> tuple[FloatArray, float]:
-        """Standard errors and the uniform critical value of the columns of ``influence``."""
+    def se_and_crit(
+        self, influence: FloatArray, n: int, band: bool = True
+    ) -> tuple[FloatArray, float]:
+        """Standard errors and the uniform critical value of the columns of ``influence``
+        (analytic mode with ``band=False``: NaN, computed later on demand)."""
         if influence.shape[1] == 0:
             return np.zeros(0), float("nan")
         if self.bootstrap:
@@ -80,6 +84,8 @@ class Inference:
             )
             return out.std_error, out.crit_value
         se = analytic_se(influence, n)
+        if not band or influence.shape[1] == 1:
+            return se, float(st.norm.ppf(1.0 - self.alpha / 2.0)) if band else float("nan")
         return se, sup_t_gaussian(influence, n, self.reps, self.seed, self.alpha)
 
     def to_dict(self) -> dict[str, Any]:
@@ -326,8 +332,9 @@ class GroupTimeResult:
         Units in the cohort and comparison units of each cell.
     reference
         Universal-base reference cells (estimate 0 by construction).
-    crit_value
-        Sup-t critical value of the uniform band over the estimated cells.
+    bootstrap_crit
+        Sup-t critical value from the multiplier bootstrap (None in analytic mode: then
+        :attr:`crit_value` simulates it on first use from the analytic covariance).
     cohort_levels, cohort_mass, cluster_size
         Cluster-level weighted counts of each cohort's units and units per cluster: the
         cohort shares of the aggregations and their estimation error.
@@ -348,7 +355,7 @@ class GroupTimeResult:
     n_treated: NDArray[np.int64]
     n_control: NDArray[np.int64]
     reference: NDArray[np.bool_]
-    crit_value: float
+    bootstrap_crit: float | None
     cohort_levels: FloatArray
     cohort_mass: FloatArray
     cluster_size: FloatArray
@@ -362,6 +369,18 @@ class GroupTimeResult:
     @property
     def n_clusters(self) -> int:
         return int(self.influence.shape[0])
+
+    @cached_property
+    def crit_value(self) -> float:
+        """Sup-t critical value of the uniform band over the estimated, non-reference cells."""
+        if self.bootstrap_crit is not None:
+            return self.bootstrap_crit
+        keep = self.valid & ~self.reference
+        inf = self.influence[:, keep]
+        if inf.shape[1] <= 1:
+            return float(st.norm.ppf(1.0 - self.inference.alpha / 2.0))
+        inference = self.inference
+        return sup_t_gaussian(inf, self.n_units, inference.reps, inference.seed, inference.alpha)
 
     @property
     def valid(self) -> NDArray[np.bool_]:
@@ -414,8 +433,9 @@ class GroupTimeResult:
         """A new result with other inference (``bootstrap``, ``reps``, ``seed``, ``kind``,
         ``alpha``); the estimates are unchanged."""
         inference = replace(self.inference, **changes)
-        se, crit = _cell_inference(self.influence, self.n_units, self.estimate, inference)
-        return replace(self, std_error=se, crit_value=crit, inference=inference)
+        se, crit = _cell_inference(self.influence, self.n_units, self.estimate, inference,
+                                   self.reference)  # fmt: skip
+        return replace(self, std_error=se, bootstrap_crit=crit, inference=inference)
 
     def aggregate(
         self,
@@ -461,7 +481,7 @@ class GroupTimeResult:
             self, kind, min_e, max_e, balance_e
         )
         se, crit = self.inference.se_and_crit(inf, self.n_units)
-        overall_se, _ = self.inference.se_and_crit(overall_inf[:, None], self.n_units)
+        overall_se, _ = self.inference.se_and_crit(overall_inf[:, None], self.n_units, band=False)
         options = dict(self.options) | {"min_e": min_e, "max_e": max_e, "balance_e": balance_e}
         return GroupTimeAggregate(
             kind, labels, est, se, inf, overall, float(overall_se[0]), overall_inf, crit,
@@ -501,11 +521,18 @@ def _aggregations_of(result: GroupTimeResult) -> dict[str, Any]:
 
 
 def _cell_inference(
-    influence: FloatArray, n: int, estimate: FloatArray, inference: Inference
-) -> tuple[FloatArray, float]:
-    """SEs of the estimated cells (NaN for missing ones) and their uniform critical value."""
-    ok = np.isfinite(estimate)
-    se = np.full(len(estimate), np.nan)
+    influence: FloatArray,
+    n: int,
+    estimate: FloatArray,
+    inference: Inference,
+    reference: NDArray[np.bool_],
+) -> tuple[FloatArray, float | None]:
+    """SEs of the cells (NaN for missing ones, 0 for reference ones) and, with the bootstrap,
+    their uniform critical value (None in analytic mode: computed on demand)."""
+    ok = np.isfinite(estimate) & ~reference
+    if not inference.bootstrap:
+        return np.where(ok, analytic_se(influence, n), np.where(reference, 0.0, np.nan)), None
+    se = np.where(reference, 0.0, np.nan)
     se_ok, crit = inference.se_and_crit(influence[:, ok], n)
     se[ok] = se_ok
     return se, crit

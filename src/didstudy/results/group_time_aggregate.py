@@ -33,17 +33,44 @@ FloatArray = NDArray[np.float64]
 Aggregated = tuple[tuple[int, ...], FloatArray, FloatArray, float, FloatArray]
 
 
-def _stack(
-    labels: list[int], parts: list[tuple[float, FloatArray]], n_clusters: int
-) -> tuple[tuple[int, ...], FloatArray, FloatArray]:
-    if not parts:
+def _combine(
+    res: GroupTimeResult, keeps: list[NDArray[np.int64]], weighted: bool
+) -> tuple[FloatArray, FloatArray]:
+    """Estimates and influence functions of ``K`` combinations of cells in one matrix product.
+
+    Column ``j`` averages the cells ``keeps[j]``, weighted by cohort shares (with the
+    estimated-weights term) when ``weighted``, else equally.
+    """
+    if not keeps:
         raise EstimationError(
             "no estimated cell falls into this aggregation.",
             fix="widen min_e/max_e or drop balance_e.",
         )
-    est = np.array([p[0] for p in parts])
-    inf = np.column_stack([p[1] for p in parts]) if parts else np.zeros((n_clusters, 0))
-    return tuple(labels), est, inf
+    weights = res._weights()
+    att = res.estimate
+    n_cells, k = len(att), len(keeps)
+    w = np.zeros((n_cells, k))
+    levels = np.searchsorted(weights.levels, res.group)
+    p_cell = weights.share(res.group)
+    sum_att = np.zeros((len(weights.levels), k))
+    count = np.zeros((len(weights.levels), k))
+    total, p_att = np.ones(k), np.zeros(k)
+    for j, keep in enumerate(keeps):
+        if weighted:
+            total[j] = float(p_cell[keep].sum())
+            w[keep, j] = p_cell[keep] / total[j]
+            p_att[j] = float(p_cell[keep] @ att[keep])
+            np.add.at(sum_att[:, j], levels[keep], att[keep])
+            np.add.at(count[:, j], levels[keep], 1.0)
+        else:
+            w[keep, j] = 1.0 / len(keep)
+    est = w.T @ np.where(np.isfinite(att), att, 0.0)
+    inf = res.influence @ w
+    if weighted:
+        size = weights.count[:, None]
+        inf += (weights.mass @ sum_att - size * p_att) / total
+        inf -= (weights.mass @ count - size * total) * (p_att / total**2)
+    return est, inf
 
 
 def _simple(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
@@ -51,37 +78,27 @@ def _simple(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggreg
     keep = np.flatnonzero(ok & (e >= 0) & (e <= max_e))
     if len(keep) == 0:
         raise EstimationError("no post-treatment cell was estimated.", fix="check the cells.")
-    est, inf = _weighted(res.estimate[keep], res.influence[:, keep], res.group[keep],
-                         res._weights())  # fmt: skip
-    return (), np.array([est]), inf[:, None], est, inf
+    est, inf = _combine(res, [keep], weighted=True)
+    return (), est, inf, float(est[0]), inf[:, 0]
 
 
 def _group(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
     e = res.time - res.group
-    labels: list[int] = []
-    parts: list[tuple[float, FloatArray]] = []
-    for g in np.unique(res.group[ok]):
-        keep = np.flatnonzero(ok & (res.group == g) & (e >= 0) & (e <= max_e))
-        if len(keep):
-            labels.append(int(g))
-            parts.append((float(res.estimate[keep].mean()), res.influence[:, keep].mean(axis=1)))
-    out_labels, est, inf = _stack(labels, parts, res.n_clusters)
+    post = ok & (e >= 0) & (e <= max_e)
+    labels = [int(g) for g in np.unique(res.group[post])]
+    keeps = [np.flatnonzero(post & (res.group == g)) for g in labels]
+    est, inf = _combine(res, keeps, weighted=False)
     overall, overall_inf = _weighted(est, inf, np.asarray(labels, float), res._weights())
-    return out_labels, est, inf, overall, overall_inf
+    return tuple(labels), est, inf, overall, overall_inf
 
 
 def _calendar(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
     e = res.time - res.group
-    labels: list[int] = []
-    parts: list[tuple[float, FloatArray]] = []
-    for t in np.unique(res.time[ok]):
-        keep = np.flatnonzero(ok & (res.time == t) & (e >= 0) & (e <= max_e))
-        if len(keep):
-            labels.append(int(t))
-            parts.append(_weighted(res.estimate[keep], res.influence[:, keep],
-                                   res.group[keep], res._weights()))  # fmt: skip
-    out_labels, est, inf = _stack(labels, parts, res.n_clusters)
-    return out_labels, est, inf, float(est.mean()), inf.mean(axis=1)
+    post = ok & (e >= 0) & (e <= max_e)
+    labels = [int(t) for t in np.unique(res.time[post])]
+    keeps = [np.flatnonzero(post & (res.time == t)) for t in labels]
+    est, inf = _combine(res, keeps, weighted=True)
+    return tuple(labels), est, inf, float(est.mean()), inf.mean(axis=1)
 
 
 def _dynamic(
@@ -98,18 +115,13 @@ def _dynamic(
         span = int(res.time.max() - res.time.min())
         include &= (e <= balance_e) & (e >= balance_e - span)
     include &= (e >= min_e) & (e <= max_e)
-    labels: list[int] = []
-    parts: list[tuple[float, FloatArray]] = []
-    for k in np.unique(e[include]):
-        keep = np.flatnonzero(include & (e == k))
-        labels.append(int(k))
-        parts.append(_weighted(res.estimate[keep], res.influence[:, keep],
-                               res.group[keep], res._weights()))  # fmt: skip
-    out_labels, est, inf = _stack(labels, parts, res.n_clusters)
+    labels = [int(k) for k in np.unique(e[include])]
+    keeps = [np.flatnonzero(include & (e == k)) for k in labels]
+    est, inf = _combine(res, keeps, weighted=True)
     post = np.asarray(labels) >= 0
     if not post.any():
-        return out_labels, est, inf, math.nan, np.zeros(res.n_clusters)
-    return out_labels, est, inf, float(est[post].mean()), inf[:, post].mean(axis=1)
+        return tuple(labels), est, inf, math.nan, np.zeros(res.n_clusters)
+    return tuple(labels), est, inf, float(est[post].mean()), inf[:, post].mean(axis=1)
 
 
 def aggregate_cells(

@@ -140,8 +140,11 @@ def test_cluster_at_unit_equals_default_and_coarser_cluster_sums(
     np.testing.assert_allclose(same.std_error, base.std_error, atol=EXACT)
     state = callaway_santanna(p, y="lemp", cluster="state", seed=1)
     assert state.n_clusters == df["state"].nunique()
-    # cluster sums of the unit influence functions, by hand
-    units = df.groupby("countyreal")["state"].first().to_numpy()
+    # cluster sums of the unit influence functions, by hand (influence rows are the units in
+    # the order of their cohort, never treated last, ties by unit id)
+    per_unit = df.groupby("countyreal")[["state", "first.treat"]].first()
+    cohort = per_unit["first.treat"].replace(0, np.inf).to_numpy()
+    units = per_unit["state"].to_numpy()[np.argsort(cohort, kind="stable")]
     codes = pd.factorize(units, sort=True)[0]
     summed = np.zeros((state.n_clusters, base.influence.shape[1]))
     np.add.at(summed, codes, base.influence)

@@ -64,6 +64,7 @@ def _check_options(
 
 
 def _controls(cohort: FloatArray, g: float, threshold: float) -> NDArray[np.bool_]:
+    """Comparison units (never treated or cohort above ``threshold``), as a mask."""
     out: NDArray[np.bool_] = np.isinf(cohort) | ((cohort > threshold) & (cohort != g))
     return out
 
@@ -87,6 +88,21 @@ def _warn_cell(data: CSData, plan: CellPlan, cells: list[int], reason: str) -> s
     return msg
 
 
+def _blocks(cohort: FloatArray, g: float, threshold: float) -> tuple[slice, list[slice]]:
+    """Units of cohort ``g`` and the comparison units, as blocks of the cohort-sorted units."""
+    n = len(cohort)
+    t0, t1 = (int(np.searchsorted(cohort, g, side=s)) for s in ("left", "right"))
+    c0 = int(np.searchsorted(cohort, threshold, side="left" if np.isinf(threshold) else "right"))
+    controls = [slice(c0, t0), slice(t1, n)] if c0 <= t0 else [slice(c0, n)]
+    return slice(t0, t1), [b for b in controls if b.stop > b.start]
+
+
+def _columns(cells: list[int]) -> slice | list[int]:
+    if cells == list(range(cells[0], cells[-1] + 1)):
+        return slice(cells[0], cells[-1] + 1)
+    return cells
+
+
 def _panel_cells(
     data: CSData, plan: CellPlan, method: str
 ) -> tuple[FloatArray, FloatArray, NDArray[np.int64], NDArray[np.int64], list[str]]:
@@ -95,27 +111,35 @@ def _panel_cells(
     y_wide = data.wide(data.y)
     x_wide = None if data.x is None else data.wide(data.x)
     att = np.where(plan.reference, 0.0, np.nan)
-    inf = np.zeros((n, n_cells))
+    inf = np.zeros((n, n_cells), order="F")
     n_treat = np.zeros(n_cells, dtype=np.int64)
     n_ctrl = np.zeros(n_cells, dtype=np.int64)
     notes: list[str] = []
     for (g, threshold, x_period), cells in _batches(data, plan).items():
-        treated = data.cohort == g
-        sample = np.flatnonzero(treated | _controls(data.cohort, g, threshold))
-        d = treated[sample].astype(float)
-        n_treat[cells] = int(d.sum())
-        n_ctrl[cells] = len(sample) - int(d.sum())
+        treated, controls = _blocks(data.cohort, g, threshold)
+        blocks = [treated, *controls]
+        sample = np.concatenate([np.arange(b.start, b.stop) for b in blocks])
+        n_t = treated.stop - treated.start
+        d = np.zeros(len(sample))
+        d[:n_t] = 1.0
+        n_treat[cells], n_ctrl[cells] = n_t, len(sample) - n_t
         x = None
         if x_wide is not None:
             x = x_wide[sample, 0 if x_period < 0 else x_period, :]
-        dy = y_wide[sample][:, plan.current[cells]] - y_wide[sample][:, plan.base[cells]]
+        rows = y_wide[sample]
+        dy = rows[:, plan.current[cells]] - rows[:, plan.base[cells]]
         try:
             fit = panel_twobytwo(dy, d, x, data.weight[sample], method)
         except CellFailure as exc:
             notes.append(_warn_cell(data, plan, cells, str(exc)))
             continue
         att[cells] = fit.att
-        inf[np.ix_(sample, cells)] = fit.influence * (n / len(sample))
+        psi = fit.influence * (n / len(sample))
+        cols, start = _columns(cells), 0
+        for block in blocks:
+            stop = start + block.stop - block.start
+            inf[block, cols] = psi[start:stop]
+            start = stop
     return att, inf, n_treat, n_ctrl, notes
 
 
@@ -313,9 +337,8 @@ def _assemble(
     notes: list[str],
     options: dict[str, object],
 ) -> GroupTimeResult:
-    influence = np.where(np.isfinite(att)[None, :], influence, 0.0)
-    se, crit = _cell_inference(influence, data.n_units, att, inference)
-    se[plan.reference] = 0.0
+    # missing cells were never written: their influence columns are zero
+    se, crit = _cell_inference(influence, data.n_units, att, inference, plan.reference)
     time = data.periods[plan.current]
     pre = np.flatnonzero(np.isfinite(att) & (time < plan.group) & (np.nan_to_num(se) > 1e-12))
     cells = tuple(f"ATT({int(plan.group[k])},{int(time[k])})" for k in pre)
@@ -326,7 +349,7 @@ def _assemble(
         estimator="callaway_santanna", outcome=str(options["outcome"]), group=plan.group,
         time=time.astype(np.int64), base_time=data.periods[plan.base].astype(np.int64),
         estimate=att, std_error=se, influence=influence, n_treated=n_treat, n_control=n_ctrl,
-        reference=plan.reference, crit_value=crit, cohort_levels=levels, cohort_mass=mass,
+        reference=plan.reference, bootstrap_crit=crit, cohort_levels=levels, cohort_mass=mass,
         cluster_size=count, n_units=data.n_units, nobs=len(data.y), inference=inference,
         pretrend=pretrend, options=options, notes=tuple(notes),
     )  # fmt: skip

@@ -26,8 +26,12 @@ IntArray = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class CSData:
-    """Per-row and per-unit arrays (rows sorted by unit, then period).
+    """Per-row and per-unit arrays.
 
+    Units are numbered in the order of their cohort (never treated last), so every cohort and
+    every set of not-yet-treated comparison cohorts is a contiguous block of units. Rows keep
+    the panel's order (by unit id, then period); ``unit`` maps them to the unit numbers and
+    ``order`` lists, for each unit number, its position among the sorted unit ids.
     ``x`` holds the covariates per row (intercept first) or is None; ``x_varies`` says whether
     any covariate changes within a unit.
     """
@@ -44,14 +48,16 @@ class CSData:
     n_units: int
     balanced: bool
     notes: tuple[str, ...]
+    order: IntArray
 
     @property
     def n_clusters(self) -> int:
         return int(self.cluster.max()) + 1 if len(self.cluster) else 0
 
     def wide(self, values: FloatArray) -> FloatArray:
-        """Row values as a ``units × periods`` matrix (balanced panels only)."""
-        return values.reshape(self.n_units, len(self.periods), *values.shape[1:])
+        """Row values as a ``units × periods`` matrix in unit-number order (balanced only)."""
+        out: FloatArray = values.reshape(self.n_units, len(self.periods), *values.shape[1:])
+        return out[self.order]
 
 
 def _numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
@@ -155,14 +161,21 @@ def prepare(
         )
         notes.append("time-varying covariates take their base-period values")
     n_units = int(unit_code.max()) + 1
-    cl_rows = pd.factorize(frame[c_col], sort=True)[0] if c_col else unit_code
     w_unit = _per_unit(w_rows, unit_code, w_col or "", "weight")
+    cohort = _per_unit(frame[COHORT].to_numpy(dtype=float), unit_code, panel.cohort, "cohort")
+    order = np.argsort(cohort, kind="stable").astype(np.int64)
+    rank = np.empty(n_units, dtype=np.int64)
+    rank[order] = np.arange(n_units)
+    if c_col:
+        cl_rows = pd.factorize(frame[c_col], sort=True)[0]
+        cl_unit = _per_unit(np.asarray(cl_rows), unit_code, c_col, "cluster").astype(np.int64)
+        cl_unit = cl_unit[order]
+    else:
+        cl_unit = np.arange(n_units, dtype=np.int64)
     return CSData(
-        periods, unit_code, period, yv, x, varies,
-        _per_unit(frame[COHORT].to_numpy(dtype=float), unit_code, panel.cohort, "cohort"),
-        w_unit / w_unit.mean(),
-        _per_unit(np.asarray(cl_rows), unit_code, c_col or "", "cluster").astype(np.int64),
-        n_units, len(frame) == n_units * len(periods) and not cross_section, tuple(notes),
+        periods, rank[unit_code], period, yv, x, varies, cohort[order],
+        (w_unit / w_unit.mean())[order], cl_unit, n_units,
+        len(frame) == n_units * len(periods) and not cross_section, tuple(notes), order,
     )  # fmt: skip
 
 
