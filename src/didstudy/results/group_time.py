@@ -30,6 +30,7 @@ from didstudy.results.influence import (
     multiplier_bootstrap,
     sup_t_gaussian,
 )
+from didstudy.results.influence_matrix import DenseInfluence, InfluenceMatrix
 from didstudy.results.protocol import TIDY_COLUMNS
 
 __all__ = ["AggregationKind", "GroupTimeAggregate", "GroupTimeResult", "Inference"]
@@ -72,21 +73,25 @@ class Inference:
     alpha: float = 0.05
 
     def se_and_crit(
-        self, influence: FloatArray, n: int, band: bool = True
+        self,
+        influence: InfluenceMatrix,
+        n: int,
+        band: bool = True,
+        columns: NDArray[np.bool_] | None = None,
     ) -> tuple[FloatArray, float]:
-        """Standard errors and the uniform critical value of the columns of ``influence``
-        (analytic mode with ``band=False``: NaN, computed later on demand)."""
+        """Standard errors of the columns of ``influence`` and the uniform critical value over
+        ``columns`` (analytic mode with ``band=False``: NaN, computed later on demand)."""
         if influence.shape[1] == 0:
             return np.zeros(0), float("nan")
         if self.bootstrap:
             out = multiplier_bootstrap(
-                influence, n, self.reps, self.seed, self.kind, self.alpha
+                influence, n, self.reps, self.seed, self.kind, self.alpha, columns
             )
             return out.std_error, out.crit_value
         se = analytic_se(influence, n)
-        if not band or influence.shape[1] == 1:
-            return se, float(st.norm.ppf(1.0 - self.alpha / 2.0)) if band else float("nan")
-        return se, sup_t_gaussian(influence, n, self.reps, self.seed, self.alpha)
+        if not band:
+            return se, float("nan")
+        return se, sup_t_gaussian(influence, n, self.reps, self.seed, self.alpha, columns)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,8 +174,9 @@ class GroupTimeAggregate:
     overall_estimate, overall_std_error, overall_influence
         The summary number: the simple ATT, the cohort-share-weighted average of the group
         effects, the average of the calendar effects, or the average of the ``e ≥ 0`` effects.
-    crit_value
-        Sup-t critical value of the uniform band over the ``K`` estimates.
+    bootstrap_crit
+        Sup-t critical value of the uniform band from the bootstrap (None in analytic mode:
+        :attr:`crit_value` simulates it on first use).
     """
 
     kind: AggregationKind
@@ -181,13 +187,21 @@ class GroupTimeAggregate:
     overall_estimate: float
     overall_std_error: float
     overall_influence: FloatArray
-    crit_value: float
+    bootstrap_crit: float | None
     n_units: int
     n_clusters: int
     inference: Inference
     outcome: str
     estimator: str
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def crit_value(self) -> float:
+        """Sup-t critical value of the uniform band over the ``K`` estimates."""
+        if self.bootstrap_crit is not None:
+            return self.bootstrap_crit
+        keep = self.std_error > ZERO_SE
+        return _gaussian_crit(DenseInfluence(self.influence), keep, self.n_units, self.inference)
 
     @property
     def vcov(self) -> FloatArray:
@@ -234,7 +248,8 @@ class GroupTimeAggregate:
         labels = np.asarray(self.labels)
         keep = np.flatnonzero((labels < 0) & (self.std_error > ZERO_SE))
         return wald_test(
-            self.estimate[keep], self.influence[:, keep], self.n_units, self.n_clusters,
+            self.estimate[keep], DenseInfluence(self.influence).gram(keep), self.n_units,
+            self.n_clusters,
             tuple(f"rel_time::{labels[k]}" for k in keep),
         )  # fmt: skip
 
@@ -299,15 +314,24 @@ class GroupTimeAggregate:
 
 
 def wald_test(
-    estimate: FloatArray, influence: FloatArray, n: int, n_clusters: int, terms: tuple[str, ...]
+    estimate: FloatArray, gram: FloatArray, n: int, n_clusters: int, terms: tuple[str, ...]
 ) -> WaldTest | None:
-    """``W = b' V̂⁻¹ b`` with ``V̂ = S'S/n²``; None without terms or with a singular ``V̂``."""
+    """``W = b' V̂⁻¹ b`` with ``V̂ = S'S/n²`` (``gram`` = ``S'S``); None without terms or with a
+    singular ``V̂``."""
     if len(terms) == 0:
         return None
-    vcov = influence.T @ influence / n**2
-    if np.linalg.cond(vcov) > 1e12:
+    vcov = gram / n**2
+    scale = np.sqrt(np.diag(vcov))
+    if np.any(scale <= 0):
         return None
-    w = float(estimate @ np.linalg.solve(vcov, estimate))
+    try:
+        chol = np.linalg.cholesky(vcov / np.outer(scale, scale))
+    except np.linalg.LinAlgError:
+        return None
+    if np.min(np.diag(chol)) ** 2 < 1e-12:
+        return None
+    z = np.linalg.solve(chol, estimate / scale)
+    w = float(z @ z)
     q = len(terms)
     df2 = float(max(n_clusters - 1, 1))
     return WaldTest(
@@ -326,8 +350,8 @@ class GroupTimeResult:
     estimate, std_error
         ATT(g,t) (NaN when the cell could not be estimated) and its standard error.
     influence
-        Cluster sums of the cells' influence functions (``clusters × cells``), scaled so that
-        ``V̂ = S'S / n²`` with ``n = n_units``.
+        Cluster sums of the cells' influence functions (``clusters × cells``, dense or in
+        blocks of units), scaled so that ``V̂ = S'S / n²`` with ``n = n_units``.
     n_treated, n_control
         Units in the cohort and comparison units of each cell.
     reference
@@ -351,7 +375,7 @@ class GroupTimeResult:
     base_time: NDArray[np.int64]
     estimate: FloatArray
     std_error: FloatArray
-    influence: FloatArray
+    influence: InfluenceMatrix
     n_treated: NDArray[np.int64]
     n_control: NDArray[np.int64]
     reference: NDArray[np.bool_]
@@ -376,11 +400,7 @@ class GroupTimeResult:
         if self.bootstrap_crit is not None:
             return self.bootstrap_crit
         keep = self.valid & ~self.reference
-        inf = self.influence[:, keep]
-        if inf.shape[1] <= 1:
-            return float(st.norm.ppf(1.0 - self.inference.alpha / 2.0))
-        inference = self.inference
-        return sup_t_gaussian(inf, self.n_units, inference.reps, inference.seed, inference.alpha)
+        return _gaussian_crit(self.influence, keep, self.n_units, self.inference)
 
     @property
     def valid(self) -> NDArray[np.bool_]:
@@ -390,8 +410,7 @@ class GroupTimeResult:
     @property
     def vcov(self) -> FloatArray:
         """Analytic covariance of the cells, ``S'S / n²`` (zero rows for missing cells)."""
-        s = np.where(np.isfinite(self.influence), self.influence, 0.0)
-        out: FloatArray = s.T @ s / self.n_units**2
+        out: FloatArray = self.influence.gram(np.arange(len(self.estimate))) / self.n_units**2
         return out
 
     def tidy(self) -> pd.DataFrame:
@@ -426,6 +445,7 @@ class GroupTimeResult:
         """The four aggregations with default options (for ``results.json``)."""
         return _aggregations_of(self)
 
+    @cached_property
     def _weights(self) -> _Weights:
         return _Weights(self.cohort_levels, self.cohort_mass, self.cluster_size, self.n_units)
 
@@ -480,11 +500,15 @@ class GroupTimeResult:
         labels, est, inf, overall, overall_inf = aggregate_cells(
             self, kind, min_e, max_e, balance_e
         )
-        se, crit = self.inference.se_and_crit(inf, self.n_units)
-        overall_se, _ = self.inference.se_and_crit(overall_inf[:, None], self.n_units, band=False)
+        band = self.inference.bootstrap
+        se, crit = self.inference.se_and_crit(DenseInfluence(inf), self.n_units, band=band)
+        overall_se, _ = self.inference.se_and_crit(
+            DenseInfluence(overall_inf[:, None]), self.n_units, band=False
+        )
         options = dict(self.options) | {"min_e": min_e, "max_e": max_e, "balance_e": balance_e}
         return GroupTimeAggregate(
-            kind, labels, est, se, inf, overall, float(overall_se[0]), overall_inf, crit,
+            kind, labels, est, se, inf, overall, float(overall_se[0]), overall_inf,
+            crit if band else None,
             self.n_units, self.n_clusters, self.inference, self.outcome, self.estimator,
             options,
         )  # fmt: skip
@@ -507,6 +531,12 @@ class GroupTimeResult:
         }
 
 
+def _gaussian_crit(
+    influence: InfluenceMatrix, columns: NDArray[np.bool_], n: int, inference: Inference
+) -> float:
+    return sup_t_gaussian(influence, n, inference.reps, inference.seed, inference.alpha, columns)
+
+
 def _aggregations_of(result: GroupTimeResult) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in ("simple", "group", "calendar", "dynamic"):
@@ -521,7 +551,7 @@ def _aggregations_of(result: GroupTimeResult) -> dict[str, Any]:
 
 
 def _cell_inference(
-    influence: FloatArray,
+    influence: InfluenceMatrix,
     n: int,
     estimate: FloatArray,
     inference: Inference,
@@ -532,10 +562,8 @@ def _cell_inference(
     ok = np.isfinite(estimate) & ~reference
     if not inference.bootstrap:
         return np.where(ok, analytic_se(influence, n), np.where(reference, 0.0, np.nan)), None
-    se = np.where(reference, 0.0, np.nan)
-    se_ok, crit = inference.se_and_crit(influence[:, ok], n)
-    se[ok] = se_ok
-    return se, crit
+    se_all, crit = inference.se_and_crit(influence, n, columns=ok)
+    return np.where(ok, se_all, np.where(reference, 0.0, np.nan)), crit
 
 
 __all__ += ["wald_test"]

@@ -46,7 +46,7 @@ def _combine(
             "no estimated cell falls into this aggregation.",
             fix="widen min_e/max_e or drop balance_e.",
         )
-    weights = res._weights()
+    weights = res._weights
     att = res.estimate
     n_cells, k = len(att), len(keeps)
     w = np.zeros((n_cells, k))
@@ -65,7 +65,7 @@ def _combine(
         else:
             w[keep, j] = 1.0 / len(keep)
     est = w.T @ np.where(np.isfinite(att), att, 0.0)
-    inf = res.influence @ w
+    inf = res.influence.matmul(w)
     if weighted:
         size = weights.count[:, None]
         inf += (weights.mass @ sum_att - size * p_att) / total
@@ -88,7 +88,7 @@ def _group(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggrega
     labels = [int(g) for g in np.unique(res.group[post])]
     keeps = [np.flatnonzero(post & (res.group == g)) for g in labels]
     est, inf = _combine(res, keeps, weighted=False)
-    overall, overall_inf = _weighted(est, inf, np.asarray(labels, float), res._weights())
+    overall, overall_inf = _weighted(est, inf, np.asarray(labels, float), res._weights)
     return tuple(labels), est, inf, overall, overall_inf
 
 

@@ -23,6 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats as st
 
+from didstudy.results.influence_matrix import InfluenceMatrix
+
 __all__ = [
     "MultiplierKind",
     "SupT",
@@ -88,9 +90,9 @@ def multiplier_weights(
     return np.where(u < _MAMMEN_P_LOW, _MAMMEN_LOW, _MAMMEN_HIGH)
 
 
-def analytic_se(influence: FloatArray, n: int) -> FloatArray:
+def analytic_se(influence: InfluenceMatrix, n: int) -> FloatArray:
     """Standard errors ``sqrt(diag(S'S)) / n`` from cluster-summed influence functions ``S``."""
-    out: FloatArray = np.sqrt(np.einsum("ck,ck->k", influence, influence)) / n
+    out: FloatArray = np.sqrt(influence.sum_of_squares()) / n
     return out
 
 
@@ -110,12 +112,13 @@ def _crit(draws_t: FloatArray, alpha: float) -> float:
 
 
 def multiplier_bootstrap(
-    influence: FloatArray,
+    influence: InfluenceMatrix,
     n: int,
     reps: int,
     seed: int,
     kind: MultiplierKind,
     alpha: float,
+    columns: NDArray[np.bool_] | None = None,
 ) -> SupT:
     """Multiplier-bootstrap SEs and sup-t critical value of ``K`` estimates.
 
@@ -129,12 +132,14 @@ def multiplier_bootstrap(
         Draws, seed of ``numpy.random.default_rng`` and multiplier distribution.
     alpha
         One minus the coverage of the uniform band.
+    columns
+        The estimates the uniform band covers (default: all).
 
     Returns
     -------
     SupT
-        IQR-based standard errors (R ``did``) and the sup-t critical value over the estimates
-        with a non-zero standard error.
+        IQR-based standard errors (R ``did``) and the sup-t critical value over the chosen
+        estimates with a non-zero standard error.
     """
     rng = np.random.default_rng(seed)
     n_clusters, k = influence.shape
@@ -142,28 +147,40 @@ def multiplier_bootstrap(
     parts = []
     for start in range(0, reps, chunk):
         v = multiplier_weights(rng, n_clusters, min(chunk, reps - start), kind)
-        parts.append(v @ influence / n)
+        parts.append(influence.left(v) / n)
     draws = np.vstack(parts) if parts else np.zeros((0, k))
     q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0)
     se = (q75 - q25) / NORMAL_IQR
     keep = se > ZERO_SE
+    if columns is not None:
+        keep &= columns
     return SupT(se, _crit(draws[:, keep] / se[keep], alpha))
 
 
 def sup_t_gaussian(
-    influence: FloatArray, n: int, reps: int, seed: int, alpha: float
+    influence: InfluenceMatrix,
+    n: int,
+    reps: int,
+    seed: int,
+    alpha: float,
+    columns: NDArray[np.bool_] | None = None,
 ) -> float:
     """Sup-t critical value of ``N(0, V̂)`` with ``V̂`` from influence functions (analytic mode).
 
-    Simulates the correlation matrix of the estimates (Montiel Olea and Plagborg-Møller 2019,
-    "Simultaneous confidence bands", eq. 6) with ``K``-dimensional normal draws.
+    Simulates the correlation matrix of the chosen estimates (Montiel Olea and
+    Plagborg-Møller 2019, "Simultaneous confidence bands", eq. 6) with normal draws.
     """
     se = analytic_se(influence, n)
     keep = se > ZERO_SE
-    if not np.any(keep):
+    if columns is not None:
+        keep &= columns
+    idx = np.flatnonzero(keep)
+    if len(idx) == 0:
         return float("nan")
-    scaled = influence[:, keep] / (se[keep] * n)
-    corr = scaled.T @ scaled
+    if len(idx) == 1:
+        return float(st.norm.ppf(1.0 - alpha / 2.0))
+    scale = se[idx] * n
+    corr = influence.gram(idx) / np.outer(scale, scale)
     vals, vecs = np.linalg.eigh(corr)
     root = vecs * np.sqrt(np.clip(vals, 0.0, None))
     rng = np.random.default_rng(seed)

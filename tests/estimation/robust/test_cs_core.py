@@ -147,8 +147,8 @@ def test_cluster_at_unit_equals_default_and_coarser_cluster_sums(
     units = per_unit["state"].to_numpy()[np.argsort(cohort, kind="stable")]
     codes = pd.factorize(units, sort=True)[0]
     summed = np.zeros((state.n_clusters, base.influence.shape[1]))
-    np.add.at(summed, codes, base.influence)
-    np.testing.assert_allclose(state.influence, summed, atol=EXACT)
+    np.add.at(summed, codes, base.influence.dense())
+    np.testing.assert_allclose(state.influence.dense(), summed, atol=EXACT)
     se = np.sqrt((summed**2).sum(axis=0)) / 500
     np.testing.assert_allclose(state.std_error, se, atol=EXACT)
 
@@ -298,3 +298,24 @@ def test_no_never_treated_always_raises_for_never(cohorts: list[int]) -> None:
     p = Panel(df, unit="u", time="t", cohort="g")
     with pytest.raises(EstimationError, match="never-treated"):
         callaway_santanna(p, y="y")
+
+
+@pytest.mark.parametrize("control_group", ["never", "notyet"])
+@pytest.mark.parametrize("base_period", ["varying", "universal"])
+def test_cohort_sums_equal_cell_by_cell_two_by_twos(
+    panel: Panel, control_group: str, base_period: str
+) -> None:
+    """The no-covariate fast path (cohort sums) against the per-cell 2×2 estimator."""
+    from didstudy.estimation.robust.callaway_santanna import _panel_cells, _panel_cells_means
+    from didstudy.estimation.robust.cs_cells import plan_cells
+    from didstudy.estimation.robust.cs_data import prepare
+
+    data = prepare(panel, "lemp", (), None, None, control_group, 0, False)
+    plan = plan_cells(data.periods, np.array([2004.0, 2006.0, 2007.0]),
+                      control_group, base_period, 0)
+    fast = _panel_cells_means(data, plan)
+    slow = _panel_cells(data, plan, "dr")
+    np.testing.assert_allclose(fast[0], slow[0], atol=EXACT)
+    np.testing.assert_allclose(fast[1].dense(), slow[1].dense(), atol=EXACT)
+    np.testing.assert_array_equal(fast[2], slow[2])
+    np.testing.assert_array_equal(fast[3], slow[3])

@@ -31,6 +31,7 @@ from didstudy.results.group_time import (
     wald_test,
 )
 from didstudy.results.influence import MultiplierKind, fresh_seed
+from didstudy.results.influence_matrix import BlockInfluence, DenseInfluence, InfluenceMatrix
 
 __all__ = ["GroupTimeWarning", "callaway_santanna"]
 
@@ -97,28 +98,34 @@ def _blocks(cohort: FloatArray, g: float, threshold: float) -> tuple[slice, list
     return slice(t0, t1), [b for b in controls if b.stop > b.start]
 
 
-def _columns(cells: list[int]) -> slice | list[int]:
-    if cells == list(range(cells[0], cells[-1] + 1)):
-        return slice(cells[0], cells[-1] + 1)
-    return cells
+def _cohort_blocks(data: CSData, plan: CellPlan) -> tuple[list[int], list[NDArray[np.int64]]]:
+    """First unit and non-zero cells of every cohort block (units sorted by cohort)."""
+    levels = np.unique(data.cohort)
+    starts = np.searchsorted(data.cohort, levels, side="left")
+    g, thr = plan.group[None, :], plan.threshold[None, :]
+    c = levels[:, None]
+    active = ((c == g) | np.isinf(c) | ((c > thr) & (c != g))) & ~plan.reference[None, :]
+    return [int(v) for v in starts], [np.flatnonzero(row).astype(np.int64) for row in active]
 
 
 def _panel_cells(
     data: CSData, plan: CellPlan, method: str
-) -> tuple[FloatArray, FloatArray, NDArray[np.int64], NDArray[np.int64], list[str]]:
-    """Balanced panel: ATTs (C), unit influence (n × C), treated/comparison counts, notes."""
+) -> tuple[FloatArray, BlockInfluence, NDArray[np.int64], NDArray[np.int64], list[str]]:
+    """Balanced panel: ATTs (C), unit influence in cohort blocks, counts, notes."""
     n, n_cells = data.n_units, len(plan.group)
     y_wide = data.wide(data.y)
     x_wide = None if data.x is None else data.wide(data.x)
     att = np.where(plan.reference, 0.0, np.nan)
-    inf = np.zeros((n, n_cells), order="F")
+    starts, active = _cohort_blocks(data, plan)
+    values = [np.zeros((stop - start, len(cols))) for start, stop, cols in
+              zip(starts, [*starts[1:], n], active, strict=True)]  # fmt: skip
+    where = [np.searchsorted(cols, np.arange(n_cells)) for cols in active]
     n_treat = np.zeros(n_cells, dtype=np.int64)
     n_ctrl = np.zeros(n_cells, dtype=np.int64)
     notes: list[str] = []
     for (g, threshold, x_period), cells in _batches(data, plan).items():
         treated, controls = _blocks(data.cohort, g, threshold)
-        blocks = [treated, *controls]
-        sample = np.concatenate([np.arange(b.start, b.stop) for b in blocks])
+        sample = np.concatenate([np.arange(b.start, b.stop) for b in (treated, *controls)])
         n_t = treated.stop - treated.start
         d = np.zeros(len(sample))
         d[:n_t] = 1.0
@@ -135,12 +142,70 @@ def _panel_cells(
             continue
         att[cells] = fit.att
         psi = fit.influence * (n / len(sample))
-        cols, start = _columns(cells), 0
-        for block in blocks:
-            stop = start + block.stop - block.start
-            inf[block, cols] = psi[start:stop]
-            start = stop
-    return att, inf, n_treat, n_ctrl, notes
+        offset = 0
+        for unit in (treated, *controls):
+            for b in range(np.searchsorted(starts, unit.start), len(starts)):
+                stop = starts[b + 1] if b + 1 < len(starts) else n
+                if starts[b] >= unit.stop:
+                    break
+                size = stop - starts[b]
+                values[b][:, where[b][cells]] = psi[offset : offset + size]
+                offset += size
+    influence = BlockInfluence(n, n_cells, tuple(starts), tuple(active), tuple(values))
+    return att, influence, n_treat, n_ctrl, notes
+
+
+def _control_matrix(levels: FloatArray, plan: CellPlan) -> NDArray[np.bool_]:
+    """``cells × cohorts``: whether a cohort is among a cell's comparison units."""
+    c, g, thr = levels[None, :], plan.group[:, None], plan.threshold[:, None]
+    out: NDArray[np.bool_] = (np.isinf(c) | ((c > thr) & (c != g))) & ~plan.reference[:, None]
+    return out
+
+
+def _panel_cells_means(
+    data: CSData, plan: CellPlan
+) -> tuple[FloatArray, BlockInfluence, NDArray[np.int64], NDArray[np.int64], list[str]]:
+    """Balanced panel without covariates: every cell from cohort sums of the outcome.
+
+    ATT(g,t) = (S_g[t] − S_g[b]) / W_g − (Σ_c S_c[t] − S_c[b]) / Σ_c W_c over the comparison
+    cohorts c, with S_c the weighted outcome sums and W_c the weights of cohort c; the
+    influence function of unit i in cohort block r and cell k is
+    ``± n w_i (ΔY_ik − η_k) / W_k`` (+ treated, − comparison), one array expression per block.
+    """
+    n = data.n_units
+    y_wide = data.wide(data.y)
+    levels, starts, counts = np.unique(data.cohort, return_index=True, return_counts=True)
+    sums = np.add.reduceat(y_wide * data.weight[:, None], starts, axis=0)  # cohorts × T
+    mass = np.add.reduceat(data.weight, starts)
+    controls = _control_matrix(levels, plan)
+    treated = (levels[None, :] == plan.group[:, None]) & ~plan.reference[:, None]
+    cur, base = plan.current, plan.base
+    change = sums[:, cur] - sums[:, base]  # cohorts × cells
+    w_treat, w_ctrl = treated.astype(float) @ mass, controls.astype(float) @ mass
+    cells = np.arange(len(cur))
+    eta1 = np.einsum("kc,ck->k", treated.astype(float), change) / np.maximum(w_treat, 1e-300)
+    eta0 = np.einsum("kc,ck->k", controls.astype(float), change) / np.maximum(w_ctrl, 1e-300)
+    ok = (w_treat > 0) & (w_ctrl > 0)
+    notes = []
+    bad = np.flatnonzero(~ok & ~plan.reference)
+    if len(bad):
+        notes.append(_warn_cell(data, plan, [int(k) for k in bad], "no comparison units"))
+    att = np.where(plan.reference, 0.0, np.where(ok, eta1 - eta0, np.nan))
+    starts_l, active, values = [int(v) for v in starts], [], []
+    for r, start in enumerate(starts_l):
+        role_t, role_c = treated[:, r] & ok, controls[:, r] & ok
+        cols = cells[role_t | role_c]
+        eta = np.where(role_t, eta1, eta0)[cols]
+        coef = np.where(role_t, n / np.maximum(w_treat, 1e-300), -n / np.maximum(w_ctrl, 1e-300))
+        rows = y_wide[start : start + counts[r]]
+        block = (rows[:, cur[cols]] - rows[:, base[cols]] - eta) * coef[cols]
+        block *= data.weight[start : start + counts[r], None]
+        active.append(cols.astype(np.int64))
+        values.append(block)
+    influence = BlockInfluence(n, len(cur), tuple(starts_l), tuple(active), tuple(values))
+    n_treat = (treated.astype(np.int64) @ counts).astype(np.int64)
+    n_ctrl = (controls.astype(np.int64) @ counts).astype(np.int64)
+    return att, influence, n_treat, n_ctrl, notes
 
 
 def _cross_section_cells(
@@ -189,15 +254,17 @@ def _cross_section_cells(
     return att, inf, n_treat, n_ctrl, notes
 
 
-def _cluster_sum(inf: FloatArray, cluster: NDArray[np.int64], n_clusters: int) -> FloatArray:
+def _cluster_sum(
+    inf: InfluenceMatrix, cluster: NDArray[np.int64], n_clusters: int
+) -> InfluenceMatrix:
+    """Sum unit influence functions within clusters (unchanged when clusters are units)."""
     if n_clusters == inf.shape[0] and np.array_equal(cluster, np.arange(n_clusters)):
         return inf
     indicator = sp.csr_matrix(
         (np.ones(len(cluster)), (cluster, np.arange(len(cluster)))),
         shape=(n_clusters, len(cluster)),
     )
-    out: FloatArray = np.asarray(indicator @ inf)
-    return out
+    return DenseInfluence(np.asarray(indicator @ inf.dense()))
 
 
 def _cohort_mass(data: CSData, levels: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -302,14 +369,19 @@ def callaway_santanna(
         notes.append(_warn_cell_group(g, why))
     if len(plan.group) == 0:
         raise EstimationError("no group-time cell can be estimated.", fix="check the cohorts.")
-    if data.balanced:
+    if data.balanced and data.x is None:
+        att, inf, n_treat, n_ctrl, cell_notes = _panel_cells_means(data, plan)
+    elif data.balanced:
         att, inf, n_treat, n_ctrl, cell_notes = _panel_cells(data, plan, method)
     else:
         att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(
             data, plan, method, data.x is not None
         )
     notes += cell_notes
-    influence = _cluster_sum(inf, data.cluster, data.n_clusters)
+    influence = _cluster_sum(
+        inf if isinstance(inf, BlockInfluence) else DenseInfluence(inf), data.cluster,
+        data.n_clusters,
+    )
     inference = Inference(bootstrap, reps, fresh_seed() if seed is None else int(seed),
                           multiplier, alpha)  # fmt: skip
     return _assemble(data, plan, att, influence, n_treat, n_ctrl, inference, notes, {
@@ -330,7 +402,7 @@ def _assemble(
     data: CSData,
     plan: CellPlan,
     att: FloatArray,
-    influence: FloatArray,
+    influence: InfluenceMatrix,
     n_treat: NDArray[np.int64],
     n_ctrl: NDArray[np.int64],
     inference: Inference,
@@ -342,7 +414,7 @@ def _assemble(
     time = data.periods[plan.current]
     pre = np.flatnonzero(np.isfinite(att) & (time < plan.group) & (np.nan_to_num(se) > 1e-12))
     cells = tuple(f"ATT({int(plan.group[k])},{int(time[k])})" for k in pre)
-    pretrend = wald_test(att[pre], influence[:, pre], data.n_units, data.n_clusters, cells)
+    pretrend = wald_test(att[pre], influence.gram(pre), data.n_units, data.n_clusters, cells)
     levels = np.unique(plan.group)
     mass, count = _cohort_mass(data, levels)
     return GroupTimeResult(
