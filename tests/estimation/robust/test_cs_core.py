@@ -319,3 +319,20 @@ def test_cohort_sums_equal_cell_by_cell_two_by_twos(
     np.testing.assert_allclose(fast[1].dense(), slow[1].dense(), atol=EXACT)
     np.testing.assert_array_equal(fast[2], slow[2])
     np.testing.assert_array_equal(fast[3], slow[3])
+
+
+@pytest.mark.parametrize("covariates", [(), ("lpop",)])
+def test_integer_weights_equal_duplicated_units(mpdta: pd.DataFrame, covariates: tuple) -> None:
+    """Weight 2 on a unit gives the same ATT(g,t) as the unit entered twice."""
+    w = (mpdta["countyreal"] % 3 == 0).astype(float) + 1.0
+    weighted = Panel(mpdta.assign(w=w), unit="countyreal", time="year", cohort="first.treat")
+    twice = mpdta.loc[w == 2].assign(countyreal=lambda d: d["countyreal"] + 100_000)
+    dup = Panel(pd.concat([mpdta, twice], ignore_index=True), unit="countyreal", time="year",
+                cohort="first.treat")
+    for method in ("dr", "reg", "ipw"):
+        a = callaway_santanna(weighted, y="lemp", covariates=covariates, weights="w",
+                              method=method, seed=1)  # type: ignore[arg-type]
+        b = callaway_santanna(dup, y="lemp", covariates=covariates, method=method, seed=1)  # type: ignore[arg-type]
+        np.testing.assert_allclose(a.estimate, b.estimate, atol=1e-8)
+        agg_a, agg_b = a.aggregate("dynamic"), b.aggregate("dynamic")
+        np.testing.assert_allclose(agg_a.estimate, agg_b.estimate, atol=1e-8)

@@ -192,6 +192,7 @@ def _panel_cells_means(
         notes.append(_warn_cell(data, plan, [int(k) for k in bad], "no comparison units"))
     att = np.where(plan.reference, 0.0, np.where(ok, eta1 - eta0, np.nan))
     starts_l, active, values = [int(v) for v in starts], [], []
+    weighted = bool(np.any(data.weight != 1.0))
     for r, start in enumerate(starts_l):
         role_t, role_c = treated[:, r] & ok, controls[:, r] & ok
         cols = cells[role_t | role_c]
@@ -199,7 +200,8 @@ def _panel_cells_means(
         coef = np.where(role_t, n / np.maximum(w_treat, 1e-300), -n / np.maximum(w_ctrl, 1e-300))
         rows = y_wide[start : start + counts[r]]
         block = (rows[:, cur[cols]] - rows[:, base[cols]] - eta) * coef[cols]
-        block *= data.weight[start : start + counts[r], None]
+        if weighted:
+            block *= data.weight[start : start + counts[r], None]
         active.append(cols.astype(np.int64))
         values.append(block)
     influence = BlockInfluence(n, len(cur), tuple(starts_l), tuple(active), tuple(values))

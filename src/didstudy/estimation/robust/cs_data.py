@@ -142,11 +142,12 @@ def prepare(
     if frame.empty or not np.isfinite(frame[COHORT]).any():
         raise EstimationError("no treated cohort is left to estimate.", fix="check the cohorts.")
     frame = frame.sort_values([unit, time], kind="stable") if cross_section else frame
-    unit_code = (
-        np.arange(len(frame)) if cross_section else pd.factorize(frame[unit], sort=False)[0]
-    ).astype(np.int64)
-    periods = np.sort(frame[time].unique()).astype(np.int64)
-    period = np.searchsorted(periods, frame[time].to_numpy()).astype(np.int64)
+    unit_code = np.arange(len(frame)) if cross_section else _run_codes(frame[unit].to_numpy())
+    times = frame[time].to_numpy()
+    periods = np.asarray(panel.periods, dtype=np.int64)
+    if len(frame) != len(panel):
+        periods = np.unique(times).astype(np.int64)
+    period = np.searchsorted(periods, times).astype(np.int64)
     yv = _numeric(frame, y, "outcome")
     w_col = weights or panel.weight
     w_rows = _numeric(frame, w_col, "weight") if w_col else np.ones(len(frame))
@@ -177,6 +178,16 @@ def prepare(
         (w_unit / w_unit.mean())[order], cl_unit, n_units,
         len(frame) == n_units * len(periods) and not cross_section, tuple(notes), order,
     )  # fmt: skip
+
+
+def _run_codes(values: NDArray[np.generic]) -> IntArray:
+    """Codes 0, 1, ... of consecutive runs (the panel frame is sorted by unit)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.empty(len(values), dtype=bool)
+    new[0] = True
+    new[1:] = values[1:] != values[:-1]
+    return (np.cumsum(new) - 1).astype(np.int64)
 
 
 def _covariates(
