@@ -32,7 +32,8 @@ city-years is :math:`\tau`. Two-way fixed effects, which compares late adopters 
 ones whose effect is still growing, is biased for it; Callaway–Sant'Anna is not. ``truth``
 holds the ATT, the effect by event time and by cohort (the dynamic and group aggregations'
 estimands) and every heterogeneity split's true ATT. There is no anticipation (pre-period
-effects are 0) and the concurrent policies have no effect. Mediators: ``innoap`` and ``emp`` shift by :math:`\theta` when treated; producer-service
+effects are 0) and the concurrent policies have no effect. Mediators: ``innoap`` and ``emp``
+shift by :math:`\theta` when treated; producer-service
 employment rises by the factor :math:`e^{\theta_s}`, which moves the co-agglomeration index ISA
 (its sample ATT is computed here with the §4.1 formula and recorded in ``truth``).
 """
@@ -389,9 +390,13 @@ def build_reference_study(
         "anticipation": 0.0,
         "heterogeneity_att": {
             column: _mean_by(tau, d, flags[column])
-            for column in ("pop_group", "resource_group", "agglomeration_group",
-                           "old_revolutionary_group")
-        },  # fmt: skip
+            for column in (
+                "pop_group",
+                "resource_group",
+                "agglomeration_group",
+                "old_revolutionary_group",
+            )
+        },
         "concurrent_policies": {p.key: 0.0 for p in CONCURRENT_POLICIES},
         "beta_ln_gdp": _BETA_GDP,
         "sigma": _SIGMA,

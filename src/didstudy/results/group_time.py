@@ -31,7 +31,6 @@ from didstudy.results.influence import (
     sup_t_gaussian,
 )
 from didstudy.results.influence_matrix import DenseInfluence, InfluenceMatrix
-from didstudy.results.protocol import TIDY_COLUMNS
 
 __all__ = ["AggregationKind", "GroupTimeAggregate", "GroupTimeResult", "Inference"]
 
@@ -122,7 +121,7 @@ def _band_frame(
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _num(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+    return [{str(k): _num(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,8 @@ class _Weights:
     def share(self, groups: FloatArray) -> FloatArray:
         """P(G = g) (weighted share of all units) for each entry of ``groups``."""
         p = self.mass.sum(axis=0) / self.n
-        return p[np.searchsorted(self.levels, groups)]
+        out: FloatArray = p[np.searchsorted(self.levels, groups)]
+        return out
 
     def centred(self, groups: FloatArray) -> FloatArray:
         """``Σ_{i∈c} (w_i 1{G_i = g} − P(G = g))`` per cluster, for each entry of ``groups``."""
@@ -334,9 +334,7 @@ def wald_test(
     w = float(z @ z)
     q = len(terms)
     df2 = float(max(n_clusters - 1, 1))
-    return WaldTest(
-        terms, w, float(st.chi2.sf(w, q)), w / q, float(st.f.sf(w / q, q, df2)), q, df2
-    )
+    return WaldTest(terms, w, float(st.chi2.sf(w, q)), w / q, float(st.f.sf(w / q, q, df2)), q, df2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -545,8 +543,11 @@ def _aggregations_of(result: GroupTimeResult) -> dict[str, Any]:
         except EstimationError as exc:
             out[kind] = {"error": exc.message}
             continue
-        out[kind] = {k: v for k, v in agg.to_dict().items() if k in ("estimates", "pretrend",
-                                                                     "crit_value_uniform")}
+        out[kind] = {
+            k: v
+            for k, v in agg.to_dict().items()
+            if k in ("estimates", "pretrend", "crit_value_uniform")
+        }
     return out
 
 

@@ -54,7 +54,8 @@ _MAMMEN_P_LOW = (_SQRT5 + 1.0) / (2.0 * _SQRT5)
 
 def fresh_seed() -> int:
     """A new seed from operating-system entropy (recorded on results that use it)."""
-    return int(np.random.SeedSequence().entropy % (2**63))
+    entropy = np.random.SeedSequence().entropy
+    return int(entropy) % (2**63) if isinstance(entropy, int) else 0
 
 
 def multiplier_weights(

@@ -59,14 +59,24 @@ def _did_regression(frame: pd.DataFrame, g: int, t: int, base: int, controls: np
 
 @pytest.mark.parametrize(
     ("control_group", "rule", "base_period"),
-    [("never", "did", "varying"), ("notyet", "did", "varying"), ("notyet", "csdid", "varying"),
-     ("notyet", "did", "universal")],
+    [
+        ("never", "did", "varying"),
+        ("notyet", "did", "varying"),
+        ("notyet", "csdid", "varying"),
+        ("notyet", "did", "universal"),
+    ],
 )
 def test_each_cell_is_a_two_by_two_regression(
     mpdta: pd.DataFrame, panel: Panel, control_group: str, rule: str, base_period: str
 ) -> None:
-    res = callaway_santanna(panel, y="lemp", control_group=control_group,  # type: ignore[arg-type]
-                            notyet_rule=rule, base_period=base_period, seed=1)  # type: ignore[arg-type]
+    res = callaway_santanna(
+        panel,
+        y="lemp",
+        control_group=control_group,  # type: ignore[arg-type]
+        notyet_rule=rule,
+        base_period=base_period,
+        seed=1,
+    )  # type: ignore[arg-type]
     cohorts = np.array([2004.0, 2006.0, 2007.0, np.inf])
     table = res.tidy()
     for row in table.itertuples():
@@ -79,15 +89,17 @@ def test_each_cell_is_a_two_by_two_regression(
         else:
             bound = max(t, b) if rule == "did" else max(t, g - 1)
             controls = cohorts[(cohorts > bound) & (cohorts != g)]
-        assert row.n_control == int(np.isin(mpdta["first.treat"].replace(0, np.inf),
-                                            controls).sum() / 5)
+        assert row.n_control == int(
+            np.isin(mpdta["first.treat"].replace(0, np.inf), controls).sum() / 5
+        )
         assert row.estimate == pytest.approx(_did_regression(mpdta, g, t, b, controls), abs=EXACT)
 
 
 def test_notyet_rules_differ_only_in_pre_periods(panel: Panel) -> None:
     did = callaway_santanna(panel, y="lemp", control_group="notyet", seed=1).tidy()
-    stata = callaway_santanna(panel, y="lemp", control_group="notyet", notyet_rule="csdid",
-                              seed=1).tidy()
+    stata = callaway_santanna(
+        panel, y="lemp", control_group="notyet", notyet_rule="csdid", seed=1
+    ).tidy()
     post = did["time"] >= did["group"]
     np.testing.assert_allclose(did.loc[post, "estimate"], stata.loc[post, "estimate"], atol=EXACT)
     # ATT(2007, 2004): R did compares with cohort 2006 too (2006 > 2004); csdid does not
@@ -101,8 +113,13 @@ def test_bootstrap_se_matches_analytic_within_mc_error() -> None:
     # large cohorts, so the cells' influence functions are close to normal and the IQR-based
     # bootstrap SE estimates the same number as the analytic one (on mpdta's 20-county cohort
     # the IQR of the skewed draws is ~5% above it, as in R did's README)
-    df = simulate_staggered(n_units=2000, periods=range(2001, 2007), seed=5,
-                            cohorts={2003: 400, 2005: 400}, n_controls=0)
+    df = simulate_staggered(
+        n_units=2000,
+        periods=range(2001, 2007),
+        seed=5,
+        cohorts={2003: 400, 2005: 400},
+        n_controls=0,
+    )
     sim = Panel(df, unit="unit", time="time", cohort="cohort")
     analytic = callaway_santanna(sim, y="y", seed=3)
     for kind in ("mammen", "rademacher"):
@@ -251,9 +268,16 @@ def test_cell_without_comparison_units_warns(mpdta: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"control_group": "nevr"}, {"method": "ols"}, {"base_period": "fixed"},
-     {"anticipation": -1}, {"multiplier": "normal"}, {"reps": 1}, {"alpha": 1.5},
-     {"notyet_rule": "stata"}],
+    [
+        {"control_group": "nevr"},
+        {"method": "ols"},
+        {"base_period": "fixed"},
+        {"anticipation": -1},
+        {"multiplier": "normal"},
+        {"reps": 1},
+        {"alpha": 1.5},
+        {"notyet_rule": "stata"},
+    ],
 )
 def test_invalid_options(panel: Panel, options: dict) -> None:
     with pytest.raises(EstimationError, match="invalid"):
@@ -293,8 +317,9 @@ def test_missing_outcome_names_rows(mpdta: pd.DataFrame, rows: list[int]) -> Non
 def test_no_never_treated_always_raises_for_never(cohorts: list[int]) -> None:
     units = np.repeat(np.arange(6), 5)
     years = np.tile(np.arange(2003, 2008), 6)
-    df = pd.DataFrame({"u": units, "t": years, "g": np.repeat(cohorts, 5),
-                       "y": np.sin(units + years)})
+    df = pd.DataFrame(
+        {"u": units, "t": years, "g": np.repeat(cohorts, 5), "y": np.sin(units + years)}
+    )
     p = Panel(df, unit="u", time="t", cohort="g")
     with pytest.raises(EstimationError, match="never-treated"):
         callaway_santanna(p, y="y")
@@ -311,8 +336,9 @@ def test_cohort_sums_equal_cell_by_cell_two_by_twos(
     from didstudy.estimation.robust.cs_data import prepare
 
     data = prepare(panel, "lemp", (), None, None, control_group, 0, False)
-    plan = plan_cells(data.periods, np.array([2004.0, 2006.0, 2007.0]),
-                      control_group, base_period, 0)
+    plan = plan_cells(
+        data.periods, np.array([2004.0, 2006.0, 2007.0]), control_group, base_period, 0
+    )
     fast = _panel_cells_means(data, plan)
     slow = _panel_cells(data, plan, "dr")
     np.testing.assert_allclose(fast[0], slow[0], atol=EXACT)
@@ -327,11 +353,16 @@ def test_integer_weights_equal_duplicated_units(mpdta: pd.DataFrame, covariates:
     w = (mpdta["countyreal"] % 3 == 0).astype(float) + 1.0
     weighted = Panel(mpdta.assign(w=w), unit="countyreal", time="year", cohort="first.treat")
     twice = mpdta.loc[w == 2].assign(countyreal=lambda d: d["countyreal"] + 100_000)
-    dup = Panel(pd.concat([mpdta, twice], ignore_index=True), unit="countyreal", time="year",
-                cohort="first.treat")
+    dup = Panel(
+        pd.concat([mpdta, twice], ignore_index=True),
+        unit="countyreal",
+        time="year",
+        cohort="first.treat",
+    )
     for method in ("dr", "reg", "ipw"):
-        a = callaway_santanna(weighted, y="lemp", covariates=covariates, weights="w",
-                              method=method, seed=1)  # type: ignore[arg-type]
+        a = callaway_santanna(
+            weighted, y="lemp", covariates=covariates, weights="w", method=method, seed=1
+        )  # type: ignore[arg-type]
         b = callaway_santanna(dup, y="lemp", covariates=covariates, method=method, seed=1)  # type: ignore[arg-type]
         np.testing.assert_allclose(a.estimate, b.estimate, atol=1e-8)
         agg_a, agg_b = a.aggregate("dynamic"), b.aggregate("dynamic")

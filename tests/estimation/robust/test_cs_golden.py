@@ -40,8 +40,9 @@ def _cells(res: object) -> dict[tuple[int, int], tuple[float, float]]:
     table = res.tidy()  # type: ignore[attr-defined]
     return {
         (int(g), int(t)): (float(a), float(s))
-        for g, t, a, s in zip(table["group"], table["time"], table["estimate"],
-                              table["std_error"], strict=True)
+        for g, t, a, s in zip(
+            table["group"], table["time"], table["estimate"], table["std_error"], strict=True
+        )
     }
 
 

@@ -24,9 +24,16 @@ COVERAGE_BAND = 4.0 * np.sqrt(0.95 * 0.05 / REPS)
 
 
 def _draw(seed: int) -> tuple[float, float, float, float, dict[int, float], object]:
-    df = simulate_staggered(n_units=300, periods=range(2001, 2011), seed=seed,
-                            cohorts={2004: 60, 2006: 60, 2008: 60}, n_controls=0,
-                            dynamic=lambda e: 0.1 * (e + 1), heterogeneous=True, noise_sd=0.5)
+    df = simulate_staggered(
+        n_units=300,
+        periods=range(2001, 2011),
+        seed=seed,
+        cohorts={2004: 60, 2006: 60, 2008: 60},
+        n_controls=0,
+        dynamic=lambda e: 0.1 * (e + 1),
+        heterogeneous=True,
+        noise_sd=0.5,
+    )
     truth = df.attrs["truth"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -39,11 +46,18 @@ def _draw(seed: int) -> tuple[float, float, float, float, dict[int, float], obje
     by_e = dict(zip(dyn.labels, dyn.estimate, strict=True))
     cells = res.tidy().query("time >= group")
     mult = {int(g): v / truth["effect"] for g, v in truth["effect_by_cohort"].items()}
-    cell_truth = np.array([mult[g] * 0.1 * (t - g + 1) for g, t in zip(cells["group"],
-                                                                      cells["time"], strict=True)])
+    cell_truth = np.array(
+        [mult[g] * 0.1 * (t - g + 1) for g, t in zip(cells["group"], cells["time"], strict=True)]
+    )
     hits = np.abs(cells["estimate"].to_numpy() - cell_truth) <= 1.959964 * cells["std_error"]
-    return truth["att"], simple.overall_estimate, simple.overall_std_error, tw_coef, by_e, {
-        **truth, "cell_hits": hits.to_numpy()}
+    return (
+        truth["att"],
+        simple.overall_estimate,
+        simple.overall_std_error,
+        tw_coef,
+        by_e,
+        {**truth, "cell_hits": hits.to_numpy()},
+    )
 
 
 def test_cs_unbiased_twfe_biased_and_coverage() -> None:
@@ -71,7 +85,9 @@ def test_cs_unbiased_twfe_biased_and_coverage() -> None:
     mean_e = {e: np.mean([d[4][e] for d in draws]) for e in draws[0][4] if e >= 0}
     for e, est in mean_e.items():
         assert abs(est - by_e[e]) < 4 * mc_se * np.sqrt(2), (e, est, by_e[e])
-    print(f"SIMULATED MC reps={REPS}: CS bias {bias_cs:+.4f} (MC se {mc_se:.4f}), "
-          f"TWFE bias {bias_tw:+.4f}, true ATT {np.mean(truth):.4f}, coverage {coverage:.3f}, "
-          f"cell coverage {cell_coverage:.3f}, "
-          f"mean SE / sd {np.mean(se) / np.std(cs - truth):.3f}")
+    print(
+        f"SIMULATED MC reps={REPS}: CS bias {bias_cs:+.4f} (MC se {mc_se:.4f}), "
+        f"TWFE bias {bias_tw:+.4f}, true ATT {np.mean(truth):.4f}, coverage {coverage:.3f}, "
+        f"cell coverage {cell_coverage:.3f}, "
+        f"mean SE / sd {np.mean(se) / np.std(cs - truth):.3f}"
+    )

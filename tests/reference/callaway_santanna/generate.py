@@ -37,8 +37,9 @@ def _f(x: object) -> float | None:
 def moderndid_case(df: pd.DataFrame, **kw: object) -> dict:
     import moderndid as md
 
-    res = md.att_gt(df, yname="lemp", tname="year", idname="countyreal", gname="first.treat",
-                    boot=False, **kw)
+    res = md.att_gt(
+        df, yname="lemp", tname="year", idname="countyreal", gname="first.treat", boot=False, **kw
+    )
     out = {
         "cells": [
             {"group": int(g), "time": int(t), "att": _f(a), "se": _f(s)}
@@ -48,7 +49,10 @@ def moderndid_case(df: pd.DataFrame, **kw: object) -> dict:
         "aggregations": {},
     }
     specs = {
-        "simple": {}, "group": {}, "calendar": {}, "dynamic": {},
+        "simple": {},
+        "group": {},
+        "calendar": {},
+        "dynamic": {},
         "dynamic_window": {"min_e": -2, "max_e": 2},
         "dynamic_balanced": {"balance_e": 1},
     }
@@ -72,9 +76,15 @@ def moderndid_case(df: pd.DataFrame, **kw: object) -> dict:
 def diffdiff_case(df: pd.DataFrame, covariates: list[str] | None, **kw: object) -> dict:
     import diff_diff as dd
 
-    res = dd.CallawaySantAnna(**kw).fit(df, outcome="lemp", unit="countyreal", time="year",
-                                        first_treat="first.treat", covariates=covariates,
-                                        aggregate="all")
+    res = dd.CallawaySantAnna(**kw).fit(
+        df,
+        outcome="lemp",
+        unit="countyreal",
+        time="year",
+        first_treat="first.treat",
+        covariates=covariates,
+        aggregate="all",
+    )
     return {
         "cells": [
             {"group": int(g), "time": int(t), "att": _f(v["effect"]), "se": _f(v["se"])}
@@ -91,8 +101,14 @@ def diffdiff_case(df: pd.DataFrame, covariates: list[str] | None, **kw: object) 
 def csdid_case(df: pd.DataFrame, xformla: str | None, est_method: str) -> dict:
     from csdid.att_gt import ATTgt
 
-    fit = ATTgt(yname="lemp", gname="first.treat", idname="countyreal", tname="year", data=df,
-                xformla=xformla).fit(est_method=est_method, bstrap=False)
+    fit = ATTgt(
+        yname="lemp",
+        gname="first.treat",
+        idname="countyreal",
+        tname="year",
+        data=df,
+        xformla=xformla,
+    ).fit(est_method=est_method, bstrap=False)
     r = fit.results
     return {
         "cells": [
@@ -111,12 +127,22 @@ def imp_cell(df: pd.DataFrame) -> dict:
     keep = first["first.treat"].isin([2004, 0])
     d = (first.loc[keep, "first.treat"] == 2004).astype(float).to_numpy()
     x = np.column_stack([np.ones(keep.sum()), first.loc[keep, "lpop"].to_numpy()])
-    res = drdid_imp_panel(wide.loc[keep, 2006].to_numpy(), wide.loc[keep, 2003].to_numpy(), d,
-                          x, influence_func=True)
+    res = drdid_imp_panel(
+        wide.loc[keep, 2006].to_numpy(), wide.loc[keep, 2003].to_numpy(), d, x, influence_func=True
+    )
     n_all, n_cell = len(first), int(keep.sum())
-    se_cell = float(np.std(res.att_inf_func if hasattr(res, "att_inf_func") else res.influence_func, ddof=0) / np.sqrt(n_cell))
-    return {"group": 2004, "time": 2006, "att": _f(res.att), "se_cell": se_cell,
-            "n_cell": n_cell, "n_units": n_all}
+    se_cell = float(
+        np.std(res.att_inf_func if hasattr(res, "att_inf_func") else res.influence_func, ddof=0)
+        / np.sqrt(n_cell)
+    )
+    return {
+        "group": 2004,
+        "time": 2006,
+        "att": _f(res.att),
+        "se_cell": se_cell,
+        "n_cell": n_cell,
+        "n_units": n_all,
+    }
 
 
 def main() -> None:
@@ -131,7 +157,7 @@ def main() -> None:
             from importlib.metadata import version
 
             out["versions"][name] = version(name.replace("_", "-"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             out["versions"][name] = None
     cases = out["cases"]
     cases["never_varying"] = {
@@ -146,8 +172,7 @@ def main() -> None:
             "moderndid": moderndid_case(df, xformla="~lpop", est_method=theirs),
             "csdid": csdid_case(df, "~lpop", theirs),
         }
-    cases["lpop_dr_traditional"]["diff_diff"] = diffdiff_case(df, ["lpop"],
-                                                              estimation_method="dr")
+    cases["lpop_dr_traditional"]["diff_diff"] = diffdiff_case(df, ["lpop"], estimation_method="dr")
     cases["notyet_varying"] = {
         "didstudy": {"control_group": "notyet"},
         "moderndid": moderndid_case(df, control_group="notyettreated"),

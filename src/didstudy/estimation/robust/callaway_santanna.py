@@ -10,7 +10,6 @@ doubly robust estimator of Sant'Anna and Zhao (2020). Inference uses the influen
 
 from __future__ import annotations
 
-
 import warnings
 from collections.abc import Sequence
 from typing import Literal
@@ -371,6 +370,7 @@ def callaway_santanna(
         notes.append(_warn_cell_group(g, why))
     if len(plan.group) == 0:
         raise EstimationError("no group-time cell can be estimated.", fix="check the cohorts.")
+    inf: InfluenceMatrix | FloatArray
     if data.balanced and data.x is None:
         att, inf, n_treat, n_ctrl, cell_notes = _panel_cells_means(data, plan)
     elif data.balanced:
@@ -381,7 +381,8 @@ def callaway_santanna(
         )
     notes += cell_notes
     influence = _cluster_sum(
-        inf if isinstance(inf, BlockInfluence) else DenseInfluence(inf), data.cluster,
+        inf if isinstance(inf, (BlockInfluence, DenseInfluence)) else DenseInfluence(inf),
+        data.cluster,
         data.n_clusters,
     )
     inference = Inference(bootstrap, reps, fresh_seed() if seed is None else int(seed),
@@ -427,6 +428,3 @@ def _assemble(
         cluster_size=count, n_units=data.n_units, nobs=len(data.y), inference=inference,
         pretrend=pretrend, options=options, notes=tuple(notes),
     )  # fmt: skip
-
-
-

@@ -68,8 +68,8 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
             f"the {role} has missing or non-numeric values.",
             column=column,
             rows=[int(i) for i in np.flatnonzero(bad)[:10]],
-            fix=f"drop or impute those rows first (rows are positions in panel.frame); "
-            f"didstudy does not drop them silently.",
+            fix="drop or impute those rows first (rows are positions in panel.frame); "
+            "didstudy does not drop them silently.",
         )
     return values
 
@@ -101,7 +101,9 @@ def _drop_first_treated(frame: pd.DataFrame, unit: str, t_first: int) -> pd.Data
     return frame.loc[~first]
 
 
-def _no_never_treated(frame: pd.DataFrame, time: str, anticipation: int) -> tuple[pd.DataFrame, str]:
+def _no_never_treated(
+    frame: pd.DataFrame, time: str, anticipation: int
+) -> tuple[pd.DataFrame, str]:
     """R ``did`` with not-yet-treated controls and no never-treated unit: the last cohort
     becomes the comparison group and periods from ``max(g) − δ`` on are dropped."""
     last = float(frame[COHORT].max())

@@ -49,7 +49,7 @@ class TwoByTwo:
 
 def _solve(a: FloatArray, b: FloatArray) -> FloatArray:
     try:
-        out: FloatArray = np.linalg.solve(a, b)
+        out: FloatArray = np.asarray(np.linalg.solve(a, b), dtype=np.float64)
     except np.linalg.LinAlgError as exc:
         raise CellFailure("the covariates are collinear in this cell") from exc
     if not np.all(np.isfinite(out)):
@@ -109,8 +109,8 @@ def _ipt_odds(d: FloatArray, x: FloatArray, w: FloatArray) -> FloatArray:
         raise CellFailure("the propensity score (tilting) did not converge: no overlap")
     if np.max(np.abs(gamma[1:])) > 30.0 if k > 1 else False:
         raise CellFailure("the propensity score separates treated and comparison units")
-    odds: FloatArray = np.exp(np.clip(x @ gamma, -700.0, 700.0))
-    return odds
+    fitted: FloatArray = np.exp(np.clip(x @ gamma, -700.0, 700.0))
+    return fitted
 
 
 def _wls_control(
@@ -188,9 +188,7 @@ def _dr_traditional(dy: FloatArray, d: FloatArray, x: FloatArray, w: FloatArray)
     lin_rep_ps = (w * (d - ps))[:, None] * x @ hess_inv
     m2 = (x.T @ (w0[:, None] * (resid - eta0))) / n
     inf_cont = (
-        w0[:, None] * (resid - eta0)
-        + lin_rep_ps @ m2
-        - (lin_rep_ols @ m3_vec)[:, None] * resid
+        w0[:, None] * (resid - eta0) + lin_rep_ps @ m2 - (lin_rep_ols @ m3_vec)[:, None] * resid
     ) / m0
     return TwoByTwo(eta1 - eta0, inf_treat - inf_cont)
 

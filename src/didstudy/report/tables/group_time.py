@@ -168,8 +168,11 @@ def aggregation_table(
     body = []
     for i, r in enumerate(table.itertuples()):
         last = i == len(table) - 1 and agg.kind != "simple"
-        stub = text["overall"] if last else (
-            text["label_simple"] if agg.kind == "simple" else str(agg.labels[i]))
+        stub = (
+            text["overall"]
+            if last
+            else (text["label_simple"] if agg.kind == "simple" else str(agg.labels[i]))
+        )
         body.append(Row.of([
             stub, fmt_number(r.estimate, digits), fmt_number(r.std_error, digits),
             _interval(r.conf_low, r.conf_high, digits),
