@@ -139,11 +139,6 @@ class _Weights:
         out: FloatArray = p[np.searchsorted(self.levels, groups)]
         return out
 
-    def centred(self, groups: FloatArray) -> FloatArray:
-        """``Σ_{i∈c} (w_i 1{G_i = g} − P(G = g))`` per cluster, for each entry of ``groups``."""
-        cols = np.searchsorted(self.levels, groups)
-        return self.mass[:, cols] - self.count[:, None] * self.share(groups)[None, :]
-
 
 def _weighted(
     att: FloatArray, influence: FloatArray, groups: FloatArray, weights: _Weights
@@ -151,10 +146,11 @@ def _weighted(
     """``Σ p_g att / Σ p_g`` and its influence function, with the estimated-weights term."""
     p = weights.share(groups)
     total = float(p.sum())
-    est = float(p @ att) / total
-    centred = weights.centred(groups)
-    wif_att = centred @ att / total - centred.sum(axis=1) * float(p @ att) / total**2
-    return est, influence @ (p / total) + wif_att
+    p_att = float(p @ att)
+    cols = np.searchsorted(weights.levels, groups)
+    # Σ_k (w_i 1{G_i=g_k} − p_k)(att_k / Σp − Σ p att / (Σp)²): the −p_k parts cancel
+    wif_att = weights.mass[:, cols] @ (att / total - p_att / total**2)
+    return p_att / total, influence @ (p / total) + wif_att
 
 
 @dataclass(frozen=True, eq=False)

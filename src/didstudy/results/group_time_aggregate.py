@@ -34,71 +34,64 @@ Aggregated = tuple[tuple[int, ...], FloatArray, FloatArray, float, FloatArray]
 
 
 def _combine(
-    res: GroupTimeResult, keeps: list[NDArray[np.int64]], weighted: bool
-) -> tuple[FloatArray, FloatArray]:
-    """Estimates and influence functions of ``K`` combinations of cells in one matrix product.
+    res: GroupTimeResult, include: NDArray[np.bool_], key: NDArray[np.int64], weighted: bool
+) -> tuple[tuple[int, ...], FloatArray, FloatArray]:
+    """Labels, estimates and influence functions of the groups of cells sharing ``key``.
 
-    Column ``j`` averages the cells ``keeps[j]``, weighted by cohort shares (with the
-    estimated-weights term) when ``weighted``, else equally.
+    Every included cell belongs to the column of its key; a column averages its cells,
+    weighted by cohort shares (with the estimated-weights term) when ``weighted``, else
+    equally — all columns in one matrix product.
     """
-    if not keeps:
+    cells = np.flatnonzero(include)
+    if len(cells) == 0:
         raise EstimationError(
             "no estimated cell falls into this aggregation.",
             fix="widen min_e/max_e or drop balance_e.",
         )
+    labels, column = np.unique(key[cells], return_inverse=True)
+    k = len(labels)
     weights = res._weights
-    att = res.estimate
-    n_cells, k = len(att), len(keeps)
-    w = np.zeros((n_cells, k))
-    levels = np.searchsorted(weights.levels, res.group)
-    p_cell = weights.share(res.group)
-    sum_att = np.zeros((len(weights.levels), k))
-    count = np.zeros((len(weights.levels), k))
-    total, p_att = np.ones(k), np.zeros(k)
-    for j, keep in enumerate(keeps):
-        if weighted:
-            total[j] = float(p_cell[keep].sum())
-            w[keep, j] = p_cell[keep] / total[j]
-            p_att[j] = float(p_cell[keep] @ att[keep])
-            np.add.at(sum_att[:, j], levels[keep], att[keep])
-            np.add.at(count[:, j], levels[keep], 1.0)
-        else:
-            w[keep, j] = 1.0 / len(keep)
-    est = w.T @ np.where(np.isfinite(att), att, 0.0)
+    att = res.estimate[cells]
+    p = weights.share(res.group[cells]) if weighted else np.ones(len(cells))
+    total = np.bincount(column, weights=p, minlength=k)
+    w = np.zeros((len(res.estimate), k))
+    w[cells, column] = p / total[column]
+    est = np.bincount(column, weights=p * att, minlength=k) / total
     inf = res.influence.matmul(w)
     if weighted:
-        size = weights.count[:, None]
-        inf += (weights.mass @ sum_att - size * p_att) / total
-        inf -= (weights.mass @ count - size * total) * (p_att / total**2)
-    return est, inf
+        # Σ_k (w_i 1{G_i=g_k} − p_k)(att_k / Σp − Σ p att / (Σp)²): the −p_k parts cancel
+        level = np.searchsorted(weights.levels, res.group[cells])
+        coef = np.zeros((len(weights.levels), k))
+        np.add.at(coef, (level, column), (att - est[column]) / total[column])
+        inf += weights.mass @ coef
+    return tuple(int(v) for v in labels), est, inf
+
+
+def _post(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> NDArray[np.bool_]:
+    e = res.time - res.group
+    out: NDArray[np.bool_] = ok & (e >= 0) & (e <= max_e)
+    return out
 
 
 def _simple(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
-    e = res.time - res.group
-    keep = np.flatnonzero(ok & (e >= 0) & (e <= max_e))
-    if len(keep) == 0:
+    post = _post(res, ok, max_e)
+    if not post.any():
         raise EstimationError("no post-treatment cell was estimated.", fix="check the cells.")
-    est, inf = _combine(res, [keep], weighted=True)
+    _, est, inf = _combine(res, post, np.zeros(len(post), dtype=np.int64), weighted=True)
     return (), est, inf, float(est[0]), inf[:, 0]
 
 
 def _group(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
-    e = res.time - res.group
-    post = ok & (e >= 0) & (e <= max_e)
-    labels = [int(g) for g in np.unique(res.group[post])]
-    keeps = [np.flatnonzero(post & (res.group == g)) for g in labels]
-    est, inf = _combine(res, keeps, weighted=False)
+    post = _post(res, ok, max_e)
+    labels, est, inf = _combine(res, post, res.group.astype(np.int64), weighted=False)
     overall, overall_inf = _weighted(est, inf, np.asarray(labels, float), res._weights)
-    return tuple(labels), est, inf, overall, overall_inf
+    return labels, est, inf, overall, overall_inf
 
 
 def _calendar(res: GroupTimeResult, ok: NDArray[np.bool_], max_e: float) -> Aggregated:
-    e = res.time - res.group
-    post = ok & (e >= 0) & (e <= max_e)
-    labels = [int(t) for t in np.unique(res.time[post])]
-    keeps = [np.flatnonzero(post & (res.time == t)) for t in labels]
-    est, inf = _combine(res, keeps, weighted=True)
-    return tuple(labels), est, inf, float(est.mean()), inf.mean(axis=1)
+    post = _post(res, ok, max_e)
+    labels, est, inf = _combine(res, post, res.time.astype(np.int64), weighted=True)
+    return labels, est, inf, float(est.mean()), inf.mean(axis=1)
 
 
 def _dynamic(
@@ -115,13 +108,11 @@ def _dynamic(
         span = int(res.time.max() - res.time.min())
         include &= (e <= balance_e) & (e >= balance_e - span)
     include &= (e >= min_e) & (e <= max_e)
-    labels = [int(k) for k in np.unique(e[include])]
-    keeps = [np.flatnonzero(include & (e == k)) for k in labels]
-    est, inf = _combine(res, keeps, weighted=True)
+    labels, est, inf = _combine(res, include, e, weighted=True)
     post = np.asarray(labels) >= 0
     if not post.any():
-        return tuple(labels), est, inf, math.nan, np.zeros(res.n_clusters)
-    return tuple(labels), est, inf, float(est[post].mean()), inf[:, post].mean(axis=1)
+        return labels, est, inf, math.nan, np.zeros(res.n_clusters)
+    return labels, est, inf, float(est[post].mean()), inf[:, post].mean(axis=1)
 
 
 def aggregate_cells(

@@ -197,8 +197,12 @@ def _panel_cells_means(
         cols = cells[role_t | role_c]
         eta = np.where(role_t, eta1, eta0)[cols]
         coef = np.where(role_t, n / np.maximum(w_treat, 1e-300), -n / np.maximum(w_ctrl, 1e-300))
-        rows = y_wide[start : start + counts[r]]
-        block = (rows[:, cur[cols]] - rows[:, base[cols]] - eta) * coef[cols]
+        change_matrix = np.zeros((y_wide.shape[1], len(cols)))
+        change_matrix[cur[cols], np.arange(len(cols))] = 1.0
+        change_matrix[base[cols], np.arange(len(cols))] -= 1.0
+        block = y_wide[start : start + counts[r]] @ change_matrix  # ΔY of the block's cells
+        block -= eta
+        block *= coef[cols]
         if weighted:
             block *= data.weight[start : start + counts[r], None]
         active.append(cols.astype(np.int64))

@@ -145,15 +145,20 @@ def prepare(
         raise EstimationError("no treated cohort is left to estimate.", fix="check the cohorts.")
     frame = frame.sort_values([unit, time], kind="stable") if cross_section else frame
     unit_code = np.arange(len(frame)) if cross_section else _run_codes(frame[unit].to_numpy())
-    times = frame[time].to_numpy()
+    n_units = int(unit_code[-1]) + 1
+    starts = np.flatnonzero(np.r_[True, unit_code[1:] != unit_code[:-1]])
     periods = np.asarray(panel.periods, dtype=np.int64)
     if len(frame) != len(panel):
-        periods = np.unique(times).astype(np.int64)
-    period = np.searchsorted(periods, times).astype(np.int64)
+        periods = np.unique(frame[time].to_numpy()).astype(np.int64)
+    balanced = len(frame) == n_units * len(periods) and not cross_section
+    if balanced:  # rows sorted by unit and period, unique: every unit has every period
+        period = np.tile(np.arange(len(periods), dtype=np.int64), n_units)
+    else:
+        period = np.searchsorted(periods, frame[time].to_numpy()).astype(np.int64)
     yv = _numeric(frame, y, "outcome")
     w_col = weights or panel.weight
-    w_rows = _numeric(frame, w_col, "weight") if w_col else np.ones(len(frame))
     c_col = cluster or panel.cluster
+    c_col = None if c_col == unit and not cross_section else c_col
     x, varies = _covariates(frame, covariates, unit_code)
     if varies:
         warnings.warn(
@@ -163,9 +168,11 @@ def prepare(
             stacklevel=3,
         )
         notes.append("time-varying covariates take their base-period values")
-    n_units = int(unit_code.max()) + 1
-    w_unit = _per_unit(w_rows, unit_code, w_col or "", "weight")
-    cohort = _per_unit(frame[COHORT].to_numpy(dtype=float), unit_code, panel.cohort, "cohort")
+    w_unit = np.ones(n_units)
+    if w_col:
+        w_unit = _per_unit(_numeric(frame, w_col, "weight"), unit_code, w_col, "weight")
+    # the Panel guarantees one cohort per unit
+    cohort = frame[COHORT].to_numpy(dtype=float)[starts]
     order = np.argsort(cohort, kind="stable").astype(np.int64)
     rank = np.empty(n_units, dtype=np.int64)
     rank[order] = np.arange(n_units)
@@ -177,8 +184,7 @@ def prepare(
         cl_unit = np.arange(n_units, dtype=np.int64)
     return CSData(
         periods, rank[unit_code], period, yv, x, varies, cohort[order],
-        (w_unit / w_unit.mean())[order], cl_unit, n_units,
-        len(frame) == n_units * len(periods) and not cross_section, tuple(notes), order,
+        (w_unit / w_unit.mean())[order], cl_unit, n_units, balanced, tuple(notes), order,
     )  # fmt: skip
 
 
