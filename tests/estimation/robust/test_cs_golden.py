@@ -123,3 +123,18 @@ def test_improved_dr_cell_matches_drdid_imp_panel(panel: Panel) -> None:
     att, se = _cells(res)[(ref["group"], ref["time"])]
     assert att == pytest.approx(ref["att"], abs=PEER_TOL)
     assert se == pytest.approx(ref["se_cell"], rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["reg", "ipw"])
+def test_repeated_cross_section_cell_matches_drdid_rc(method: str) -> None:
+    ref = PEERS["rc_cell"]
+    df = pd.read_csv(MPDTA / "mpdta.csv")
+    df = df.loc[(df["countyreal"] + df["year"]) % 5 != 0]
+    rc = Panel(df, unit="countyreal", time="year", cohort="first.treat")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = callaway_santanna(rc, y="lemp", covariates=["lpop"], method=method,  # type: ignore[arg-type]
+                                repeated_cross_section=True, seed=1)  # fmt: skip
+    att, se = _cells(res)[(2004, 2006)]
+    assert att == pytest.approx(ref[method]["att"], abs=PEER_TOL)
+    assert se == pytest.approx(ref[method]["se_cell"], rel=1e-6)

@@ -23,6 +23,7 @@ from didstudy.errors import DidstudyWarning, EstimationError
 from didstudy.estimation.robust.cs_cells import CellPlan, plan_cells
 from didstudy.estimation.robust.cs_data import CSData, prepare
 from didstudy.estimation.robust.cs_twobytwo import CellFailure, panel_twobytwo
+from didstudy.estimation.robust.cs_twobytwo_rc import rc_twobytwo
 from didstudy.results.group_time import (
     GroupTimeResult,
     Inference,
@@ -214,15 +215,11 @@ def _panel_cells_means(
 
 
 def _cross_section_cells(
-    data: CSData, plan: CellPlan, method: str, has_x: bool
+    data: CSData, plan: CellPlan, method: str
 ) -> tuple[FloatArray, FloatArray, NDArray[np.int64], NDArray[np.int64], list[str]]:
     """Repeated cross-sections and unbalanced panels (R did's ``allow_unbalanced_panel``):
-    the 2×2 of four weighted means per cell, influence functions summed within units."""
-    if has_x:
-        raise EstimationError(
-            "covariates are not yet supported for repeated cross-sections or unbalanced panels.",
-            fix="balance the panel (keep units observed in every period) or drop covariates.",
-        )
+    one repeated-cross-section 2×2 per cell on the rows observed in its two periods,
+    influence functions summed within units."""
     n_obs, n_cells = len(data.y), len(plan.group)
     cohort_row = data.cohort[data.unit]
     w_row = data.weight[data.unit]
@@ -240,20 +237,12 @@ def _cross_section_cells(
         d = treated[rows].astype(float)
         n_treat[k] = len(np.unique(data.unit[rows][d > 0]))
         n_ctrl[k] = len(np.unique(data.unit[rows][d == 0]))
-        cells = [(d * post), (d * (1 - post)), ((1 - d) * post), ((1 - d) * (1 - post))]
-        if min(float(c.sum()) for c in cells) == 0:
-            notes.append(_warn_cell(data, plan, [int(k)], "a group has no observation in a period"))
+        x = None if data.x is None else data.x[rows]  # each row's own values
+        try:
+            att[k], psi = rc_twobytwo(data.y[rows], post, d, x, w_row[rows], method)
+        except CellFailure as exc:
+            notes.append(_warn_cell(data, plan, [int(k)], str(exc)))
             continue
-        y, w = data.y[rows], w_row[rows]
-        psi = np.zeros(len(rows))
-        est = 0.0
-        for sign, c in zip((1.0, -1.0, -1.0, 1.0), cells, strict=True):
-            wc = w * c
-            mean_w = float(wc.mean())
-            mu = float(wc @ y) / (len(rows) * mean_w)
-            est += sign * mu
-            psi += sign * wc * (y - mu) / mean_w
-        att[k] = est
         scale = (n_obs if data.n_units == n_obs else data.n_units) / len(rows)
         np.add.at(inf[:, k], data.unit[rows], psi * scale)
     return att, inf, n_treat, n_ctrl, notes
@@ -380,9 +369,13 @@ def callaway_santanna(
     elif data.balanced:
         att, inf, n_treat, n_ctrl, cell_notes = _panel_cells(data, plan, method)
     else:
-        att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(
-            data, plan, method, data.x is not None
-        )
+        if data.x is not None and method in ("dr", "dr_traditional"):
+            raise EstimationError(
+                "the doubly robust estimators with covariates are not yet available for "
+                "repeated cross-sections or unbalanced panels.",
+                fix="use method='reg' or method='ipw', or balance the panel.",
+            )
+        att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(data, plan, method)
     notes += cell_notes
     influence = _cluster_sum(
         inf if isinstance(inf, (BlockInfluence, DenseInfluence)) else DenseInfluence(inf),
