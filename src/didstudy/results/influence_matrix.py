@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["BlockInfluence", "DenseInfluence", "InfluenceMatrix"]
+__all__ = ["BlockInfluence", "DenseInfluence", "FactorBlock", "FactorInfluence", "InfluenceMatrix"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -125,4 +125,106 @@ class BlockInfluence:
         return out
 
 
-InfluenceMatrix = DenseInfluence | BlockInfluence
+@dataclass(frozen=True, eq=False)
+class FactorBlock:
+    """Rows ``start … start + n`` of an influence matrix in factored form.
+
+    Block values ``diag(w) (U D − 1 η') diag(c)``: ``U`` (``n × T``) the units' outcomes by
+    period, ``D`` (``T × m``) the period contrasts of the block's columns (+1 at ``t``, −1 at
+    the base period), ``η`` and ``c`` per-column centres and scales, ``w`` the unit weights
+    (None: all one). A 2×2 DiD cell's influence function without covariates has this form.
+    """
+
+    start: int
+    columns: IntArray
+    outcomes: FloatArray
+    contrasts: FloatArray
+    centre: FloatArray
+    scale: FloatArray
+    weight: FloatArray | None
+
+    @property
+    def rows(self) -> slice:
+        return slice(self.start, self.start + self.outcomes.shape[0])
+
+    def _w(self) -> FloatArray:
+        n = self.outcomes.shape[0]
+        return np.ones(n) if self.weight is None else self.weight
+
+    def moments(self) -> tuple[FloatArray, FloatArray, float]:
+        """``U' diag(w²) U``, ``U' w²`` and ``Σ w²``."""
+        w2 = self._w() ** 2
+        u = self.outcomes
+        return (u * w2[:, None]).T @ u, u.T @ w2, float(w2.sum())
+
+    def values(self) -> FloatArray:
+        out: FloatArray = (self.outcomes @ self.contrasts - self.centre) * self.scale
+        return out * self._w()[:, None]
+
+
+@dataclass(frozen=True, eq=False)
+class FactorInfluence:
+    """An influence matrix as :class:`FactorBlock` rows (zero elsewhere); products cost
+    ``rows × periods`` instead of ``rows × columns``."""
+
+    n_rows: int
+    n_cols: int
+    blocks: tuple[FactorBlock, ...]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_rows, self.n_cols)
+
+    def matmul(self, weights: FloatArray) -> FloatArray:
+        out = np.zeros((self.n_rows, weights.shape[1]))
+        for b in self.blocks:
+            if len(b.columns):
+                scaled = weights[b.columns] * b.scale[:, None]
+                part = b.outcomes @ (b.contrasts @ scaled) - (b.centre @ scaled)[None, :]
+                out[b.rows] = part * b._w()[:, None]
+        return out
+
+    def _block_gram(self, b: FactorBlock, pick: NDArray[np.bool_]) -> FloatArray:
+        gram_u, s, s0 = b.moments()
+        d, eta, c = b.contrasts[:, pick], b.centre[pick], b.scale[pick]
+        cross = d.T @ s
+        inner = d.T @ gram_u @ d - np.outer(cross, eta) - np.outer(eta, cross)
+        out: FloatArray = (inner + s0 * np.outer(eta, eta)) * np.outer(c, c)
+        return out
+
+    def sum_of_squares(self) -> FloatArray:
+        out = np.zeros(self.n_cols)
+        for b in self.blocks:
+            if len(b.columns):
+                out[b.columns] += np.diag(self._block_gram(b, np.ones(len(b.columns), bool)))
+        return out
+
+    def gram(self, columns: IntArray) -> FloatArray:
+        where = np.full(self.n_cols, -1)
+        where[columns] = np.arange(len(columns))
+        out = np.zeros((len(columns), len(columns)))
+        for b in self.blocks:
+            pos = where[b.columns]
+            pick = pos >= 0
+            if pick.any():
+                out[np.ix_(pos[pick], pos[pick])] += self._block_gram(b, pick)
+        return out
+
+    def left(self, draws: FloatArray) -> FloatArray:
+        out = np.zeros((draws.shape[0], self.n_cols))
+        for b in self.blocks:
+            if len(b.columns):
+                v = draws[:, b.rows] * b._w()[None, :]
+                part = (v @ b.outcomes) @ b.contrasts - v.sum(axis=1)[:, None] * b.centre
+                out[:, b.columns] += part * b.scale
+        return out
+
+    def dense(self) -> FloatArray:
+        out = np.zeros((self.n_rows, self.n_cols))
+        for b in self.blocks:
+            if len(b.columns):
+                out[b.rows, b.columns] = b.values()
+        return out
+
+
+InfluenceMatrix = DenseInfluence | BlockInfluence | FactorInfluence

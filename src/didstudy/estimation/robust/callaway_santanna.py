@@ -31,7 +31,13 @@ from didstudy.results.group_time import (
     wald_test,
 )
 from didstudy.results.influence import MultiplierKind, fresh_seed
-from didstudy.results.influence_matrix import BlockInfluence, DenseInfluence, InfluenceMatrix
+from didstudy.results.influence_matrix import (
+    BlockInfluence,
+    DenseInfluence,
+    FactorBlock,
+    FactorInfluence,
+    InfluenceMatrix,
+)
 
 __all__ = ["GroupTimeWarning", "callaway_santanna"]
 
@@ -164,13 +170,14 @@ def _control_matrix(levels: FloatArray, plan: CellPlan) -> NDArray[np.bool_]:
 
 def _panel_cells_means(
     data: CSData, plan: CellPlan
-) -> tuple[FloatArray, BlockInfluence, NDArray[np.int64], NDArray[np.int64], list[str]]:
+) -> tuple[FloatArray, FactorInfluence, NDArray[np.int64], NDArray[np.int64], list[str]]:
     """Balanced panel without covariates: every cell from cohort sums of the outcome.
 
     ATT(g,t) = (S_g[t] − S_g[b]) / W_g − (Σ_c S_c[t] − S_c[b]) / Σ_c W_c over the comparison
     cohorts c, with S_c the weighted outcome sums and W_c the weights of cohort c; the
     influence function of unit i in cohort block r and cell k is
-    ``± n w_i (ΔY_ik − η_k) / W_k`` (+ treated, − comparison), one array expression per block.
+    ``± n w_i (ΔY_ik − η_k) / W_k`` (+ treated, − comparison), kept in factored form
+    (:class:`FactorInfluence`: the block's outcomes times period contrasts).
     """
     n = data.n_units
     y_wide = data.wide(data.y)
@@ -191,24 +198,22 @@ def _panel_cells_means(
     if len(bad):
         notes.append(_warn_cell(data, plan, [int(k) for k in bad], "no comparison units"))
     att = np.where(plan.reference, 0.0, np.where(ok, eta1 - eta0, np.nan))
-    starts_l, active, values = [int(v) for v in starts], [], []
     weighted = bool(np.any(data.weight != 1.0))
-    for r, start in enumerate(starts_l):
+    blocks = []
+    for r, start in enumerate(int(v) for v in starts):
         role_t, role_c = treated[:, r] & ok, controls[:, r] & ok
         cols = cells[role_t | role_c]
-        eta = np.where(role_t, eta1, eta0)[cols]
         coef = np.where(role_t, n / np.maximum(w_treat, 1e-300), -n / np.maximum(w_ctrl, 1e-300))
-        change_matrix = np.zeros((y_wide.shape[1], len(cols)))
-        change_matrix[cur[cols], np.arange(len(cols))] = 1.0
-        change_matrix[base[cols], np.arange(len(cols))] -= 1.0
-        block = y_wide[start : start + counts[r]] @ change_matrix  # ΔY of the block's cells
-        block -= eta
-        block *= coef[cols]
-        if weighted:
-            block *= data.weight[start : start + counts[r], None]
-        active.append(cols.astype(np.int64))
-        values.append(block)
-    influence = BlockInfluence(n, len(cur), tuple(starts_l), tuple(active), tuple(values))
+        contrasts = np.zeros((y_wide.shape[1], len(cols)))
+        contrasts[cur[cols], np.arange(len(cols))] = 1.0
+        contrasts[base[cols], np.arange(len(cols))] -= 1.0
+        rows = slice(start, start + int(counts[r]))
+        blocks.append(FactorBlock(
+            start, cols.astype(np.int64), y_wide[rows], contrasts,
+            np.where(role_t, eta1, eta0)[cols], coef[cols],
+            data.weight[rows] if weighted else None,
+        ))  # fmt: skip
+    influence = FactorInfluence(n, len(cur), tuple(blocks))
     n_treat = (treated.astype(np.int64) @ counts).astype(np.int64)
     n_ctrl = (controls.astype(np.int64) @ counts).astype(np.int64)
     return att, influence, n_treat, n_ctrl, notes
@@ -378,7 +383,9 @@ def callaway_santanna(
         att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(data, plan, method)
     notes += cell_notes
     influence = _cluster_sum(
-        inf if isinstance(inf, (BlockInfluence, DenseInfluence)) else DenseInfluence(inf),
+        inf
+        if isinstance(inf, (BlockInfluence, DenseInfluence, FactorInfluence))
+        else DenseInfluence(inf),
         data.cluster,
         data.n_clusters,
     )
