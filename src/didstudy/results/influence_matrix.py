@@ -11,6 +11,7 @@ bootstrap) goes through the four operations below.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -151,6 +152,7 @@ class FactorBlock:
         n = self.outcomes.shape[0]
         return np.ones(n) if self.weight is None else self.weight
 
+    @cached_property
     def moments(self) -> tuple[FloatArray, FloatArray, float]:
         """``U' diag(w²) U``, ``U' w²`` and ``Σ w²``."""
         w2 = self._w() ** 2
@@ -185,7 +187,7 @@ class FactorInfluence:
         return out
 
     def _block_gram(self, b: FactorBlock, pick: NDArray[np.bool_]) -> FloatArray:
-        gram_u, s, s0 = b.moments()
+        gram_u, s, s0 = b.moments
         d, eta, c = b.contrasts[:, pick], b.centre[pick], b.scale[pick]
         cross = d.T @ s
         inner = d.T @ gram_u @ d - np.outer(cross, eta) - np.outer(eta, cross)
@@ -196,7 +198,10 @@ class FactorInfluence:
         out = np.zeros(self.n_cols)
         for b in self.blocks:
             if len(b.columns):
-                out[b.columns] += np.diag(self._block_gram(b, np.ones(len(b.columns), bool)))
+                gram_u, s, s0 = b.moments
+                d, eta = b.contrasts, b.centre
+                quad = np.einsum("tk,tk->k", d, gram_u @ d) - 2.0 * eta * (s @ d) + s0 * eta**2
+                out[b.columns] += quad * b.scale**2
         return out
 
     def gram(self, columns: IntArray) -> FloatArray:
