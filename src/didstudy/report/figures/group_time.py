@@ -59,6 +59,11 @@ def cs_event_study_figure(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = cs_event_study_figure(res, min_e=-4, max_e=4, lang="zh")  # doctest: +SKIP
+    >>> fig.savefig("event_study_cs.png")  # doctest: +SKIP
     """
     agg = result
     if not hasattr(result, "overall_estimate"):

@@ -98,6 +98,12 @@ def group_time_table(
     Returns
     -------
     Table
+
+    Examples
+    --------
+    >>> res = callaway_santanna(panel, y="lemp", seed=1)  # doctest: +SKIP
+    >>> group_time_table(res, lang="zh").title  # doctest: +SKIP
+    '组别—时期平均处理效应 ATT(g,t)'
     """
     _check(result)
     code = normalize_lang(lang)
@@ -154,6 +160,10 @@ def aggregation_table(
     Returns
     -------
     Table
+
+    Examples
+    --------
+    >>> aggregation_table(res, "dynamic", min_e=-3, max_e=3, lang="en")  # doctest: +SKIP
     """
     agg = result if hasattr(result, "overall_estimate") else None
     if agg is None:
