@@ -374,7 +374,68 @@ def test_unbalanced_with_covariates_dr_is_refused_reg_runs(mpdta: pd.DataFrame) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PanelWarning)
         p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
-    with pytest.raises(EstimationError, match="method='reg'"):
+    with pytest.raises(EstimationError, match="method='dr_traditional'"):
         callaway_santanna(p, y="lemp", covariates=["lpop"])
     res = callaway_santanna(p, y="lemp", covariates=["lpop"], method="reg", seed=1)
     assert res.valid.all() and res.n_units == df["countyreal"].nunique()
+
+
+def _gateaux(estimate, weights: np.ndarray, rows: range) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """n · ∂att/∂w_i by central differences: the empirical influence function of an estimator
+    that is invariant to the scale of the weights."""
+    step = 1e-5
+    out = []
+    for i in rows:
+        up, down = weights.copy(), weights.copy()
+        up[i] += step
+        down[i] -= step
+        out.append(len(weights) * (estimate(up) - estimate(down)) / (2 * step))
+    return np.array(out)
+
+
+# central differences with step 1e-5 on O(1) influence values
+DERIVATIVE_TOL = 1e-6
+
+
+def _mpdta_cell(mpdta: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    wide = mpdta.pivot(index="countyreal", columns="year", values="lemp")
+    first = mpdta.groupby("countyreal")[["first.treat", "lpop"]].first()
+    keep = first["first.treat"].isin([2004, 0]).to_numpy()
+    d = (first["first.treat"].to_numpy()[keep] == 2004).astype(float)
+    x = np.column_stack([np.ones(keep.sum()), first["lpop"].to_numpy()[keep]])
+    dy = (wide[2006] - wide[2003]).to_numpy()[keep][:, None]
+    return dy, d, x
+
+
+@pytest.mark.parametrize("method", ["reg", "ipw", "dr", "dr_traditional"])
+def test_panel_influence_function_is_the_derivative(mpdta: pd.DataFrame, method: str) -> None:
+    from didstudy.estimation.robust.cs_twobytwo import panel_twobytwo
+
+    dy, d, x = _mpdta_cell(mpdta)
+    w = np.ones(len(d))
+    psi = panel_twobytwo(dy, d, x, w, method).influence[:, 0]
+    rows = range(0, len(d), 11)
+    numeric = _gateaux(lambda v: panel_twobytwo(dy, d, x, v, method).att[0], w, rows)
+    np.testing.assert_allclose(psi[list(rows)], numeric, atol=DERIVATIVE_TOL)
+
+
+@pytest.mark.parametrize("method", ["none", "reg", "ipw", "dr_traditional"])
+def test_cross_section_influence_function_is_the_derivative(
+    mpdta: pd.DataFrame, method: str
+) -> None:
+    from didstudy.estimation.robust.cs_twobytwo_rc import rc_twobytwo
+
+    rows = mpdta.loc[
+        ((mpdta["countyreal"] + mpdta["year"]) % 5 != 0)
+        & mpdta["year"].isin([2003, 2006])
+        & mpdta["first.treat"].isin([2004, 0])
+    ]
+    y = rows["lemp"].to_numpy()
+    post = (rows["year"] == 2006).to_numpy(float)
+    d = (rows["first.treat"] == 2004).to_numpy(float)
+    x = None if method == "none" else np.column_stack([np.ones(len(y)), rows["lpop"].to_numpy()])
+    w = np.ones(len(y))
+    psi = rc_twobytwo(y, post, d, x, w, method)[1]
+    picks = range(0, len(y), 17)
+    numeric = _gateaux(lambda v: rc_twobytwo(y, post, d, x, v, method)[0], w, picks)
+    np.testing.assert_allclose(psi[list(picks)], numeric, atol=DERIVATIVE_TOL)

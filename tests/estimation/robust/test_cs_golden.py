@@ -125,7 +125,14 @@ def test_improved_dr_cell_matches_drdid_imp_panel(panel: Panel) -> None:
     assert se == pytest.approx(ref["se_cell"], rel=1e-6)
 
 
-@pytest.mark.parametrize("method", ["reg", "ipw"])
+# DRDID's drdid_rc adds the pre-period outcome-regression estimation effects with the sign of the
+# post-period ones; ours is the exact empirical influence function (test_cs_core checks it
+# against numerical derivatives). The two differ by 0.08% on this cell; the terms vanish
+# asymptotically under local efficiency.
+DRDID_RC_SE_TOL = 2e-3
+
+
+@pytest.mark.parametrize("method", ["reg", "ipw", "dr_traditional"])
 def test_repeated_cross_section_cell_matches_drdid_rc(method: str) -> None:
     ref = PEERS["rc_cell"]
     df = pd.read_csv(MPDTA / "mpdta.csv")
@@ -137,4 +144,5 @@ def test_repeated_cross_section_cell_matches_drdid_rc(method: str) -> None:
                                 repeated_cross_section=True, seed=1)  # fmt: skip
     att, se = _cells(res)[(2004, 2006)]
     assert att == pytest.approx(ref[method]["att"], abs=PEER_TOL)
-    assert se == pytest.approx(ref[method]["se_cell"], rel=1e-6)
+    tol = DRDID_RC_SE_TOL if method == "dr_traditional" else 1e-6
+    assert se == pytest.approx(ref[method]["se_cell"], rel=tol)

@@ -148,7 +148,7 @@ def imp_cell(df: pd.DataFrame) -> dict:
 def rc_cells(df: pd.DataFrame) -> dict:
     """ATT(2004, 2006) with lpop on repeated cross-sections: mpdta rows with
     (countyreal + year) % 5 != 0, years 2003 and 2006, cohort 2004 vs never treated."""
-    from moderndid import reg_did_rc, std_ipw_did_rc
+    from moderndid import drdid_rc, reg_did_rc, std_ipw_did_rc
 
     keep = (df["countyreal"] + df["year"]) % 5 != 0
     rows = df.loc[keep & df["year"].isin([2003, 2006]) & df["first.treat"].isin([2004, 0])]
@@ -157,7 +157,7 @@ def rc_cells(df: pd.DataFrame) -> dict:
     d = (rows["first.treat"] == 2004).to_numpy(float)
     x = np.column_stack([np.ones(len(rows)), rows["lpop"].to_numpy()])
     out = {"rule": "(countyreal + year) % 5 != 0", "n_rows": len(rows)}
-    for name, fn in (("reg", reg_did_rc), ("ipw", std_ipw_did_rc)):
+    for name, fn in (("reg", reg_did_rc), ("ipw", std_ipw_did_rc), ("dr_traditional", drdid_rc)):
         res = fn(y, post, d, x, influence_func=True)
         inf = res.att_inf_func if hasattr(res, "att_inf_func") else res.influence_func
         out[name] = {

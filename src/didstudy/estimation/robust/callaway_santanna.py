@@ -374,11 +374,12 @@ def callaway_santanna(
     elif data.balanced:
         att, inf, n_treat, n_ctrl, cell_notes = _panel_cells(data, plan, method)
     else:
-        if data.x is not None and method in ("dr", "dr_traditional"):
+        if data.x is not None and method == "dr":
             raise EstimationError(
-                "the doubly robust estimators with covariates are not yet available for "
+                "the improved doubly robust estimator with covariates is not yet available for "
                 "repeated cross-sections or unbalanced panels.",
-                fix="use method='reg' or method='ipw', or balance the panel.",
+                fix="use method='dr_traditional' (R did's default), 'reg' or 'ipw', or balance "
+                "the panel.",
             )
         att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(data, plan, method)
     notes += cell_notes

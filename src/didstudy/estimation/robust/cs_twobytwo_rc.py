@@ -85,6 +85,56 @@ def _ipw(
     return att, (inf_tpost - inf_tpre) - inf_cont
 
 
+def _ratio(
+    w: FloatArray, v: FloatArray, x: FloatArray, effects: list[tuple[FloatArray, float]]
+) -> tuple[float, FloatArray]:
+    """``η = mean(w v) / mean(w)`` and its influence function; ``effects`` lists the linear
+    representations ``R`` (``n × k``) of estimated coefficients ``β`` with ``∂v/∂β = s X``."""
+    eta, inf = _mean_part(w, v)
+    mean_w = float(w.mean())
+    for rep, sign in effects:
+        inf = inf + rep @ (sign * (x.T @ w) / len(w) / mean_w)
+    return eta, inf
+
+
+def _dr_traditional(
+    y: FloatArray, post: FloatArray, d: FloatArray, x: FloatArray, w: FloatArray
+) -> tuple[float, FloatArray]:
+    """Locally efficient doubly robust DiD for repeated cross-sections (Sant'Anna and Zhao
+    2020, eq. 3.9; DRDID ``drdid_rc``): logit propensity score and outcome regressions of the
+    comparison and treated units in each period; the influence function carries every
+    first-step estimation effect (delta method)."""
+    n = len(y)
+    ps, hess_inv = _logit(d, x, w)
+    ps = np.minimum(ps, 1.0 - 1e-6)
+    keep = ((d > 0) | (ps < TRIM_LEVEL)).astype(float)
+    fit_cpre, rep_cpre = _ols_rep(y, x, w * (1 - d) * (1 - post))
+    fit_cpost, rep_cpost = _ols_rep(y, x, w * (1 - d) * post)
+    fit_tpre, rep_tpre = _ols_rep(y, x, w * d * (1 - post))
+    fit_tpost, rep_tpost = _ols_rep(y, x, w * d * post)
+    fit_c = post * fit_cpost + (1 - post) * fit_cpre
+    odds = ps / (1.0 - ps)
+    rep_ps = ((w * (d - ps))[:, None] * x) @ hess_inv
+    parts = [
+        (1.0, w * keep * d * post, y - fit_c, [(rep_cpost, -1.0)]),
+        (-1.0, w * keep * d * (1 - post), y - fit_c, [(rep_cpre, -1.0)]),
+        (-1.0, w * keep * odds * (1 - d) * post, y - fit_c, [(rep_cpost, -1.0)]),
+        (1.0, w * keep * odds * (1 - d) * (1 - post), y - fit_c, [(rep_cpre, -1.0)]),
+        (1.0, w * keep * d, fit_tpost - fit_cpost, [(rep_tpost, 1.0), (rep_cpost, -1.0)]),
+        (-1.0, w * keep * d * post, fit_tpost - fit_cpost, [(rep_tpost, 1.0), (rep_cpost, -1.0)]),
+        (-1.0, w * keep * d, fit_tpre - fit_cpre, [(rep_tpre, 1.0), (rep_cpre, -1.0)]),
+        (1.0, w * keep * d * (1 - post), fit_tpre - fit_cpre, [(rep_tpre, 1.0), (rep_cpre, -1.0)]),
+    ]
+    att, psi = 0.0, np.zeros(n)
+    for k, (sign, weight, value, effects) in enumerate(parts):
+        eta, inf = _ratio(weight, value, x, effects)
+        if k in (2, 3):  # comparison units: weights move with the propensity score
+            inf = inf + rep_ps @ ((x.T @ (weight * (value - eta))) / n / float(weight.mean()))
+        att += sign * eta
+        psi += sign * inf
+    return att, psi
+
+
 def rc_twobytwo(
     y: FloatArray,
     post: FloatArray,
@@ -102,8 +152,8 @@ def rc_twobytwo(
     x
         Covariates with the intercept first, or None.
     method
-        ``"reg"`` or ``"ipw"`` (with covariates); without covariates every method is the
-        difference of the four weighted means.
+        ``"reg"``, ``"ipw"`` or ``"dr_traditional"`` (with covariates); without covariates
+        every method is the difference of the four weighted means.
 
     Returns
     -------
@@ -132,4 +182,6 @@ def rc_twobytwo(
         raise CellFailure(f"too few observations for {k - 1} covariate(s) in a group-period")
     if method == "reg":
         return _regression(y, post, d, x, w)
+    if method == "dr_traditional":
+        return _dr_traditional(y, post, d, x, w)
     return _ipw(y, post, d, x, w)
