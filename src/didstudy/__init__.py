@@ -38,6 +38,7 @@ _API: dict[str, str] = {
     "twfe": "didstudy.estimation.twfe",
     "stepwise": "didstudy.estimation.twfe",
     "event_study": "didstudy.estimation.event_study",
+    "callaway_santanna": "didstudy.estimation.robust.callaway_santanna",
     "bacon": "didstudy.estimation.bacon",
     "psm_did": "didstudy.estimation.psm",
     "robustness_winsorized": "didstudy.estimation.robustness",

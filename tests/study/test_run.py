@@ -48,12 +48,13 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
     for stem in (
         "table1_definitions", "placebo_summary", "table2_descriptive", "table3_baseline",
         "table4_bacon", "table5_robustness", "table5a_psm_balance", "table6_heterogeneity",
-        "table7_mechanisms", "dagum_decomposition",
+        "table7_mechanisms", "dagum_decomposition", "table4b_cs_aggregation", "table4c_cs_group",
     ):  # fmt: skip
         assert {f"{stem}.{ext}" for ext in ("md", "csv", "tex", "xlsx", "docx")} <= tables
     figures = {p.name for p in (out / "figures").iterdir()}
     for stem in (
         "figure1_event_study", "figure2_placebo", "figure_dagum", "figure_rollout",
+        "figure1b_cs_event_study",
     ):  # fmt: skip
         assert {f"{stem}.png", f"{stem}.svg"} <= figures
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -65,6 +66,15 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
     assert len(baseline) == 6
     for term in baseline:
         assert abs(term["estimate"] - TRUE_EFFECT) < 3 * term["std_error"]
+    # Callaway-Sant'Anna: the simple ATT and the event-study path against the SIMULATED truth
+    cs = results["steps"]["callaway_santanna"]["result"]["aggregations"]
+    simple = cs["simple"]["estimates"][0]
+    assert abs(simple["estimate"] - TRUE_EFFECT) < 3 * simple["std_error"]
+    by_e = results["study"]["truth"]["cities"]["effect_indg_by_rel_time"]
+    for row in cs["dynamic"]["estimates"][:-1]:
+        e = str(int(row["rel_time"]))
+        true = by_e.get(e, 0.0) if int(e) >= 0 else 0.0
+        assert abs(row["estimate"] - true) < 4 * row["std_error"], (e, row, true)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "模拟数据" in html and "<img" in html and "<table" in html
     assert "表5a PSM 匹配前后协变量平衡性检验" in html  # the PSM balance of Table 5's column

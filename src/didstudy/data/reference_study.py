@@ -16,18 +16,24 @@ City :math:`j`, year :math:`t`, treatment :math:`D_{jt} = 1\{t \ge g_j\}` (zone 
 .. math::
 
     G_{jt} = \alpha_j + \lambda_t + \beta_{gdp}\,(\ln gdp_{jt} - \overline{\ln gdp})
-             + \tau D_{jt} + \varepsilon_{jt},\qquad
+             + \tau_{g_j}(t - g_j) D_{jt} + \varepsilon_{jt},\qquad
     \varepsilon_{jt} = \rho\,\varepsilon_{j,t-1} + u_{jt},\ u_{jt} \sim N(0, \sigma^2),
 
 and county light values realise it *exactly*: county :math:`i` of city :math:`j` has a fixed
 score :math:`z_i \sim N(0,1)` and light :math:`m_{jt}\,e^{s_{jt} z_i} / \overline{e^{s_{jt} z}}`,
 where the dispersion :math:`s_{jt}` is solved (bisection) so that the population Gini
 :math:`\sum_i\sum_r |y_i - y_r| / (2 n_j^2 \bar y_j)` of the city's counties equals
-:math:`G_{jt}`, and :math:`m_{jt}` is the city's mean light. The effect on INDG is therefore
-:math:`\tau` for every treated city-year (homogeneous, no anticipation, no dynamics): the
-true ATT, event-study post coefficients and every heterogeneity split equal :math:`\tau`, the
-pre-period coefficients and the anticipation term are 0, and the concurrent policies have no
-effect. Mediators: ``innoap`` and ``emp`` shift by :math:`\theta` when treated; producer-service
+:math:`G_{jt}`, and :math:`m_{jt}` is the city's mean light. The effect on INDG is
+heterogeneous and dynamic (decision 0041): :math:`\tau_g(e) = \tau\, c\, m_g\, h(e)` with
+event time :math:`e = t - g`, a build-up :math:`h(e) = \min(e + 1, 5) / 3` over five years and
+cohort multipliers :math:`m_g` evenly spaced from 1.5 (earliest approval) to 0.5 (latest);
+:math:`c` normalises the mean over treated city-years to 1, so the true ATT over treated
+city-years is :math:`\tau`. Two-way fixed effects, which compares late adopters with earlier
+ones whose effect is still growing, is biased for it; Callaway–Sant'Anna is not. ``truth``
+holds the ATT, the effect by event time and by cohort (the dynamic and group aggregations'
+estimands) and every heterogeneity split's true ATT. There is no anticipation (pre-period
+effects are 0) and the concurrent policies have no effect. Mediators: ``innoap`` and ``emp``
+shift by :math:`\theta` when treated; producer-service
 employment rises by the factor :math:`e^{\theta_s}`, which moves the co-agglomeration index ISA
 (its sample ATT is computed here with the §4.1 formula and recorded in ``truth``).
 """
@@ -199,6 +205,31 @@ def _isa(
     return isa
 
 
+def _dynamic_effects(cohort: np.ndarray, year: np.ndarray, effect: float) -> np.ndarray:
+    """``τ_g(e) = τ c m_g h(e)`` on treated rows, 0 elsewhere (module docstring)."""
+    treated = (cohort > 0) & (year >= cohort)
+    ordered = np.unique(cohort[cohort > 0])
+    multipliers = np.linspace(1.5, 0.5, len(ordered)) if len(ordered) > 1 else np.ones(1)
+    m = np.zeros(len(cohort))
+    m[cohort > 0] = multipliers[np.searchsorted(ordered, cohort[cohort > 0])]
+    h = np.minimum(year - cohort + 1, 5) / 3.0
+    profile = np.where(treated, m * h, 0.0)
+    scale = profile[treated].mean() if treated.any() else 1.0
+    out: np.ndarray = effect * profile / scale
+    return out
+
+
+def _mean_by(tau: np.ndarray, d: np.ndarray, key: Any) -> dict[Any, float]:
+    """Mean true effect over treated rows by ``key`` (event time, cohort or group label)."""
+    keys = np.asarray(key)
+    on = d > 0
+    out: dict[Any, float] = {}
+    for k in pd.unique(keys[on]):
+        value = k.item() if isinstance(k, np.generic) else k
+        out[value] = float(tau[on & (keys == k)].mean())
+    return dict(sorted(out.items()))
+
+
 def build_reference_study(
     seed: int = 20100112,
     *,
@@ -228,13 +259,15 @@ def build_reference_study(
     d = panel["policy"].to_numpy(dtype=float)
     draw = _Draws(rng, np.repeat(np.arange(n_units), n_years), n_units, n_years, first_year, panel)
     size = _controls(panel, draw)
-    target = _indg_target(panel, draw, d, effect)
+    tau = _dynamic_effects(panel["cohort"].to_numpy(), panel["year"].to_numpy(), effect)
+    target = _indg_target(panel, draw, tau)
     county, target, clipped = _counties(units, panel, draw, target, first_year, last_year)
     isa_att = _mediators(panel, draw, size, d)
     flags = _group_flags(panel)
     dummies = policy_dummies(panel, province="province", name="name", year="year")
     panel = pd.concat([panel, flags, dummies], axis=1)
     truth = _truth(seed, effect, isa_att, int(clipped.sum()))
+    truth |= _effect_truth(panel, tau, d)
     for frame in (panel, county):
         frame.attrs["simulated"] = True
         frame.attrs["truth"] = truth
@@ -318,7 +351,7 @@ def _controls(panel: pd.DataFrame, draw: _Draws) -> np.ndarray:
     return size
 
 
-def _indg_target(panel: pd.DataFrame, draw: _Draws, d: np.ndarray, effect: float) -> np.ndarray:
+def _indg_target(panel: pd.DataFrame, draw: _Draws, tau: np.ndarray) -> np.ndarray:
     """The INDG target of the module docstring's DGP (AR(1) errors within city)."""
     t = draw.t
     n_units, n_years = draw.n_units, draw.n_years
@@ -330,7 +363,7 @@ def _indg_target(panel: pd.DataFrame, draw: _Draws, d: np.ndarray, effect: float
     for k in range(1, n_years):
         eps[:, k] = _RHO * eps[:, k - 1] + u[:, k]
     gdp_c = panel["ln_gdp"].to_numpy() - panel["ln_gdp"].mean()
-    target: np.ndarray = alpha + lam + _BETA_GDP * gdp_c + effect * d + eps.ravel()
+    target: np.ndarray = alpha + lam + _BETA_GDP * gdp_c + tau + eps.ravel()
     return target
 
 
@@ -402,15 +435,33 @@ def _mediators(panel: pd.DataFrame, draw: _Draws, size: np.ndarray, d: np.ndarra
     return float(np.mean((isa1 - isa0)[d == 1]))
 
 
+def _effect_truth(panel: pd.DataFrame, tau: np.ndarray, d: np.ndarray) -> dict[str, Any]:
+    """The true effects on INDG by event time, cohort and heterogeneity split."""
+    rel = panel["year"] - panel["cohort"]
+    return {
+        "effect_indg_by_rel_time": _mean_by(tau, d, rel),
+        "effect_indg_by_cohort": _mean_by(tau, d, panel["cohort"]),
+        "event_study": {"pre": 0.0, "post": _mean_by(tau, d, rel)},
+        "anticipation": 0.0,
+        "heterogeneity_att": {
+            column: _mean_by(tau, d, panel[column])
+            for column in (
+                "pop_group",
+                "resource_group",
+                "agglomeration_group",
+                "old_revolutionary_group",
+            )
+        },
+    }
+
+
 def _truth(seed: int, effect: float, isa_att: float, n_clipped: int) -> dict[str, Any]:
     return {
         "simulated": True,
         "note": SIMULATED_NOTE,
         "seed": int(seed),
         "effect_indg": float(effect),
-        "event_study": {"pre": 0.0, "post": float(effect)},
-        "anticipation": 0.0,
-        "heterogeneity_difference": 0.0,
+        "effect_indg_note": "mean true effect over treated city-years (heterogeneous, dynamic)",
         "concurrent_policies": {p.key: 0.0 for p in CONCURRENT_POLICIES},
         "beta_ln_gdp": _BETA_GDP,
         "sigma": _SIGMA,

@@ -94,6 +94,12 @@ REGISTRY: dict[str, StepKind] = dict(
             "didstudy.estimation.event_study:event_study", requires_controls="not_yet",
         ),
         _k(
+            "callaway_santanna", "estimate",
+            "Callaway-Sant'Anna group-time effects ATT(g,t) (aggregated by later steps)",
+            "didstudy.estimation.robust.callaway_santanna:callaway_santanna",
+            data_parameter="panel", injected=("seed",),
+        ),
+        _k(
             "placebo", "estimate", "placebo: random pseudo-treated units and years",
             "didstudy.inference.placebo:placebo", injected=("seed",),
         ),
@@ -172,6 +178,23 @@ REGISTRY: dict[str, StepKind] = dict(
             "didstudy.report.figures.event_study:plot_event_study",
             data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
             column_parameters=frozenset(),
+        ),
+        _k(
+            "group_time_table", "render", "ATT(g,t) table of a callaway_santanna step",
+            "didstudy.report.tables.group_time:group_time_table", data_parameter=None,
+            output="table", result_parameters=("result",), column_parameters=frozenset(),
+        ),
+        _k(
+            "aggregation_table", "render",
+            "aggregated group-time effects (simple, group, calendar, dynamic)",
+            "didstudy.report.tables.group_time:aggregation_table", data_parameter=None,
+            output="table", result_parameters=("result",), column_parameters=frozenset(),
+        ),
+        _k(
+            "cs_event_study_figure", "render",
+            "event study of group-time effects with pointwise and uniform bands",
+            "didstudy.report.figures.group_time:cs_event_study_figure", data_parameter=None,
+            output="figure", result_parameters=("result",), column_parameters=frozenset(),
         ),
         _k(
             "placebo_figure", "render", "placebo distribution plot",
