@@ -21,8 +21,9 @@ Conventions (docs/decisions/0005-psm-did.md):
 * common support (``common_support=True``) drops treated observations whose propensity lies
   outside the controls' range (psmatch2's ``common``; MatchIt ``discard = "treated"``);
 * the matched sample keeps every matched treated observation and every control observation used
-  at least once; with replacement a control used ``m`` times gets frequency weight ``m`` (so the
-  weighted regression equals the regression on the stacked pairs); without replacement all
+  at least once; with replacement a control used ``m`` times gets frequency weight ``m``: it
+  enters the regression ``m`` times (the stacked matched pairs), so the observation count and
+  every small-sample factor count the duplicates (decision 0050); without replacement all
   weights are 1;
 * balance: standardised mean differences with the treated group's standard deviation before
   matching in the denominator, the same before and after (MatchIt's ``s.d.denom = "treated"``
@@ -210,7 +211,7 @@ def psm_did(
         Maximum propensity distance; in standard deviations of the propensity score when
         ``std_caliper`` (MatchIt's convention), else in propensity units.
     replace
-        Match with replacement (frequency weights in the regression).
+        Match with replacement (frequency weights in the regression: the stacked pairs).
     common_support
         ``True`` = drop treated observations outside the controls' propensity range (``"treated"``),
         ``False`` = ``"none"``, or a MatchIt ``discard`` string (``"both"``, ``"control"``).
@@ -352,16 +353,18 @@ def psm_did(
     balance_rows += _balance_rows("pooled", None, covariates, b)
 
     keep = freq > 0
-    matched = frame.loc[keep].copy()
-    weight_col: str | None = None
-    base_w = pd.to_numeric(matched[inp.weight]).to_numpy() if inp.weight is not None else None
-    if np.any(freq[keep] != 1.0) or base_w is not None:
-        weight_col = "_psm_weight"
-        matched[weight_col] = freq[keep] * (1.0 if base_w is None else base_w)
     if int(keep.sum()) == 0:
         raise EstimationError(
             "psm_did: no treated observation found a match", fix="widen the caliper"
         )
+    # frequency weights: a control matched m times enters m times (the stacked matched pairs),
+    # so n, the HC1/iid factors and sigma^2 count the duplicates (decision 0050)
+    stacked = bool(np.any(freq[keep] != 1.0))
+    rows_kept = np.flatnonzero(keep)
+    if stacked:
+        rows_kept = np.repeat(rows_kept, freq[keep].astype(np.intp))
+    matched = frame.iloc[rows_kept].reset_index(drop=True)
+    weight_col = inp.weight
     regression = fit_twfe(
         inp,
         matched,
@@ -385,7 +388,7 @@ def psm_did(
         "distance": distance,
         "group": group if group is not None else "ever treated",
         "covariates": ",".join(covariates),
-        "weights": "frequency" if weight_col else "none",
+        "weights": "frequency" if stacked else ("panel" if weight_col else "none"),
         "sd_denominator": sd_denominator,
         "seed": seed,
     }
