@@ -12,9 +12,12 @@ Oracle: the Python ``honestdid`` 0.1.1 package (port of R HonestDiD; cvxpy), run
     /work/peers/i13-infer/bin/pip install honestdid==0.1.1 pandas
     /work/peers/i13-infer/bin/python tests/reference/honest/generate.py
 
-``betahat``/``sigma`` are computed here by least squares on dummies with the CRV1 factor
-G/(G-1)·(N-1)/(N-K), K = 7 event dummies + 7 year dummies (state FE nested in the clusters),
-i.e. Stata/reghdfe's convention; the published Stata README numbers are listed beside them.
+``betahat``/``sigma`` are computed here by least squares on dummies (CRV1 by state). Note: this
+regression gives lead dummies to every unit with an adoption year (also the 2016, 2017 and 2019
+cohorts, not yet treated in this sample), so it is NOT the README specification; the goldens
+compare honest_did with honestdid on the same (betahat, sigma) input, whatever its origin. The
+README specification itself is checked against the published Stata numbers in
+tests/inference/test_honest.py.
 """
 
 from __future__ import annotations
