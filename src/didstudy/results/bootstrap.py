@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from didstudy.results.protocol import TIDY_COLUMNS
 
-__all__ = ["WildBootstrapResult"]
+__all__ = ["BootstrappedResult", "WildBootstrapResult", "with_bootstrap"]
 
 
 def _num(value: float) -> float | None:
@@ -152,3 +152,55 @@ class WildBootstrapResult:
             "t_draws_quantiles": quantiles,
             "stats": self.stats(),
         }
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrappedResult:
+    """A result whose tidy rows carry the wild-bootstrap p-value and interval of some terms.
+
+    Built by :func:`with_bootstrap`; tables print the bootstrap inference in place of the
+    analytic one (the standard error stays analytic) and :meth:`note` says so.
+    """
+
+    base: Any
+    boots: tuple[WildBootstrapResult, ...]
+
+    def tidy(self) -> pd.DataFrame:
+        """The base result's rows with ``p_value``/``conf_low``/``conf_high`` replaced."""
+        frame = self.base.tidy().copy()
+        for boot in self.boots:
+            hit = frame["term"].astype(str) == boot.name
+            frame.loc[hit, ["p_value", "conf_low", "conf_high"]] = [
+                boot.p_value,
+                boot.conf_low,
+                boot.conf_high,
+            ]
+        out: pd.DataFrame = frame
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """The base result's statistics plus ``inference = "wild bootstrap"``."""
+        out = dict(self.base.stats())
+        out["inference"] = "wild bootstrap"
+        return out
+
+    def note(self, lang: str = "en") -> str:
+        """The bootstrap notes of the replaced terms."""
+        return " ".join(dict.fromkeys(boot.note(lang) for boot in self.boots))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The base result's mapping with the bootstrap results under ``wild_bootstrap``."""
+        out = dict(self.base.to_dict())
+        out["wild_bootstrap"] = [boot.to_dict() for boot in self.boots]
+        return out
+
+
+def with_bootstrap(result: Any, *boots: WildBootstrapResult) -> BootstrappedResult:
+    """Print the bootstrap p-value and interval of ``boots``' terms in ``result``'s table rows.
+
+    Examples
+    --------
+    >>> wb = wild_bootstrap(res, panel, "policy", seed=1)  # doctest: +SKIP
+    >>> regression_table({"(1)": with_bootstrap(res, wb)}, statistic="ci")  # doctest: +SKIP
+    """
+    return BootstrappedResult(result, tuple(boots))

@@ -49,7 +49,11 @@ class _Strict(BaseModel):
 
 
 class StudyMeta(_Strict):
-    """``[study]``: title, language, seed and whether the data are simulated."""
+    """``[study]``: title, language, seed and whether the data are simulated.
+
+    ``sensitivity`` (default true) adds, after every event study, its HonestDiD analysis,
+    pre-trend power, sensitivity table and figure (decision 0052); ``false`` turns them off.
+    """
 
     title: str = "didstudy study"
     lang: Lang = "en"
@@ -57,6 +61,7 @@ class StudyMeta(_Strict):
     simulated: bool = False
     note: str = ""
     formats: tuple[TableFormat, ...] = ("md", "csv", "tex", "xlsx", "docx")
+    sensitivity: bool = True
 
 
 class DataSource(_Strict):
