@@ -57,8 +57,9 @@ def bootstrap_weights(
 ) -> FloatArray:
     """Wild bootstrap weights, one row per draw: ``reps x n_clusters``.
 
-    Every kind draws doubles from ``rng`` in row order, so generating ``a`` then ``b`` rows
-    equals generating ``a + b`` rows at once: the draws depend on the seed, never on chunking.
+    Every kind consumes ``rng`` row by row (Rademacher: one bit per cluster from whole 64-bit
+    outputs; the others: doubles), so generating ``a`` then ``b`` rows equals generating
+    ``a + b`` rows at once: the draws depend on the seed, never on chunking.
 
     Parameters
     ----------
@@ -85,9 +86,14 @@ def bootstrap_weights(
     if kind == "normal":
         out: FloatArray = rng.standard_normal(shape)
         return out
-    uniform = rng.random(shape)
     if kind == "rademacher":
-        return np.where(uniform < 0.5, -1.0, 1.0)
+        # one bit per cluster from whole 64-bit outputs per row: fast and chunk-invariant
+        words = -(-n_clusters // 64)
+        raw = rng.bit_generator.random_raw(reps * words)
+        bits = np.unpackbits(np.asarray(raw, dtype="<u8").view(np.uint8).reshape(reps, -1), axis=1)
+        signs: FloatArray = 1.0 - 2.0 * bits[:, :n_clusters].astype(np.float64)
+        return signs
+    uniform = rng.random(shape)
     if kind == "webb":
         picked: FloatArray = _WEBB[np.minimum((uniform * 6.0).astype(np.intp), 5)]
         return picked
