@@ -45,6 +45,10 @@ _API: dict[str, str] = {
     "heterogeneity": "didstudy.estimation.heterogeneity",
     "mechanisms": "didstudy.estimation.mechanisms",
     "placebo": "didstudy.inference.placebo",
+    "wild_bootstrap": "didstudy.inference.wild_bootstrap",
+    "honest_did": "didstudy.inference.honest",
+    "pretrend_power": "didstudy.inference.pretrends",
+    "with_bootstrap": "didstudy.results.bootstrap",
     # study
     "run_study": "didstudy.study.run",
 }
