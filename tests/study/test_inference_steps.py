@@ -68,6 +68,7 @@ def test_bootstrap_and_automatic_sensitivity_steps(tmp_path: Path) -> None:
     assert (out / "figures" / "es_honest_figure.png").is_file()
     table = (out / "tables" / "boot_table.md").read_text(encoding="utf-8")
     assert f"{boot['conf_low']:.3f}" in table
+    assert "wild cluster bootstrap (WCR, rademacher weights, 199 draws" in table
     # a second run reuses every step from the cache and writes the same results.json
     first = (out / "results.json").read_bytes()
     again = run_study(study, out)

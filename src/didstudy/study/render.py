@@ -177,7 +177,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     stem = _safe(step.name)
     simulated = context.loaded.spec.study.simulated
     if step.kind.output == "table":
-        differences = _difference_notes(context, step, lang)
+        differences = _difference_notes(context, step, lang) + _bootstrap_notes(context, step, lang)
         if differences and hasattr(output, "with_notes"):
             output = output.with_notes(*differences)
         if simulated and hasattr(output, "with_notes"):
@@ -186,6 +186,19 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     if simulated:
         _mark_simulated(_figure_object(output), lang)
     return _write_figure(output, stem, stage, step.name, step.title or step.name)
+
+
+def _bootstrap_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
+    """A table of wild-bootstrap results says that its p-values and intervals are bootstrapped."""
+    from didstudy.results.bootstrap import BootstrappedResult, WildBootstrapResult
+    from didstudy.study.run import _referenced_steps
+
+    notes: list[str] = []
+    for name in sorted(_referenced_steps(step)):
+        result = context.results.get(name)
+        if isinstance(result, WildBootstrapResult | BootstrappedResult):
+            notes.append(result.note(lang))
+    return list(dict.fromkeys(notes))
 
 
 def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
