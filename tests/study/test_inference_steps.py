@@ -45,6 +45,10 @@ kind = "regression_table"
 name = "boot_table"
 columns = ["baseline_boot"]
 statistic = "ci"
+[[steps]]
+kind = "regression_table"
+name = "es_table"
+columns = ["es"]
 """
 
 
@@ -69,6 +73,8 @@ def test_bootstrap_and_automatic_sensitivity_steps(tmp_path: Path) -> None:
     table = (out / "tables" / "boot_table.md").read_text(encoding="utf-8")
     assert f"{boot['conf_low']:.3f}" in table
     assert "wild cluster bootstrap (WCR, rademacher weights, 199 draws" in table
+    es_table = (out / "tables" / "es_table.md").read_text(encoding="utf-8")
+    assert "Pre-test power (Roth 2022)" in es_table
     # a second run reuses every step from the cache and writes the same results.json
     first = (out / "results.json").read_bytes()
     again = run_study(study, out)

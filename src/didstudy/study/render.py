@@ -189,7 +189,8 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
 
 
 def _bootstrap_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
-    """A table of wild-bootstrap results says that its p-values and intervals are bootstrapped."""
+    """Notes of inference results shown in a table: bootstrapped p-values and intervals, and the
+    pre-trend power of an event study (its automatic ``<name>_pretrend_power`` step)."""
     from didstudy.results.bootstrap import BootstrappedResult, WildBootstrapResult
     from didstudy.study.run import _referenced_steps
 
@@ -198,6 +199,9 @@ def _bootstrap_notes(context: Context, step: PlannedStep, lang: str) -> list[str
         result = context.results.get(name)
         if isinstance(result, WildBootstrapResult | BootstrappedResult):
             notes.append(result.note(lang))
+        power: Any = context.results.get(f"{name}_pretrend_power")
+        if hasattr(result, "pretrend") and hasattr(power, "slope_power50"):
+            notes.append(power.note(lang))  # an event study's pre-test power (Roth 2022)
     return list(dict.fromkeys(notes))
 
 
