@@ -64,6 +64,10 @@ _API: dict[str, str] = {
     "dagum_figure": "didstudy.report.figures.dagum",
     "rollout_figure": "didstudy.report.figures.rollout",
     "save_figure": "didstudy.report.figures.save",
+    "wild_bootstrap": "didstudy.inference.wild_bootstrap",
+    "honest_did": "didstudy.inference.honest",
+    "pretrend_power": "didstudy.inference.pretrends",
+    "with_bootstrap": "didstudy.results.bootstrap",
     # study
     "run_study": "didstudy.study.run",
 }

@@ -132,3 +132,7 @@ class SingletonWarning(DidstudyWarning):
 
 class CollinearityWarning(DidstudyWarning):
     """Regressors collinear with the fixed effects or each other were dropped."""
+
+
+class InferenceWarning(DidstudyWarning):
+    """A test or interval was computed under a fallback (singular covariance, few clusters)."""

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as st
 
 from didstudy.data.simulate import simulate_staggered
-from didstudy.errors import ValidationError
+from didstudy.errors import InferenceWarning, PanelWarning, ValidationError
 from didstudy.estimation.event_study import event_study, relative_time_design
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -282,3 +282,39 @@ def test_base_period_is_a_reparametrisation(base: int) -> None:
             c[pos[k]] += 1.0
         assert alt.coef[j] == pytest.approx(float(c @ ref.coef), abs=COEF_TOL), k
         assert alt.se[j] == pytest.approx(float(np.sqrt(c @ ref.vcov @ c)), rel=SE_RTOL), k
+
+
+def test_singular_lead_covariance_uses_rank_and_never_goes_negative() -> None:
+    # audit repro shape: few clusters (6 regions) and more leads (10) than clusters
+    df = simulate_staggered(
+        n_units=60, periods=range(2000, 2020), cohorts={2012: 12, 2014: 12}, n_never=36, seed=4
+    )
+    df["region"] = df["unit"] % 6
+    with pytest.warns(InferenceWarning, match="singular"):
+        res = event_study(
+            df, "y", window=(-11, 5), unit="unit", time="time", cohort="cohort", cluster="region"
+        )
+    assert res.pretrend is not None
+    leads = [i for i, k in enumerate(res.rel_time) if k < 0]
+    # CRV1 with G = 6 clusters: the lead covariance has rank <= G - 1 = 5 < number of leads
+    assert res.pretrend.df1 == np.linalg.matrix_rank(res.vcov[np.ix_(leads, leads)]) <= 5
+    assert len(leads) > res.pretrend.df1
+    assert res.pretrend.chi2 >= 0.0 and 0.0 <= res.pretrend.p_chi2 <= 1.0
+    # alternative computation: the pseudo-inverse quadratic form over the same leads
+    b = res.coef[leads]
+    pinv = np.linalg.pinv(res.vcov[np.ix_(leads, leads)], rcond=1e-10, hermitian=True)
+    assert res.pretrend.chi2 == pytest.approx(float(b @ pinv @ b), rel=1e-8)
+
+
+def test_clipped_window_warns_naming_the_horizons() -> None:
+    df = simulate_staggered(
+        n_units=60, periods=range(2010, 2020), cohorts={2016: 20}, n_never=40, seed=2
+    )
+    # adoption in 2016 in a 2010-2019 panel: leads reach -6, lags +3; ask for (-8, 5)
+    with pytest.warns(PanelWarning, match=r"relative times -8, -7, 4, 5") as rec:
+        res = event_study(df, "y", window=(-8, 5), unit="unit", time="time", cohort="cohort")
+    assert min(res.rel_time) == -6 and max(res.rel_time) == 3
+    assert len([w for w in rec if issubclass(w.category, PanelWarning)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PanelWarning)
+        event_study(df, "y", window=(-6, 3), unit="unit", time="time", cohort="cohort")

@@ -79,6 +79,8 @@ def test_full_interaction_equals_split_difference_and_recovers_effects() -> None
     assert abs(b0.coef["treat"] - 0.1) < Z_TOL * b0.se["treat"]
     assert row["interaction_p_value"] < 0.01
     assert row["permutation_p_value"] < 0.01 and row["permutation_reps"] == 199
+    # no permutation beats the observed split: p is the floor 1/(1+R), never exactly 0
+    assert row["permutation_p_value"] == pytest.approx(1.0 / 200.0, abs=1e-15)
     # the interaction SE is the split SEs combined (independent clusters), up to the
     # small-sample factors of the stacked vs the split models (within 10%)
     se_split = np.hypot(b0.se["treat"], b1.se["treat"])

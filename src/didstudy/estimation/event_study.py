@@ -25,6 +25,7 @@ from didstudy.errors import (
     CollinearityWarning,
     DataError,
     EstimationError,
+    InferenceWarning,
     PanelWarning,
     ValidationError,
 )
@@ -214,6 +215,7 @@ def event_study(
     )
     if not rel_times:
         raise EstimationError("no treated observation falls in the event window")
+    _warn_clipped((lo, hi), base, rel_times)
     terms = [f"rel_time::{k}" for k in rel_times]
     used = list(dict.fromkeys(columns + ([weight_col] if weight_col else [])))
     sub = frame.iloc[rows_all[keep]][used]
@@ -355,18 +357,56 @@ def _event_result(fit: Any, kept_rel: list[int], level: float, **fields: Any) ->
     )
 
 
+def _warn_clipped(window: tuple[int, int], base: int, rel_times: list[int]) -> None:
+    """Warn when horizons of the requested window have no treated observation (clipped)."""
+    absent = [k for k in range(window[0], window[1] + 1) if k != base and k not in rel_times]
+    if absent:
+        warnings.warn(
+            f"event window {list(window)} is wider than the data: no treated observation at "
+            f"relative time{'s' if len(absent) > 1 else ''} {', '.join(map(str, absent))}; "
+            "those horizons are dropped (narrow the window to silence this)",
+            PanelWarning,
+            stacklevel=3,
+        )
+
+
+#: Eigenvalues of the lead covariance at most this share of the largest count as zero (the
+#: covariance of q leads from G <= q clusters has rank <= G - 1; round-off is ~1e-16 relative).
+WALD_RANK_TOL = 1e-10
+
+
 def _wald(terms: list[str], coef: Float, vcov: Float, idx: list[int], df2: float) -> WaldTest:
-    """``W = b' V⁻¹ b`` over ``idx``; chi2(q) and F(q, df2) p-values (fixest ``wald()``)."""
+    """``W = b' V⁺ b`` over ``idx``; chi2(r) and F(r, df2) p-values (fixest ``wald()``).
+
+    ``r`` is the rank of ``V``: with a singular covariance (as many leads as clusters) only the
+    ``r`` non-redundant constraints (eigen-directions with positive variance) are tested and an
+    :class:`~didstudy.errors.InferenceWarning` says so; the statistic is never negative.
+    """
     b = coef[idx]
     v = vcov[np.ix_(idx, idx)]
-    stat = float(b @ np.linalg.solve(v, b))
-    q = len(idx)
+    v = 0.5 * (v + v.T)
+    eigval, eigvec = np.linalg.eigh(v)
+    top = float(eigval.max()) if eigval.size else 0.0
+    positive = eigval > WALD_RANK_TOL * max(top, 0.0)
+    q = int(positive.sum())
+    if q == 0:
+        stat = float("nan")
+    else:
+        proj = eigvec[:, positive].T @ b
+        stat = float(np.sum(proj**2 / eigval[positive]))
+    if q < len(idx):
+        warnings.warn(
+            f"the covariance of the {len(idx)} leads is singular (rank {q}, e.g. as many leads "
+            f"as clusters); the pre-trend test uses the {q} non-redundant constraints",
+            InferenceWarning,
+            stacklevel=3,
+        )
     return WaldTest(
         terms=tuple(terms[i] for i in idx),
         chi2=stat,
-        p_chi2=chi2_sf(stat, q),
-        f=stat / q,
-        p_f=f_sf(stat / q, q, df2),
+        p_chi2=chi2_sf(stat, q) if q else float("nan"),
+        f=stat / q if q else float("nan"),
+        p_f=f_sf(stat / q, q, df2) if q else float("nan"),
         df1=q,
         df2=df2,
     )

@@ -21,10 +21,11 @@ the difference of the split-sample estimates.
 
 **Fisher permutation test** (``bdiff``; Lian Yujun's Stata command, after Efron and Tibshirani
 1993). Group labels are permuted across units (group sizes kept), both split-sample regressions
-are re-estimated, and ``p = #{|d_perm| >= |d_obs|} / R`` over the ``R`` permutations where both
-regressions are identified. For balanced panels without weights the ``R`` re-estimations are
-done at once in closed form (see :func:`split_coefficients`); otherwise one by one with the
-fixed-effects kernel.
+are re-estimated, and ``p = (1 + #{|d_perm| >= |d_obs|}) / (1 + R)`` over the ``R``
+permutations where both regressions are identified (the observed split counts as a draw, as
+in the placebo test, so ``p >= 1 / (1 + R)``). For balanced panels without weights the ``R``
+re-estimations are done at once in closed form (see :func:`split_coefficients`); otherwise one
+by one with the fixed-effects kernel.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def permutation_test(
     Returns
     -------
     (difference, p_value, valid_reps)
-        Observed ``b_a - b_b``, the share of permutations with ``|d| >= |d_obs|`` and the
+        Observed ``b_a - b_b``, ``(1 + #{|d| >= |d_obs|}) / (1 + R)`` and the
         number of permutations where both groups' coefficients were identified.
     """
     unit_codes = _codes(frame[unit])
@@ -221,7 +222,8 @@ def permutation_test(
         return d_obs, float("nan"), int(ok.sum())
     # relative slack so that permutations reproducing the observed split count as ties
     hit = np.abs(d_perm[ok]) >= np.abs(d_obs) * (1.0 - 1e-12)
-    return d_obs, float(hit.mean()), int(ok.sum())
+    # the observed split counts as one draw (Phipson & Smyth 2010): p is never exactly zero
+    return d_obs, float((1 + hit.sum()) / (1 + hit.size)), int(ok.sum())
 
 
 def interaction_test(

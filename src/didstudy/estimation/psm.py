@@ -21,8 +21,9 @@ Conventions (docs/decisions/0005-psm-did.md):
 * common support (``common_support=True``) drops treated observations whose propensity lies
   outside the controls' range (psmatch2's ``common``; MatchIt ``discard = "treated"``);
 * the matched sample keeps every matched treated observation and every control observation used
-  at least once; with replacement a control used ``m`` times gets frequency weight ``m`` (so the
-  weighted regression equals the regression on the stacked pairs); without replacement all
+  at least once; with replacement a control used ``m`` times gets frequency weight ``m``: it
+  enters the regression ``m`` times (the stacked matched pairs), so the observation count and
+  every small-sample factor count the duplicates (decision 0050); without replacement all
   weights are 1;
 * balance: standardised mean differences with the treated group's standard deviation before
   matching in the denominator, the same before and after (MatchIt's ``s.d.denom = "treated"``
@@ -296,7 +297,8 @@ def psm_did(
         Maximum propensity distance; in standard deviations of the propensity score when
         ``std_caliper`` (default, MatchIt's convention), else in propensity units.
     replace
-        Match with replacement (frequency weights in the regression; default False).
+        Match with replacement (frequency weights in the regression: the stacked pairs; default
+        False).
     common_support
         ``True`` (default) = drop treated observations outside the controls' propensity range
         (``"treated"``), ``False`` = ``"none"``, or a MatchIt ``discard`` string (``"both"``,
@@ -371,7 +373,7 @@ def psm_did(
         balance=pd.DataFrame(done.balance),
         cells=pd.DataFrame(done.cells),
         nobs_before=len(frame),
-        nobs_matched=len(matched),
+        nobs_matched=int((done.freq > 0).sum()),
         options=options,
     )
 
@@ -495,18 +497,19 @@ def _match_one(
 
 
 def _matched_sample(inp: PanelInput, freq: FloatArray) -> tuple[pd.DataFrame, str | None]:
-    """The matched observations and their frequency-weight column (None when all are 1)."""
+    """The matched observations, a control matched ``m`` times stacked ``m`` times, and the
+    panel's weight column (None without weights)."""
     keep = freq > 0
     if int(keep.sum()) == 0:
         raise EstimationError(
             "psm_did: no treated observation found a match", fix="widen the caliper"
         )
-    matched = inp.frame.loc[keep].copy()
-    base_w = pd.to_numeric(matched[inp.weight]).to_numpy() if inp.weight is not None else None
-    if not np.any(freq[keep] != 1.0) and base_w is None:
-        return matched, None
-    matched["_psm_weight"] = freq[keep] * (1.0 if base_w is None else base_w)
-    return matched, "_psm_weight"
+    # frequency weights: a control matched m times enters m times (the stacked matched pairs),
+    # so n, the HC1/iid factors and sigma^2 count the duplicates (decision 0050)
+    rows_kept = np.flatnonzero(keep)
+    if np.any(freq[keep] != 1.0):
+        rows_kept = np.repeat(rows_kept, freq[keep].astype(np.intp))
+    return inp.frame.iloc[rows_kept].reset_index(drop=True), inp.weight
 
 
 def _options_record(
@@ -527,7 +530,7 @@ def _options_record(
         "distance": opts.distance,
         "group": group if group is not None else "ever treated",
         "covariates": ",".join(covariates),
-        "weights": "frequency" if weight_col else "none",
+        "weights": "frequency" if opts.replace else ("panel" if weight_col else "none"),
         "sd_denominator": opts.sd_denominator,
         "seed": seed,
     }

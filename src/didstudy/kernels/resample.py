@@ -41,6 +41,7 @@ __all__ = [
     "SerialExecutor",
     "ThreadExecutor",
     "WeightKind",
+    "bootstrap_weights",
     "get_executor",
     "run_chunks",
 ]
@@ -297,6 +298,60 @@ _MAMMEN_P = (_SQRT5 + 1.0) / (2.0 * _SQRT5)
 _WEBB_VALUES = np.array([-(1.5**0.5), -1.0, -(0.5**0.5), 0.5**0.5, 1.0, 1.5**0.5])
 
 
+def bootstrap_weights(
+    rng: np.random.Generator, n_clusters: int, reps: int, kind: WeightKind
+) -> npt.NDArray[np.float64]:
+    """Wild bootstrap weights, one row per draw: ``reps x n_clusters``.
+
+    Every kind consumes ``rng`` row by row (Rademacher: one bit per cluster from whole 64-bit
+    outputs; the others: doubles), so generating ``a`` then ``b`` rows equals generating
+    ``a + b`` rows at once: the draws depend on the seed, never on chunking.
+
+    Parameters
+    ----------
+    rng
+        The seeded generator (``numpy.random.default_rng(seed)``).
+    n_clusters, reps
+        Bootstrap clusters and draws.
+    kind
+        ``"rademacher"`` (±1 with probability 1/2), ``"webb"`` (six points ±√(1/2), ±1, ±√(3/2),
+        Webb 2023), ``"mammen"`` (two points, Mammen 1993) or ``"normal"`` (N(0, 1)).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``reps x n_clusters`` weights with mean 0 and variance 1.
+
+    Examples
+    --------
+    >>> w = bootstrap_weights(np.random.default_rng(1), 3, 2, "rademacher")
+    >>> sorted(set(w.ravel().tolist())) <= [-1.0, 1.0]
+    True
+    """
+    shape = (reps, n_clusters)
+    if kind == "normal":
+        out: npt.NDArray[np.float64] = rng.standard_normal(shape)
+        return out
+    if kind == "rademacher":
+        # one bit per cluster from whole 64-bit outputs per row: fast and chunk-invariant
+        words = -(-n_clusters // 64)
+        raw = rng.bit_generator.random_raw(reps * words)
+        bits = np.unpackbits(np.asarray(raw, dtype="<u8").view(np.uint8).reshape(reps, -1), axis=1)
+        signs: npt.NDArray[np.float64] = 1.0 - 2.0 * bits[:, :n_clusters].astype(np.float64)
+        return signs
+    uniform = rng.random(shape)
+    if kind == "webb":
+        picked: npt.NDArray[np.float64] = _WEBB_VALUES[
+            np.minimum((uniform * 6.0).astype(np.intp), 5)
+        ]
+        return picked
+    if kind == "mammen":
+        return np.where(uniform < _MAMMEN_P, _MAMMEN_VALUES[0], _MAMMEN_VALUES[1])
+    raise ValidationError(
+        f"unknown bootstrap weight {kind!r}", fix="use rademacher, mammen, webb or normal"
+    )
+
+
 @dataclass
 class DrawGenerator:
     """Seeded draws for every resampling procedure (placebo, permutation, bootstrap).
@@ -357,20 +412,6 @@ class DrawGenerator:
         return values[idx]
 
     def weights(self, kind: WeightKind, n: int, reps: int) -> npt.NDArray[np.float64]:
-        """``n x reps`` wild-bootstrap weights (mean 0, variance 1).
-
-        ``"rademacher"``: +-1 with probability 1/2; ``"mammen"``: Mammen (1993) two-point;
-        ``"webb"``: Webb (2014) six-point; ``"normal"``: standard normal.
-        """
-        if kind == "rademacher":
-            return self.rng.integers(0, 2, (n, reps)).astype(np.float64) * 2.0 - 1.0
-        if kind == "mammen":
-            low = self.rng.random((n, reps)) < _MAMMEN_P
-            return np.where(low, _MAMMEN_VALUES[0], _MAMMEN_VALUES[1])
-        if kind == "webb":
-            return _WEBB_VALUES[self.rng.integers(0, 6, (n, reps))]
-        if kind == "normal":
-            return self.rng.standard_normal((n, reps))
-        raise ValidationError(
-            f"unknown bootstrap weight {kind!r}", fix="use rademacher, mammen, webb or normal"
-        )
+        """``n x reps`` wild-bootstrap weights (mean 0, variance 1): :func:`bootstrap_weights`
+        transposed (one column per draw)."""
+        return bootstrap_weights(self.rng, n, reps, kind).T

@@ -23,13 +23,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats as st
 
+from didstudy.kernels.resample import bootstrap_weights
 from didstudy.results.influence_matrix import InfluenceMatrix
 
 __all__ = [
     "MultiplierKind",
     "SupT",
     "analytic_se",
-    "fresh_seed",
     "multiplier_bootstrap",
     "multiplier_weights",
     "sup_t_gaussian",
@@ -45,17 +45,6 @@ NORMAL_IQR = float(st.norm.ppf(0.75) - st.norm.ppf(0.25))
 # standard errors below this are zero (universal-base reference cells); they are left out of
 # the sup-t maximum
 ZERO_SE = 1e-12
-
-_SQRT5 = float(np.sqrt(5.0))
-_MAMMEN_LOW = (1.0 - _SQRT5) / 2.0
-_MAMMEN_HIGH = (1.0 + _SQRT5) / 2.0
-_MAMMEN_P_LOW = (_SQRT5 + 1.0) / (2.0 * _SQRT5)
-
-
-def fresh_seed() -> int:
-    """A new seed from operating-system entropy (recorded on results that use it)."""
-    entropy = np.random.SeedSequence().entropy
-    return int(entropy) % (2**63) if isinstance(entropy, int) else 0
 
 
 def multiplier_weights(
@@ -83,12 +72,8 @@ def multiplier_weights(
     >>> sorted(set(w.ravel().tolist())) in ([-1.0, 1.0], [-1.0], [1.0])
     True
     """
-    if kind == "gaussian":
-        return rng.standard_normal((reps, n))
-    u = rng.random((reps, n))
-    if kind == "rademacher":
-        return np.where(u < 0.5, -1.0, 1.0)
-    return np.where(u < _MAMMEN_P_LOW, _MAMMEN_LOW, _MAMMEN_HIGH)
+    # the one draw generator of the library (kernels.resample); "gaussian" is its "normal"
+    return bootstrap_weights(rng, n, reps, "normal" if kind == "gaussian" else kind)
 
 
 def analytic_se(influence: InfluenceMatrix, n: int) -> FloatArray:

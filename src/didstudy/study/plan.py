@@ -188,6 +188,61 @@ def _check_limits(
     return arguments
 
 
+#: Steps added after every event study when ``[study] sensitivity`` is true (decision 0052):
+#: (suffix, kind, title per language).
+SENSITIVITY_STEPS: tuple[tuple[str, str, dict[str, str] | None], ...] = (
+    ("honest", "honest_did", None),
+    ("pretrend_power", "pretrend_power", None),
+    (
+        "honest_table", "honest_table",
+        {"zh": "平行趋势偏离的敏感性分析（HonestDiD）",
+         "en": "Sensitivity to violations of parallel trends (HonestDiD)"},
+    ),
+    (
+        "honest_figure", "honest_figure",
+        {"zh": "敏感性分析：稳健置信区间", "en": "Sensitivity: robust confidence intervals"},
+    ),
+)  # fmt: skip
+
+
+def _expanded_steps(loaded: LoadedSpec) -> list[tuple[int, StepSpec]]:
+    """The study's steps, each event study followed by its sensitivity steps (unless off or
+    already named in the study); added steps point at the event study's line."""
+    steps = list(loaded.spec.steps)
+    out: list[tuple[int, StepSpec]] = []
+    taken = {s.name for s in steps}
+    expanded: set[str] = set()
+    for index, step in enumerate(steps):
+        out.append((index, _with_power(step, expanded, taken)))
+        if step.kind != "event_study" or not step.enabled or not loaded.spec.study.sensitivity:
+            continue
+        expanded.add(step.name)
+        result_name = {"honest": f"{step.name}_honest"}
+        for suffix, kind, title in SENSITIVITY_STEPS:
+            name = f"{step.name}_{suffix}"
+            if name in taken:
+                continue
+            renders = kind in ("honest_table", "honest_figure")
+            extra: dict[str, Any] = {"result": result_name["honest"] if renders else step.name}
+            spec = {"kind": kind, "name": name, "title": title, **extra}
+            out.append((index, StepSpec.model_validate(spec)))
+    return out
+
+
+def _with_power(step: StepSpec, expanded: set[str], taken: set[str]) -> StepSpec:
+    """An event-study figure of an expanded event study prints its pre-trend power note."""
+    result = step.arguments.get("result")
+    power = f"{result}_pretrend_power"
+    if (
+        step.kind != "event_study_figure"
+        or result not in expanded
+        or "power" in step.arguments
+        or power in taken
+    ):
+        return step
+    return StepSpec.model_validate({**step.model_dump(), "power": power})
+
+
 def make_plan(
     loaded: LoadedSpec, overrides: Mapping[str, Any] | None = None, lang: str | None = None
 ) -> Plan:
@@ -209,7 +264,7 @@ def make_plan(
     language = lang or loaded.spec.study.lang
     seed = resolve_seed(loaded.spec.study.seed)
     planned: list[PlannedStep] = []
-    for index, step in enumerate(loaded.spec.steps):
+    for index, step in _expanded_steps(loaded):
         if not step.enabled:
             continue
         try:

@@ -31,7 +31,7 @@ COLUMN_PARAMETERS: frozenset[str] = frozenset(
 
 # parameters of figure functions that take an earlier step's result (named by its step name)
 FIGURE_RESULT_PARAMETERS: tuple[str, ...] = (
-    "result", "results", "res", "components", "summary", "draws", "estimates", "fit",
+    "result", "results", "res", "components", "summary", "draws", "estimates", "fit", "power",
 )  # fmt: skip
 
 
@@ -135,6 +135,26 @@ REGISTRY: dict[str, StepKind] = dict(
             "mechanisms", "estimate", "mechanism regressions (mediator; interaction)",
             "didstudy.estimation.mechanisms:mechanisms",
         ),
+        # inference on an earlier step's result (named by its step name)
+        _k(
+            "wild_bootstrap", "estimate", "wild cluster bootstrap p-value and interval (WCR)",
+            "didstudy.inference.wild_bootstrap:wild_bootstrap", injected=("seed",),
+            result_parameters=("result",),
+            column_parameters=frozenset(
+                {"cluster", "bootstrap_cluster", "unit", "time", "cohort", "treat",
+                 "regression_weights", "fe"}
+            ),
+        ),
+        _k(
+            "honest_did", "estimate", "HonestDiD sensitivity of an event study (Rambachan-Roth)",
+            "didstudy.inference.honest:honest_did", data_parameter=None,
+            result_parameters=("result",), column_parameters=frozenset(),
+        ),
+        _k(
+            "pretrend_power", "estimate", "power of the pre-trend test (Roth 2022)",
+            "didstudy.inference.pretrends:pretrend_power", data_parameter=None,
+            result_parameters=("result",), column_parameters=frozenset(),
+        ),
         # render steps: tables and figures of earlier steps' results
         _k(
             "definitions_table", "render", "variables and their definitions (Table 1)",
@@ -214,6 +234,23 @@ REGISTRY: dict[str, StepKind] = dict(
             "dagum_figure", "render", "Dagum decomposition over time",
             "didstudy.report.figures.dagum:dagum_figure",
             "didstudy.report.figures.dagum:plot_dagum",
+            data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
+            column_parameters=frozenset(),
+        ),
+        _k(
+            "honest_table", "render", "HonestDiD robust intervals by M-bar (or M)",
+            "didstudy.report.tables.honest:honest_table", data_parameter=None, output="table",
+            result_parameters=("result",), column_parameters=frozenset(),
+        ),
+        _k(
+            "honest_figure", "render", "HonestDiD sensitivity plot",
+            "didstudy.report.figures.inference:honest_figure",
+            data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
+            column_parameters=frozenset(),
+        ),
+        _k(
+            "wild_bootstrap_figure", "render", "wild bootstrap distribution of the t statistic",
+            "didstudy.report.figures.inference:wild_bootstrap_figure",
             data_parameter=None, output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
             column_parameters=frozenset(),
         ),

@@ -226,7 +226,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     stem = _safe(step.name, step.index)
     simulated = context.loaded.spec.study.simulated
     if step.kind.output == "table":
-        differences = _difference_notes(context, step, lang)
+        differences = _difference_notes(context, step, lang) + _bootstrap_notes(context, step, lang)
         if differences and hasattr(output, "with_notes"):
             output = output.with_notes(*differences)
         if simulated and hasattr(output, "with_notes"):
@@ -240,6 +240,22 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
     title = step.title or step.name
     files, body = write_figure_files(output, stage, stem, title)
     return Artifact("figure", step.name, title, files, body)
+
+
+def _bootstrap_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
+    """Notes of inference results shown in a table: bootstrapped p-values and intervals, and the
+    pre-trend power of an event study (its automatic ``<name>_pretrend_power`` step)."""
+    from didstudy.results.bootstrap import BootstrappedResult, WildBootstrapResult
+
+    notes: list[str] = []
+    for name in sorted(referenced_steps(step)):
+        result = context.results.get(name)
+        if isinstance(result, WildBootstrapResult | BootstrappedResult):
+            notes.append(result.note(lang))
+        power: Any = context.results.get(f"{name}_pretrend_power")
+        if hasattr(result, "pretrend") and hasattr(power, "slope_power50"):
+            notes.append(power.note(lang))  # an event study's pre-test power (Roth 2022)
+    return list(dict.fromkeys(notes))
 
 
 def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:

@@ -341,6 +341,12 @@ def _call(context: Context, step: PlannedStep) -> Any:
         data = context.panel()
     if step.kind.data_parameter is not None:
         arguments[step.kind.data_parameter] = data
+    if step.kind.result_parameters:
+        from didstudy.study.render import _resolve
+
+        for parameter in step.kind.result_parameters:
+            if parameter in arguments:
+                arguments[parameter] = _resolve(context, step, parameter, arguments[parameter])
     return step.function(**arguments)
 
 
@@ -471,6 +477,10 @@ def _run_step(
             notes = _screen(context, step)
         except DidstudyError as exc:
             raise _wrap(context, step, exc) from None
+    referenced = sorted(_referenced_steps(step))
+    if referenced:  # an inference step depends on the results it takes, not only the data
+        parts = [data_hash, *(f"{n}={context.result_keys.get(n, '')}" for n in referenced)]
+        data_hash = hashlib.sha256("|".join(parts).encode()).hexdigest()
     key = cache_key(step.fingerprint(), data_hash)
     started = time.perf_counter()
     result = cache.get(key)

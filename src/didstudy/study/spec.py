@@ -55,6 +55,8 @@ class StudyMeta(_Strict):
     ``seed`` drives every step that takes one: each such step receives the study seed itself
     unless it sets its own. Without a seed the run draws one (decision record 0022) and records
     it in ``results.json`` and ``manifest.json``; writing it here reproduces the run.
+    ``sensitivity`` (default true) adds, after every event study, its HonestDiD analysis,
+    pre-trend power, sensitivity table and figure (decision 0052); ``false`` turns them off.
     """
 
     title: str = "didstudy study"
@@ -63,6 +65,7 @@ class StudyMeta(_Strict):
     simulated: bool = False
     note: str = ""
     formats: tuple[TableFormat, ...] = ("md", "csv", "tex", "xlsx", "docx")
+    sensitivity: bool = True
 
 
 class DataSource(_Strict):

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from didstudy.data.panel import Panel
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import DidstudyWarning, EstimationError
 from didstudy.estimation.robust.cs_cells import CellPlan, plan_cells
 from didstudy.estimation.robust.cs_data import CSData, prepare
@@ -30,7 +31,7 @@ from didstudy.results.group_time import (
     _cell_inference,
     wald_test,
 )
-from didstudy.results.influence import MultiplierKind, fresh_seed
+from didstudy.results.influence import MultiplierKind
 from didstudy.results.influence_matrix import (
     BlockInfluence,
     DenseInfluence,
@@ -390,7 +391,7 @@ def callaway_santanna(
         data.cluster,
         data.n_clusters,
     )
-    inference = Inference(bootstrap, reps, fresh_seed() if seed is None else int(seed),
+    inference = Inference(bootstrap, reps, resolve_seed(seed),
                           multiplier, alpha)  # fmt: skip
     return _assemble(data, plan, att, influence, n_treat, n_ctrl, inference, notes, {
         "outcome": y, "covariates": tuple(covariates), "control_group": control_group,

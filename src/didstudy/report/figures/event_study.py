@@ -57,6 +57,7 @@ def event_study_figure(
     show_pretrend: bool = True,
     title: str | None = None,
     figsize: tuple[float, float] = (6.4, 4.0),
+    power: Any = None,
 ) -> Any:
     """Coefficients on the relative-time dummies with ``level`` confidence intervals.
 
@@ -75,6 +76,10 @@ def event_study_figure(
         ``"base"``: at the base period; a number; or ``None``.
     show_pretrend
         Print the joint pre-trend F test in the corner.
+    power
+        A pre-trend power analysis (:class:`~didstudy.results.pretrends.PretrendPower`); its
+        note (Roth 2022: slopes detected with 50%/80% power, bias after passing) is printed
+        under the figure.
 
     Returns
     -------
@@ -156,5 +161,9 @@ def event_study_figure(
                 fontsize=8,
             )
         ax.legend(loc="best")
-        fig.tight_layout()
+        if power is not None:
+            fig.text(0.01, 0.005, power.note(code), fontsize=7, ha="left", va="bottom", wrap=True)
+            fig.tight_layout(rect=(0.0, 0.06, 1.0, 1.0))
+        else:
+            fig.tight_layout()
     return fig
