@@ -103,6 +103,36 @@ def gen_did2s(sim: pd.DataFrame) -> dict:
     return out
 
 
+def gen_saturated(mpdta: pd.DataFrame) -> dict:
+    """pyfixest 0.60 saturated event study (Sun-Abraham regression, never-treated controls,
+    ssc k_adj/nonnested/G_adj as printed by the model) and its aggregate()."""
+    import pyfixest as pf
+
+    m = pf.event_study(
+        mpdta,
+        yname="lemp",
+        idname="countyreal",
+        tname="year",
+        gname="first.treat",
+        estimator="saturated",
+        cluster="countyreal",
+    )
+    t = m.tidy()
+    a = m.aggregate()
+    return {
+        "cells": {
+            "terms": [str(x) for x in t.index],
+            "estimate": t["Estimate"].tolist(),
+            "std_error": t["Std. Error"].tolist(),
+        },
+        "aggregate": {
+            "rel_time": [float(x) for x in a.index],
+            "estimate": a["Estimate"].astype(float).tolist(),
+            "std_error": a["Std. Error"].astype(float).tolist(),
+        },
+    }
+
+
 def main() -> None:
     sim = simulate()
     sim.to_csv(HERE / "sim_staggered.csv", index=False, float_format="%.17g")
@@ -113,6 +143,7 @@ def main() -> None:
             "source": "tests/reference/robust/generate_robust.py (see its docstring)",
             "imputation": gen_imputation(sim, mpdta),
             "did2s": gen_did2s(sim),
+            "saturated": gen_saturated(mpdta),
         }
     (HERE / "robust_golden.json").write_text(json.dumps(golden, indent=1, sort_keys=True))
 
