@@ -19,7 +19,7 @@ def _trimmed_att(A, k_pre, k_post, e):
     """sum_d (N^D_d / N^D) [(Ybar^D_{d,e} - Ybar^D_{d,-1}) - (Ybar^C_{d,e} - Ybar^C_{d,-1})]."""
     stack = stack_panel(A, k_pre, k_post)
     total, out = 0.0, 0.0
-    for d, block in stack.groupby("subexp"):
+    for _, block in stack.groupby("subexp"):
         y = A.y[block["row"].to_numpy()]
         ev, tr = block["event"].to_numpy(), block["treated"].to_numpy() == 1
         did = (y[tr & (ev == e)].mean() - y[tr & (ev == -1)].mean()) - (

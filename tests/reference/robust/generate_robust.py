@@ -133,9 +133,55 @@ def gen_saturated(mpdta: pd.DataFrame) -> dict:
     }
 
 
+def simulate_switching() -> pd.DataFrame:
+    """SIMULATED non-absorbing treatment: 80 units x 8 periods; units start untreated or treated
+    and switch at a random date (some switch back later); effect 1.5 x current treatment."""
+    rng = np.random.default_rng(777)
+    rows = []
+    for u in range(1, 81):
+        base = int(rng.random() < 0.3)
+        first = int(rng.integers(2, 10))  # 9 = never switches within 1..8
+        back = first + int(rng.integers(2, 5)) if rng.random() < 0.3 else 99
+        alpha = rng.normal()
+        for t in range(1, 9):
+            d = base if t < first else (1 - base if t < back else base)
+            y = alpha + 0.2 * t + 1.5 * d + rng.normal(0, 0.5)
+            rows.append((u, t, d, y))
+    return pd.DataFrame(rows, columns=["unit", "t", "d", "y"])
+
+
+def gen_dcdh(sim: pd.DataFrame, switching: pd.DataFrame) -> dict:
+    """py-did-multiplegt-dyn 2.x (polars 1.9.0), default options (not less_conservative_se)."""
+    import polars as pl
+    from did_multiplegt_dyn import DidMultiplegtDyn
+
+    out = {}
+    s = sim.copy()
+    s["D"] = ((s.cohort > 0) & (s.year >= s.cohort)).astype(int)
+    cases = {
+        "staggered": (s, "year", "D", 3, 2),
+        "switching": (switching, "t", "d", 3, 2),
+    }
+    for name, (df, time, treat, eff, pla) in cases.items():
+        m = DidMultiplegtDyn(pl.from_pandas(df), "y", "unit", time, treat, effects=eff, placebo=pla)
+        m.fit()
+        r = m.result["did_multiplegt_dyn"]
+        out[name] = {
+            "effects": r["Effects"]["Estimate"].astype(float).tolist(),
+            "effects_se": r["Effects"]["SE"].astype(float).tolist(),
+            "effects_switchers": r["Effects"]["Switchers"].astype(float).tolist(),
+            "placebos": r["Placebos"]["Estimate"].astype(float).tolist(),
+            "placebos_se": r["Placebos"]["SE"].astype(float).tolist(),
+            "p_jointplacebo": float(r["p_jointplacebo"]),
+        }
+    return out
+
+
 def main() -> None:
     sim = simulate()
     sim.to_csv(HERE / "sim_staggered.csv", index=False, float_format="%.17g")
+    switching = simulate_switching()
+    switching.to_csv(HERE / "sim_switching.csv", index=False, float_format="%.17g")
     mpdta = pd.read_csv(MPDTA)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -144,6 +190,7 @@ def main() -> None:
             "imputation": gen_imputation(sim, mpdta),
             "did2s": gen_did2s(sim),
             "saturated": gen_saturated(mpdta),
+            "dcdh": gen_dcdh(sim, switching),
         }
     (HERE / "robust_golden.json").write_text(json.dumps(golden, indent=1, sort_keys=True))
 

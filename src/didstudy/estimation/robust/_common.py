@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -388,6 +388,8 @@ def event_study_result(
     )
     leads = [i for i in leads if vcov[i, i] > 0]
     pretrend = _wald(terms, coef, vcov, leads, df_t) if leads else None
+    if pretrend is not None and not np.isfinite(df_t):
+        pretrend = replace(pretrend, p_f=pretrend.p_chi2)
     lags = [i for i, k in enumerate(rel) if k >= 0]
     post = None
     if lags:
