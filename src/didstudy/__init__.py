@@ -45,6 +45,13 @@ _API: dict[str, str] = {
     "heterogeneity": "didstudy.estimation.heterogeneity",
     "mechanisms": "didstudy.estimation.mechanisms",
     "placebo": "didstudy.inference.placebo",
+    "sun_abraham": "didstudy.estimation.robust.sun_abraham",
+    "imputation": "didstudy.estimation.robust.imputation",
+    "did2s": "didstudy.estimation.robust.did2s",
+    "etwfe": "didstudy.estimation.robust.etwfe",
+    "stacked_did": "didstudy.estimation.robust.stacked",
+    "dcdh": "didstudy.estimation.robust.dcdh",
+    "compare_estimators": "didstudy.estimation.robust.compare",
     # study
     "run_study": "didstudy.study.run",
 }

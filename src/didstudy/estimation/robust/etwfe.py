@@ -22,6 +22,7 @@ of cell ``(g, t)`` exactly (Wooldridge 2021, Theorem 6.1; Borusyak et al. 2024).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -79,29 +80,59 @@ def _covariate_columns(
     return inter, ctrl, x_dm
 
 
+@dataclass(frozen=True)
+class _CellIndex:
+    """Cell of every row (-1 outside the cells) and each cell's term positions in the fit."""
+
+    row_cell: npt.NDArray[np.intp]
+    term: npt.NDArray[np.intp]
+    inter: npt.NDArray[np.intp]
+
+    @classmethod
+    def build(cls, A: PanelArrays, fit: CellFit, cells: list[tuple[int, int]]) -> _CellIndex:
+        row_cell = np.full(A.n, -1, dtype=np.intp)
+        g_of = {int(g): i for i, g in enumerate(A.cohorts())}
+        lookup = np.full((len(g_of) + 1, A.periods.size), -1, dtype=np.intp)
+        for c, (g, t) in enumerate(cells):
+            lookup[g_of[g], int(np.searchsorted(A.periods, t))] = c
+        finite = np.isfinite(A.cohort)
+        g_idx = np.searchsorted(A.cohorts(), A.cohort[finite])
+        row_cell[finite] = lookup[g_idx, A.time[finite]]
+        term = np.array([_pos(fit, cell_name(g, t)) for g, t in cells], dtype=np.intp)
+        inter = np.array(
+            [[_pos(fit, f"{cell_name(g, t)}:{x}") for x in A.controls] for g, t in cells],
+            dtype=np.intp,
+        ).reshape(len(cells), len(A.controls))
+        return cls(row_cell, term, inter)
+
+
+def _pos(fit: CellFit, name: str) -> int:
+    idx = fit.index(name)
+    return -1 if idx is None else idx
+
+
 def _marginal_weights(
-    A: PanelArrays,
-    fit: CellFit,
-    rows: npt.NDArray[np.bool_],
-    cells: list[tuple[int, int]],
-    x_dm: FloatArray,
+    A: PanelArrays, fit: CellFit, rows: npt.NDArray[np.bool_], index: _CellIndex, x_dm: FloatArray
 ) -> FloatArray:
     """Weights on ``fit.terms`` of the average marginal effect over ``rows`` (emfx)."""
+    n_cells = index.term.size
+    sel = rows & (index.row_cell >= 0)
+    cell = index.row_cell[sel]
+    kept = index.term[cell] >= 0
+    cell = cell[kept]
     w = np.zeros(len(fit.terms))
-    total = 0
-    for g, t in cells:
-        mask = rows & (A.cohort == g) & (A.period == t)
-        idx = fit.index(cell_name(g, t))
-        if idx is None or not mask.any():
-            continue
-        count = int(mask.sum())
-        total += count
-        w[idx] += count
-        for j, name in enumerate(A.controls):
-            k = fit.index(f"{cell_name(g, t)}:{name}")
-            if k is not None:
-                w[k] += float(x_dm[mask, j].sum())
-    return w / total if total else w
+    if cell.size == 0:
+        return w
+    counts = np.bincount(cell, minlength=n_cells).astype(np.float64)
+    has = index.term >= 0
+    np.add.at(w, index.term[has], counts[has])
+    xs = x_dm[np.flatnonzero(sel)[kept]]
+    for j in range(len(A.controls)):
+        sums = np.bincount(cell, weights=xs[:, j], minlength=n_cells)
+        ok = index.inter[:, j] >= 0
+        np.add.at(w, index.inter[ok, j], sums[ok])
+    out: FloatArray = w / cell.size
+    return out
 
 
 def etwfe(
@@ -170,8 +201,10 @@ def _aggregate(
     treated = A.treated
     post = treated if control_group == "not_yet" else np.isfinite(rel)
 
+    index = _CellIndex.build(A, fit, cells)
+
     def combo(name: str, rows: npt.NDArray[np.bool_]) -> LinearCombination:
-        w = _marginal_weights(A, fit, rows, cells, x_dm)
+        w = _marginal_weights(A, fit, rows, index, x_dm)
         return linear_combination(name, fit.terms, w, fit.coef, fit.vcov, fit.df_t, level)
 
     ks = sorted({int(k) for k in rel[post & np.isfinite(rel)]} - {-1})
@@ -188,7 +221,7 @@ def _aggregate(
         for t in A.periods
         if (treated & (A.period == t)).any()
     ]
-    cell_rows = [combo(cell_name(g, t), (A.cohort == g) & (A.period == t)) for g, t in cells]
+    cell_rows = [combo(cell_name(g, t), index.row_cell == c) for c, (g, t) in enumerate(cells)]
     cells_df = pd.DataFrame(
         {
             "cohort": [g for g, _ in cells],
@@ -196,7 +229,7 @@ def _aggregate(
             "rel_time": [t - g for g, t in cells],
             "estimate": [c.estimate for c in cell_rows],
             "std_error": [c.std_error for c in cell_rows],
-            "n_treated": [int(((A.cohort == g) & (A.period == t)).sum()) for g, t in cells],
+            "n_treated": np.bincount(index.row_cell[index.row_cell >= 0], minlength=len(cells)),
         }
     )
     spec = EventStudySpec(
