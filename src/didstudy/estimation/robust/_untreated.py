@@ -24,6 +24,7 @@ eigen-decomposition; the absorbed coefficients follow from group means.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +32,7 @@ import numpy.typing as npt
 from didstudy.errors import EstimationError
 from didstudy.estimation.demean import demean
 
-__all__ = ["UntreatedFit", "UntreatedModel"]
+__all__ = ["UntreatedFit", "UntreatedModel", "dense", "indicator"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -40,6 +41,22 @@ BoolArray = npt.NDArray[np.bool_]
 #: Relative eigenvalue cut-off of the pseudo-inverse (columns collinear on Omega_0 get no weight);
 #: well above rounding (1e-16 relative) and far below any identified direction.
 _PINV_RTOL = 1e-11
+
+
+def dense(x: Any) -> FloatArray:
+    """A dense float array of a NumPy or SciPy sparse result."""
+    out: FloatArray = x.toarray() if hasattr(x, "toarray") else np.asarray(x, dtype=np.float64)
+    return out
+
+
+def indicator(codes: IntArray, n_levels: int) -> Any:
+    """Sparse ``len(codes) x n_levels`` 0/1 matrix with one 1 per row (CSR)."""
+    from scipy import sparse
+
+    n = codes.size
+    return sparse.csr_matrix(
+        (np.ones(n), (np.arange(n), codes)), shape=(n, n_levels), dtype=np.float64
+    )
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,8 @@ class UntreatedModel:
     time_count0: FloatArray
     M0_tilde: FloatArray
     pinv: FloatArray
+    cross_at: FloatArray
+    cross_ax: FloatArray
 
     @classmethod
     def build(
@@ -129,6 +148,8 @@ class UntreatedModel:
             time_count0=np.bincount(t0, minlength=n_time).astype(np.float64),
             M0_tilde=M0_tilde,
             pinv=pinv,
+            cross_at=dense(indicator(a0, n_absorb).T @ indicator(t0, n_time)),
+            cross_ax=dense(indicator(a0, n_absorb).T @ X[rows0]),
         )
 
     # -- identification ---------------------------------------------------------------------
@@ -146,13 +167,14 @@ class UntreatedModel:
         out: FloatArray = lam[self.time[rows]] + self.X[rows] @ c[self.n_time - 1 :]
         return out if coef.ndim == 2 else out[:, 0]
 
-    def _m_transpose(self, U: FloatArray, rows: IntArray) -> FloatArray:
-        """``M' U`` over ``rows`` (``U`` is ``len(rows) x K``)."""
-        t = self.time[rows]
-        sums = np.vstack(
-            [np.bincount(t, weights=U[:, j], minlength=self.n_time) for j in range(U.shape[1])]
-        ).T
-        out: FloatArray = np.vstack([sums[1:], self.X[rows].T @ U])
+    def _m_transpose(self, U: Any, rows: IntArray | None) -> FloatArray:
+        """``M' U`` over ``rows`` (all rows when None); ``U`` dense or sparse ``len x K``."""
+        t = self.time if rows is None else self.time[rows]
+        X = self.X if rows is None else self.X[rows]
+        sums = dense(indicator(t, self.n_time).T @ U)
+        out: FloatArray = np.vstack(
+            [sums[1:], dense(X.T @ U) if X.shape[1] else np.zeros((0, sums.shape[1]))]
+        )
         return out
 
     def fit(self, y: FloatArray) -> UntreatedFit:
@@ -186,40 +208,72 @@ class UntreatedModel:
         return out
 
     # -- adjoint ------------------------------------------------------------------------------
-    def adjoint(self, W: FloatArray) -> FloatArray:
-        """``Z_0 (Z_0'Z_0)^- Z'W`` on the untreated rows (``len(rows0) x K``).
+    def adjoint_coef(self, W: Any) -> tuple[FloatArray, FloatArray]:
+        """``b = (Z_0'Z_0)^- Z'W`` split into the absorbed part ``a`` (``F x K``) and ``d``
+        (``p x K``: period effects after the first, then controls).
+
+        Parameters
+        ----------
+        W
+            ``n x K`` weights on every row (dense, or a SciPy sparse matrix).
+
+        Notes
+        -----
+        ``d = P (M'W - M_0'A_0 (c / n_0))`` with ``c = A'W`` the absorbed-level sums of ``W``,
+        ``n_0`` the untreated counts and ``P`` the pseudo-inverse of ``M~_0'M~_0``;
+        ``a = (c - A_0'M_0 d) / n_0``. Only ``F x T`` and ``F x k`` cross-products of the
+        untreated rows enter, so the cost is ``O(nnz(W) + (F + T) K)``.
+        """
+        T = self.n_time
+        c = dense(indicator(self.absorb, self.n_absorb).T @ W)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per = np.where(self.count0[:, None] > 0, c / self.count0[:, None], 0.0)
+        rhs = self._m_transpose(W, None)
+        rhs[: T - 1] -= self.cross_at[:, 1:].T @ per
+        rhs[T - 1 :] -= self.cross_ax.T @ per
+        d = self.pinv @ rhs
+        md_sums = self.cross_at[:, 1:] @ d[: T - 1] + self.cross_ax @ d[T - 1 :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = np.where(self.count0[:, None] > 0, (c - md_sums) / self.count0[:, None], 0.0)
+        return a, d
+
+    def adjoint(self, W: Any) -> FloatArray:
+        """``Z_0 (Z_0'Z_0)^- Z'W`` on the untreated rows (``len(rows0) x K``, dense).
+
+        With ``W`` the weights ``w_1`` of an estimand on treated rows, ``-adjoint(w_1)`` are the
+        implicit weights of the imputation estimator on the untreated rows (BJS 2024, eq. 6).
+        """
+        a, d = self.adjoint_coef(W)
+        out: FloatArray = self._m_times(d, self.rows0)
+        out += a[self.absorb[self.rows0]]
+        return out
+
+    def adjoint_cluster_sums(
+        self, W: Any, resid0: FloatArray, cluster0: IntArray, n_clusters: int
+    ) -> FloatArray:
+        """``C_0' diag(e_0) Z_0 (Z_0'Z_0)^- Z'W`` (``G x K``) without the ``n_0 x K`` matrix.
 
         Parameters
         ----------
         W
             ``n x K`` weights on every row.
-
-        Notes
-        -----
-        With ``b = (Z_0'Z_0)^- Z'W`` split into ``(a, d)``: ``d = P (M'W - M_0' (c / n_0)[f])``
-        with ``c`` the absorbed-level sums of ``W``, ``n_0`` the untreated counts and ``P`` the
-        pseudo-inverse of ``M~_0'M~_0``; ``a = (c - sum_{Omega_0 in f} M_0 d) / n_0``.
+        resid0
+            Residuals (or any weights) on the untreated rows.
+        cluster0, n_clusters
+            Cluster codes of the untreated rows and their count.
         """
-        all_rows = np.arange(W.shape[0])
+        a, d = self.adjoint_coef(W)
         a0 = self.absorb[self.rows0]
-        c = np.vstack(
-            [
-                np.bincount(self.absorb, weights=W[:, j], minlength=self.n_absorb)
-                for j in range(W.shape[1])
-            ]
-        ).T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per = np.where(self.count0[:, None] > 0, c / self.count0[:, None], 0.0)
-        rhs = self._m_transpose(W, all_rows) - self._m_transpose(per[a0], self.rows0)
-        d = self.pinv @ rhs
-        md = self._m_times(d, self.rows0)
-        md_sums = np.vstack(
-            [np.bincount(a0, weights=md[:, j], minlength=self.n_absorb) for j in range(md.shape[1])]
-        ).T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            a = np.where(self.count0[:, None] > 0, (c - md_sums) / self.count0[:, None], 0.0)
-        out: FloatArray = a[a0] + md
-        return out
+        t0 = self.time[self.rows0]
+        cl = indicator(cluster0, n_clusters).T
+        scaled = indicator(a0, self.n_absorb).multiply(resid0[:, None])
+        out = dense((cl @ scaled) @ a)
+        by_time = dense(cl @ indicator(t0, self.n_time).multiply(resid0[:, None]))
+        out += by_time[:, 1:] @ d[: self.n_time - 1]
+        if self.X.shape[1]:
+            out += dense(cl @ (self.X[self.rows0] * resid0[:, None])) @ d[self.n_time - 1 :]
+        result: FloatArray = out
+        return result
 
     def coef_influence(self, resid: FloatArray) -> FloatArray:
         """Per-row contributions to the error of ``(lambda, delta)``: ``(M~_0 P) * resid``.

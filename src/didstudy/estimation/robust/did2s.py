@@ -27,11 +27,10 @@ from didstudy.estimation.robust._common import (
     EventStudySpec,
     PanelArrays,
     event_study_result,
-    influence_vcov,
     linear_combination,
     panel_arrays,
 )
-from didstudy.estimation.robust._untreated import UntreatedModel
+from didstudy.estimation.robust._untreated import UntreatedModel, dense, indicator
 from didstudy.results.event_study import EventStudyResult
 
 __all__ = ["did2s", "two_stage_vcov"]
@@ -68,11 +67,10 @@ def two_stage_vcov(
     numpy.ndarray
         ``K x K`` covariance.
     """
-    psi = X2 * resid2[:, None]
-    psi[model.rows0] -= model.adjoint(X2) * resid1[:, None]
+    sums = dense(indicator(cluster, n_clusters).T @ (X2 * resid2[:, None]))
+    sums -= model.adjoint_cluster_sums(X2, resid1, cluster[model.rows0], n_clusters)
     bread = np.linalg.pinv(X2.T @ X2)
-    meat = influence_vcov(psi, cluster, n_clusters)
-    out: FloatArray = bread @ meat @ bread
+    out: FloatArray = bread @ (sums.T @ sums) @ bread
     return 0.5 * (out + out.T)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,10 +37,9 @@ from didstudy.estimation.robust._common import (
     EventStudySpec,
     PanelArrays,
     event_study_result,
-    influence_vcov,
     panel_arrays,
 )
-from didstudy.estimation.robust._untreated import UntreatedModel
+from didstudy.estimation.robust._untreated import UntreatedModel, indicator
 from didstudy.results.event_study import EventStudyResult, LinearCombination
 
 __all__ = ["AvgEffectsBy", "imputation"]
@@ -50,14 +49,15 @@ IntArray = npt.NDArray[np.intp]
 AvgEffectsBy = Literal["cohort_period", "cohort", "horizon", "all"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Targets:
-    """Estimand weights on every row (``n x K``, zero off the treated rows) and their names."""
+    """Estimand weights on every row (sparse ``n x K``, zero off the treated rows), names."""
 
-    W: FloatArray
+    W: Any
     names: tuple[str, ...]
     kinds: tuple[str, ...]
     keys: tuple[tuple[int, int], ...]
+    counts: npt.NDArray[np.int64]
 
 
 def _absorb_codes(A: PanelArrays, fe: str, unit: str) -> IntArray:
@@ -66,33 +66,40 @@ def _absorb_codes(A: PanelArrays, fe: str, unit: str) -> IntArray:
 
 def _targets(A: PanelArrays, horizons: Sequence[int]) -> _Targets:
     """Columns: one per horizon, the overall ATT, one per cohort, one per (cohort, period)."""
+    from scipy import sparse
+
     rel = A.rel_time
-    treated = A.treated
-    in_h = treated & np.isin(rel, np.asarray(horizons, dtype=float))
-    cols: list[FloatArray] = []
+    rows1 = np.flatnonzero(A.treated & np.isin(rel, np.asarray(horizons, dtype=float)))
+    g1, t1, r1 = A.cohort[rows1], A.period[rows1], rel[rows1]
+    groups: list[npt.NDArray[np.intp]] = []
     names: list[str] = []
     kinds: list[str] = []
     keys: list[tuple[int, int]] = []
 
-    def add(mask: npt.NDArray[np.bool_], name: str, kind: str, key: tuple[int, int]) -> None:
-        count = int(mask.sum())
-        if count:
-            cols.append(mask / count)
+    def add(sel: npt.NDArray[np.bool_], name: str, kind: str, key: tuple[int, int]) -> None:
+        if sel.any():
+            groups.append(rows1[sel])
             names.append(name)
             kinds.append(kind)
             keys.append(key)
 
     for h in horizons:
-        add(treated & (rel == h), f"rel_time::{h}", "horizon", (h, 0))
-    add(in_h, "att", "overall", (0, 0))
+        add(r1 == h, f"rel_time::{h}", "horizon", (h, 0))
+    add(np.ones(rows1.size, dtype=bool), "att", "overall", (0, 0))
     for g in A.cohorts():
-        add(in_h & (A.cohort == g), f"cohort::{g}", "cohort", (int(g), 0))
-    for g in A.cohorts():
-        for t in A.periods:
-            add(
-                in_h & (A.cohort == g) & (A.period == t), f"cell::{g}:{t}", "cell", (int(g), int(t))
-            )
-    return _Targets(np.column_stack(cols), tuple(names), tuple(kinds), tuple(keys))
+        add(g1 == g, f"cohort::{g}", "cohort", (int(g), 0))
+    cell = (g1 - A.periods.min()) * (A.periods.size + 1) + (t1 - A.periods.min())
+    for code in np.unique(cell):
+        sel = cell == code
+        g, t = int(g1[sel][0]), int(t1[sel][0])
+        add(sel, f"cell::{g}:{t}", "cell", (g, t))
+    counts = np.array([r.size for r in groups], dtype=np.int64)
+    data = np.concatenate([np.full(r.size, 1.0 / r.size) for r in groups])
+    cols = np.repeat(np.arange(len(groups)), counts)
+    W = sparse.csc_matrix(
+        (data, (np.concatenate(groups), cols)), shape=(A.n, len(groups)), dtype=np.float64
+    )
+    return _Targets(W, tuple(names), tuple(kinds), tuple(keys), counts)
 
 
 def _group_codes(A: PanelArrays, by: AvgEffectsBy) -> IntArray:
@@ -142,8 +149,10 @@ def _tau_tilde(
     return loo
 
 
-def _check_imputable(model: UntreatedModel, A: PanelArrays, W: FloatArray) -> None:
-    needed = (np.abs(W).sum(axis=1) > 0) & model.unidentified()
+def _check_imputable(model: UntreatedModel, A: PanelArrays, W: Any) -> None:
+    needed = np.zeros(A.n, dtype=bool)
+    needed[np.unique(W.nonzero()[0])] = True
+    needed &= model.unidentified()
     if needed.any():
         cohorts = sorted({int(g) for g in A.cohort[needed]})
         periods = sorted({int(t) for t in A.period[needed]})
@@ -166,20 +175,20 @@ def _variance(
     by: AvgEffectsBy,
     leave_out: bool,
 ) -> FloatArray:
-    """Influence functions ``v_it eps~_it`` of every target (``n x K``)."""
+    """Cluster sums of the influence functions ``v_it eps~_it`` of every target (``G x K``)."""
     W = targets.W
-    v0 = -model.adjoint(W)
-    psi = np.zeros_like(W)
-    psi[model.rows0] = v0 * resid0[:, None]
-    rows1 = np.flatnonzero(A.treated)
-    group = _group_codes(A, by)[rows1]
-    _, group = np.unique(group, return_inverse=True)
-    cl = A.cluster[rows1]
-    t1 = tau[rows1]
+    n_cl = A.n_clusters
+    sums = -model.adjoint_cluster_sums(W, resid0, A.cluster[model.rows0], n_cl)
+    group = _group_codes(A, by)
     for j in range(W.shape[1]):
-        v1 = W[rows1, j]
-        psi[rows1, j] = v1 * (t1 - _tau_tilde(t1, v1, group, cl, leave_out))
-    return psi
+        start, stop = W.indptr[j], W.indptr[j + 1]
+        rows = W.indices[start:stop]
+        v1 = W.data[start:stop]
+        _, g = np.unique(group[rows], return_inverse=True)
+        cl = A.cluster[rows]
+        psi = v1 * (tau[rows] - _tau_tilde(tau[rows], v1, g.astype(np.intp), cl, leave_out))
+        sums[:, j] += np.bincount(cl, weights=psi, minlength=n_cl)
+    return sums
 
 
 def _pretrend(
@@ -289,10 +298,12 @@ def imputation(
     fit = model.fit(A.y)
     tau = np.where(A.treated, A.y - model.predict(fit), 0.0)
     tau = np.nan_to_num(tau)
-    est = targets.W.T @ tau
-    psi = _variance(A, model, fit.resid, tau, targets, avg_effects_by, leave_out)
+    est = np.asarray(targets.W.T @ tau)
+    sums = _variance(A, model, fit.resid, tau, targets, avg_effects_by, leave_out)
     leads, pre_coef, pre_psi, _ = _pretrend(A, absorb, pretrends)
-    V = influence_vcov(np.hstack([psi, pre_psi]), A.cluster, A.n_clusters)
+    pre_sums = np.asarray(indicator(A.cluster, A.n_clusters).T @ pre_psi)
+    S = np.hstack([sums, pre_sums])
+    V = S.T @ S
     return _result(A, targets, est, pre_coef, leads, V, level, leave_out, avg_effects_by)
 
 
@@ -330,7 +341,7 @@ def _result(
         for i in np.flatnonzero((kinds == "overall") | (kinds == "cohort"))
     ]
     cell_idx = np.flatnonzero(kinds == "cell")
-    counts = (targets.W[:, cell_idx] > 0).sum(axis=0)
+    counts = targets.counts[cell_idx]
     cells = pd.DataFrame(
         {
             "cohort": [targets.keys[i][0] for i in cell_idx],
