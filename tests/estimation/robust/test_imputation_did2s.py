@@ -264,3 +264,29 @@ def test_missing_outcome_rows_are_named(bad_rows):
             fn(bad, "y")
         assert info.value.rows == sorted(bad_rows)
         assert info.value.column == "y"
+
+
+@settings(max_examples=20, deadline=None)
+@given(hs.lists(hs.integers(0, 5), min_size=1, max_size=4, unique=True))
+def test_switching_units_are_named_for_every_absorbing_estimator(switchers):
+    """Property: whichever units switch off, every absorbing estimator refuses and names them."""
+    from didstudy.estimation.robust.etwfe import etwfe
+    from didstudy.estimation.robust.stacked import stacked_did
+    from didstudy.estimation.robust.sun_abraham import sun_abraham
+
+    units, periods = 8, 6
+    d = np.zeros((units, periods), dtype=int)
+    d[:6, 2:] = 1
+    for u in switchers:
+        d[u, 4] = 0
+    df = pd.DataFrame(
+        {"u": np.repeat(np.arange(units), periods), "t": np.tile(np.arange(periods), units),
+         "d": d.ravel(), "y": np.arange(units * periods, dtype=float)}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        panel = ds.Panel(df, unit="u", time="t", treat="d", allow_switching=True)
+    for fn in (imputation, did2s, etwfe, sun_abraham, stacked_did):
+        with pytest.raises(ValidationError, match="dcdh") as info:
+            fn(panel, "y")
+        assert f"{len(switchers)} unit(s)" in str(info.value)
