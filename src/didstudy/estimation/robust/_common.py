@@ -2,8 +2,8 @@
 
 :func:`panel_arrays` turns a validated :class:`~didstudy.data.panel.Panel` into the integer codes
 and float arrays every estimator needs (checking the input once, with messages naming units and
-rows); :func:`influence_vcov` turns per-observation influence functions into a cluster-robust
-covariance; :func:`event_study_result` packs relative-time estimates into the shared
+rows); :func:`cluster_sums` turns per-observation influence functions into the cluster sums of a
+cluster-robust covariance; :func:`event_study_result` packs relative-time estimates into the shared
 :class:`~didstudy.results.event_study.EventStudyResult`.
 """
 
@@ -20,13 +20,13 @@ import pandas as pd
 
 from didstudy.errors import EstimationError, PanelWarning, ValidationError, format_rows
 from didstudy.estimation.event_study import _wald
-from didstudy.inference.vcov import cluster_meat
+from didstudy.estimation.robust._untreated import dense, indicator
 from didstudy.results.event_study import EventStudyResult, LinearCombination
 
 __all__ = [
     "PanelArrays",
+    "cluster_sums",
     "event_study_result",
-    "influence_vcov",
     "linear_combination",
     "panel_arrays",
 ]
@@ -299,26 +299,13 @@ def panel_arrays(
     )
 
 
-def influence_vcov(psi: FloatArray, cluster: IntArray, n_clusters: int) -> FloatArray:
-    """``sum_c s_c s_c'`` with ``s_c`` the within-cluster sums of the influence functions.
+def cluster_sums(values: FloatArray, cluster: IntArray, n_clusters: int) -> FloatArray:
+    """Within-cluster sums of every column of ``values`` (``n x K`` -> ``G x K``).
 
-    Parameters
-    ----------
-    psi
-        ``n x K`` per-observation influence functions (already scaled so that the estimate's
-        error is ``sum_i psi_i``).
-    cluster, n_clusters
-        Cluster codes and count.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``K x K`` covariance (no small-sample factor).
+    With ``values`` the per-observation influence functions of ``K`` estimates, ``S'S`` of the
+    result is their cluster-robust covariance (no small-sample factor).
     """
-    ones = np.ones(psi.shape[0])
-    meat = cluster_meat(np.ascontiguousarray(psi), ones, cluster, n_clusters)
-    out: FloatArray = 0.5 * (meat + meat.T)
-    return out
+    return dense(indicator(cluster, n_clusters).T @ values)
 
 
 def linear_combination(

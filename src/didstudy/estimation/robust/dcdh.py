@@ -31,6 +31,7 @@ import pandas as pd
 from didstudy.errors import EstimationError, ValidationError
 from didstudy.estimation.robust._common import (
     EventStudySpec,
+    cluster_sums,
     event_study_result,
     panel_arrays,
 )
@@ -239,9 +240,7 @@ def dcdh(
     coef = np.array([u.sum() / G for _, u, _, _ in rows])
     Vu = np.column_stack([v for _, _, v, _ in rows])
     n_cl = int(des.cluster.max()) + 1
-    sums = np.vstack(
-        [np.bincount(des.cluster, weights=Vu[:, j], minlength=n_cl) for j in range(Vu.shape[1])]
-    ).T
+    sums = cluster_sums(Vu, des.cluster, n_cl)
     vcov = (sums.T @ sums) / G**2
     rel = [k for k, *_ in rows]
     cells = pd.DataFrame(
