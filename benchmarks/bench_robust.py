@@ -155,6 +155,7 @@ def main() -> None:
     parser.add_argument("--peer-python", default="/work/peers/i12-robust/venv/bin/python")
     parser.add_argument("--memory-units", type=int, default=30000)
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--peer-timeout", type=float, default=900.0)
     args = parser.parse_args()
     ours_py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,7 +177,7 @@ def main() -> None:
                 if got:
                     ours.append(got)
                 for peer in peers:
-                    res = _child(args.peer_python, PEER, [name, peer, data, "1"], 900)
+                    res = _child(args.peer_python, PEER, [name, peer, data, "1"], args.peer_timeout)
                     if res:
                         theirs[peer].append(res)
             t_ours = _median(ours)

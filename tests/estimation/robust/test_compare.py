@@ -119,3 +119,13 @@ def test_compare_reference_sized_panel_within_budget():
             elapsed = min(elapsed, time.perf_counter() - start)
     assert not cmp.skipped
     assert elapsed < COMPARE_BUDGET_S
+
+
+def test_event_study_figure_of_a_result_without_base(sim_panel):
+    from didstudy.report.figures.event_study import event_study_figure
+
+    res = ds.imputation(sim_panel, "y", pretrends=2)
+    assert not res.has_base and not res.figure_data()["is_base"].any()
+    fig = event_study_figure(res, lang="en")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "Base period" not in labels
