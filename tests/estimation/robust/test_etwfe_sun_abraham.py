@@ -86,6 +86,36 @@ def test_sun_abraham_matches_pyfixest_saturated(mpdta_panel, golden):
         assert got[(int(float(e.split("::")[1])), int(g))] == pytest.approx(b, abs=PYFIXEST_TOL)
 
 
+#: bcallaway11/twfeweights README.md (commit 235ea0a), `did::att_gt(..., control_group =
+#: "nevertreated", base_period = "universal")` on mpdta, printed to 9 decimals.
+PUBLISHED_CS_UNIVERSAL = {
+    (2004, 2004): -0.010503246,
+    (2004, 2005): -0.070423158,
+    (2004, 2006): -0.137258739,
+    (2004, 2007): -0.100811363,
+    (2006, 2003): -0.003769294,
+    (2006, 2004): 0.002750819,
+    (2006, 2006): -0.004594607,
+    (2006, 2007): -0.041224472,
+    (2007, 2003): 0.003306357,
+    (2007, 2004): 0.033813012,
+    (2007, 2005): 0.031087119,
+    (2007, 2007): -0.026054411,
+}
+#: 9 printed decimals.
+PRINTED9 = 5e-10
+
+
+def test_sun_abraham_cells_equal_published_cs_universal_on_mpdta(mpdta_panel):
+    """SA (never-treated) cells = published CS ATT(g,t), never-treated, universal base."""
+    cells = sun_abraham(mpdta_panel, "lemp").cells
+    assert cells is not None
+    got = {(int(r.cohort), int(r.period)): r.estimate for r in cells.itertuples()}
+    assert set(got) == set(PUBLISHED_CS_UNIVERSAL)
+    for key, value in PUBLISHED_CS_UNIVERSAL.items():
+        assert got[key] == pytest.approx(value, abs=PRINTED9)
+
+
 def _cs_never_universal(frame: pd.DataFrame, y: str) -> dict[tuple[int, int], float]:
     """Independent Callaway–Sant'Anna ATT(g,t), never-treated controls, base g-1: 2x2 means."""
     m = frame.groupby(["cohort", "year"])[y].mean()
