@@ -68,6 +68,13 @@ _API: dict[str, str] = {
     "honest_did": "didstudy.inference.honest",
     "pretrend_power": "didstudy.inference.pretrends",
     "with_bootstrap": "didstudy.results.bootstrap",
+    "sun_abraham": "didstudy.estimation.robust.sun_abraham",
+    "imputation": "didstudy.estimation.robust.imputation",
+    "did2s": "didstudy.estimation.robust.did2s",
+    "etwfe": "didstudy.estimation.robust.etwfe",
+    "stacked_did": "didstudy.estimation.robust.stacked",
+    "dcdh": "didstudy.estimation.robust.dcdh",
+    "compare_estimators": "didstudy.estimation.robust.compare",
     # study
     "run_study": "didstudy.study.run",
 }

@@ -111,6 +111,19 @@ class EventStudyResult:
         Joint Wald test that all pre-period (lead) coefficients are zero.
     post_average
         Average of the post-period coefficients (``k ≥ 0``) with its standard error.
+    estimator
+        Which estimator produced the coefficients (``"twfe"``, ``"imputation"``, ``"did2s"``,
+        ``"etwfe"``, ``"sun_abraham"``, ``"stacked_did"``, ``"dcdh"``, ...).
+    has_base
+        Whether a normalised reference period exists (estimators without one, such as the
+        imputation estimator, report none and :meth:`figure_data` adds no base row).
+    cells
+        Optional cohort × period cells behind the coefficients (columns ``cohort, period,
+        rel_time, estimate, std_error, n_treated``): estimates, never input data.
+    aggregates
+        Further summaries (overall ATT, by cohort, by calendar period) with standard errors.
+    notes
+        Conventions worth printing under a table (control group, SE formula, ...).
     """
 
     terms: tuple[str, ...]
@@ -132,6 +145,11 @@ class EventStudyResult:
     dropped_terms: tuple[str, ...] = ()
     r2_within: float = float("nan")
     level: float = 0.95
+    estimator: str = "twfe"
+    has_base: bool = True
+    cells: pd.DataFrame | None = None
+    aggregates: tuple[LinearCombination, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def se(self) -> NDArray[np.float64]:
@@ -171,6 +189,8 @@ class EventStudyResult:
         sorted by ``rel_time``; column ``is_base`` marks the normalised period."""
         table = self.tidy(include_controls=False)
         table["is_base"] = False
+        if not self.has_base:
+            return table.sort_values("rel_time", kind="stable").reset_index(drop=True)
         base_row = pd.DataFrame(
             {
                 "term": [f"rel_time::{self.base}"],
@@ -214,6 +234,33 @@ class EventStudyResult:
             )
         return out
 
+    def _robust_dict(self) -> dict[str, Any]:
+        """Extra keys of the heterogeneity-robust estimators (absent for plain TWFE)."""
+        if self.estimator == "twfe" and self.cells is None and not self.aggregates:
+            return {}
+        cells = None
+        if self.cells is not None:
+            cells = [
+                {
+                    k: (
+                        int(v)
+                        if isinstance(v, np.integer)
+                        else _none_if_nan(float(v))
+                        if isinstance(v, (float, np.floating))
+                        else v
+                    )
+                    for k, v in rec.items()
+                }
+                for rec in self.cells.to_dict(orient="records")
+            ]
+        return {
+            "estimator": self.estimator,
+            "has_base": self.has_base,
+            "cells": cells,
+            "aggregates": [a.to_dict() for a in self.aggregates],
+            "notes": list(self.notes),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         table = self.tidy()
         rows = []
@@ -236,6 +283,7 @@ class EventStudyResult:
             "dropped_terms": list(self.dropped_terms),
             "pretrend": None if self.pretrend is None else self.pretrend.to_dict(),
             "post_average": None if self.post_average is None else self.post_average.to_dict(),
+            **self._robust_dict(),
             "stats": {
                 k: (_none_if_nan(v) if isinstance(v, float) else v) for k, v in self.stats().items()
             },

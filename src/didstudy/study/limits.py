@@ -43,6 +43,8 @@ MAX_STUDY_BYTES = 1_000_000  # a study file is a page of settings, not data
 MAX_NESTING = 16  # tables/arrays inside one another; real study files use at most 4
 MAX_TEXT = 10_000  # characters of one string argument (titles, notes, labels)
 MAX_ITEMS = 10_000  # items of one list argument (controls, periods, notes)
+#: Languages an argument may be given in (``{ zh = ..., en = ... }``, decision 0006).
+_LANGUAGES = frozenset({"zh", "en"})
 MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes non-negative integers; 64-bit keeps it portable
 NUMPY_BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
 
@@ -381,7 +383,13 @@ def check_step_arguments(
     ...                      lambda k: "study.toml")
     """
     for name, value in arguments.items():
-        _check_value(value, name, annotations.get(name, ""), BOUNDS.get(name), key(name), where)
+        annotation, bound = annotations.get(name, ""), BOUNDS.get(name)
+        if isinstance(value, Mapping) and value and set(value) <= _LANGUAGES:
+            # given per language ({ zh = ..., en = ... }, decision 0006): each must fit alone
+            for lang, text in value.items():
+                _check_value(text, name, annotation, bound, (*key(name), lang), where)
+            continue
+        _check_value(value, name, annotation, bound, key(name), where)
 
 
 def check_overrides(overrides: Mapping[str, Any]) -> None:

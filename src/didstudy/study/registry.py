@@ -155,6 +155,34 @@ REGISTRY: dict[str, StepKind] = dict(
             "didstudy.inference.pretrends:pretrend_power", data_parameter=None,
             result_parameters=("result",), column_parameters=frozenset(),
         ),
+        _k(
+            "sun_abraham", "estimate", "Sun-Abraham interaction-weighted event study",
+            "didstudy.estimation.robust.sun_abraham:sun_abraham", data_parameter="panel",
+        ),
+        _k(
+            "imputation", "estimate", "imputation event study (Borusyak, Jaravel & Spiess)",
+            "didstudy.estimation.robust.imputation:imputation", data_parameter="panel",
+        ),
+        _k(
+            "did2s", "estimate", "two-stage DiD (Gardner) with GMM standard errors",
+            "didstudy.estimation.robust.did2s:did2s", data_parameter="panel",
+        ),
+        _k(
+            "etwfe", "estimate", "extended TWFE (Wooldridge) with emfx aggregations",
+            "didstudy.estimation.robust.etwfe:etwfe", data_parameter="panel",
+        ),
+        _k(
+            "stacked_did", "estimate", "stacked DiD with corrective weights (WFH 2024)",
+            "didstudy.estimation.robust.stacked:stacked_did", data_parameter="panel",
+        ),
+        _k(
+            "dcdh", "estimate", "de Chaisemartin-D'Haultfoeuille DID_l (switching allowed)",
+            "didstudy.estimation.robust.dcdh:dcdh", data_parameter="panel",
+        ),
+        _k(
+            "compare_estimators", "estimate", "event studies of all robust estimators side by side",
+            "didstudy.estimation.robust.compare:compare_estimators", data_parameter="panel",
+        ),
         # render steps: tables and figures of earlier steps' results
         _k(
             "definitions_table", "render", "variables and their definitions (Table 1)",
@@ -215,6 +243,17 @@ REGISTRY: dict[str, StepKind] = dict(
             "event study of group-time effects with pointwise and uniform bands",
             "didstudy.report.figures.group_time:cs_event_study_figure", data_parameter=None,
             output="figure", result_parameters=("result",), column_parameters=frozenset(),
+        ),
+        _k(
+            "comparison_table", "render", "event studies by estimator (one column each)",
+            "didstudy.report.tables.comparison:comparison_table", data_parameter=None,
+            output="table", result_parameters=("result",), column_parameters=frozenset(),
+        ),
+        _k(
+            "comparison_figure", "render", "event studies by estimator, overlaid and dodged",
+            "didstudy.report.figures.comparison:comparison_figure", data_parameter=None,
+            output="figure", result_parameters=FIGURE_RESULT_PARAMETERS,
+            column_parameters=frozenset(),
         ),
         _k(
             "placebo_figure", "render", "placebo distribution plot",

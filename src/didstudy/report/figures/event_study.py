@@ -129,16 +129,17 @@ def event_study_figure(
             label=text["estimate"] + " (" + text["ci"].format(level=round(level * 100)) + ")",
             zorder=3,
         )
-        ax.plot(
-            [result.base],
-            [0.0],
-            marker="o",
-            markerfacecolor="white",
-            markeredgecolor="#0B3C8C",
-            linestyle="none",
-            label=text["base"],
-            zorder=3,
-        )
+        if result.has_base:
+            ax.plot(
+                [result.base],
+                [0.0],
+                marker="o",
+                markerfacecolor="white",
+                markeredgecolor="#0B3C8C",
+                linestyle="none",
+                label=text["base"],
+                zorder=3,
+            )
         ticks = np.arange(int(min(rel.min(), result.base)), int(max(rel.max(), result.base)) + 1)
         names = [str(int(t)) for t in ticks]
         if result.endpoints == "bin" and result.control_group == "never":

@@ -1,0 +1,276 @@
+"""Dynamic effects of de Chaisemartin & D'Haultfœuille (2024), ``did_multiplegt_dyn``.
+
+For a binary treatment that may switch on and off, each unit ``g`` has a baseline treatment
+``D_g1`` and a first switch ``F_g`` (the first period whose treatment differs from ``D_g1``).
+The effect ``l`` periods after the switch compares the switcher's outcome change
+``Y_{g,F_g-1+l} - Y_{g,F_g-1}`` with that of the units of the same baseline treatment that have
+not switched yet at ``F_g-1+l`` (dCDH 2024, eq. 3):
+
+    DID_l = sum_g S_g [dY_g - mean_{not yet switched} dY] / N_l,
+
+``S_g = +1`` for switchers in and ``-1`` for switchers out, combined with their shares; only
+switchers with ``F_g - 1 + l <= T_g`` (a not-yet-switcher of their baseline still exists) count.
+Placebos ``DID^pl_l`` replace ``dY`` by ``Y_{g,F_g-1-l} - Y_{g,F_g-1}`` with the same controls.
+
+Standard errors are the analytic ones of ``did_multiplegt_dyn`` (default, not
+``less_conservative_se``): with ``U_g`` the unit's influence function,
+``se^2 = sum_c (sum_{g in c} U~_g)^2 / G^2`` where ``U~`` replaces ``dY`` by ``dY - E^`` times a
+degrees-of-freedom factor ``sqrt(n/(n-1))``, ``E^`` the mean change of the unit's cohort (switchers
+of the same baseline and switch date; not-yet-switchers of the same baseline and period; their
+union when a cohort is a singleton). The joint placebo test is the Wald test of all placebos.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from didstudy.errors import EstimationError, ValidationError
+from didstudy.estimation.robust._common import (
+    EventStudySpec,
+    cluster_sums,
+    event_study_result,
+    panel_arrays,
+)
+from didstudy.results.event_study import EventStudyResult
+
+__all__ = ["dcdh"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Unit x period matrices (NaN = not observed) and the switching structure."""
+
+    Y: FloatArray
+    d_sq: FloatArray
+    first_switch: npt.NDArray[np.int64]
+    last_control: npt.NDArray[np.int64]
+    cluster: npt.NDArray[np.intp]
+
+
+def _design(panel: object, y: str, cluster: str | None) -> _Design:
+    A = panel_arrays(
+        panel, y, (), cluster, estimator="dcdh", absorbing=False, drop_always_treated=False
+    )
+    if np.any(np.diff(A.periods) != 1):
+        raise ValidationError(
+            f"dcdh needs consecutive integer periods; the panel has {A.periods.tolist()}.",
+            fix="recode the periods as consecutive integers (e.g. rank of the year).",
+        )
+    G, T = A.n_units, A.periods.size
+    Y = np.full((G, T), np.nan)
+    D = np.full((G, T), np.nan)
+    Y[A.unit, A.time] = A.y
+    D[A.unit, A.time] = A.treated.astype(np.float64)
+    first_obs = np.argmax(~np.isnan(D), axis=1)
+    d_sq = D[np.arange(G), first_obs]
+    changed = (d_sq[:, None] != D) & ~np.isnan(D)
+    first_switch = np.where(changed.any(axis=1), np.argmax(changed, axis=1), T).astype(np.int64)
+    last_control = np.zeros(G, dtype=np.int64)
+    for d in np.unique(d_sq):
+        same = d_sq == d
+        last_control[same] = int(first_switch[same].max()) - 1
+    cl = np.zeros(G, dtype=np.intp)
+    cl[A.unit] = A.cluster
+    return _Design(Y, d_sq, first_switch, last_control, cl)
+
+
+def _influence(des: _Design, ell: int, placebo: bool) -> tuple[FloatArray, FloatArray, int] | None:
+    """``(U, U_var, N)`` of effect or placebo ``ell``: per-unit influence functions."""
+    Y, G, T = des.Y, des.Y.shape[0], des.Y.shape[1]
+    dy = np.full((G, T), np.nan)
+    dy[:, ell:] = Y[:, ell:] - Y[:, :-ell]
+    if placebo:
+        dyp = np.full((G, T), np.nan)
+        dyp[:, 2 * ell :] = Y[:, : T - 2 * ell] - Y[:, ell : T - ell]
+        valid = ~np.isnan(dy) & ~np.isnan(dyp)
+        dy = dyp
+    else:
+        valid = ~np.isnan(dy)
+    cols = np.arange(T)[None, :]
+    F = des.first_switch[:, None]
+    in_window = (cols >= ell) & (cols <= des.last_control[:, None])
+    dist = (cols == F - 1 + ell) & (F < T) & valid & in_window
+    never = (cols < F) & valid
+    total_U = np.zeros(G)
+    total_V = np.zeros(G)
+    n_in_out = []
+    parts = []
+    for d, sign in ((0.0, 1.0), (1.0, -1.0)):
+        same = (des.d_sq == d)[:, None]
+        sw = dist & same
+        nc = never & same
+        n_sw_t = sw.sum(axis=0).astype(np.float64)
+        n_c_t = nc.sum(axis=0).astype(np.float64)
+        ok_t = n_c_t > 0
+        sw = sw & ok_t[None, :]
+        n_sw_t = np.where(ok_t, n_sw_t, 0.0)
+        n = int(sw.sum())
+        if n == 0:
+            continue
+        ratio = np.divide(n_sw_t, n_c_t, out=np.zeros(T), where=ok_t)
+        coef = np.where(in_window, sw.astype(np.float64) - ratio[None, :] * nc, 0.0)
+        dy0 = np.nan_to_num(dy)
+        U = (G / n) * (coef * dy0).sum(axis=1)
+        e_hat, dof = _cohort_means(des, dy0, sw, nc & (n_sw_t > 0)[None, :], same)
+        V = (G / n) * (coef * dof * (dy0 - e_hat)).sum(axis=1)
+        parts.append((sign * U, sign * V, n))
+        n_in_out.append(n)
+    if not parts:
+        return None
+    total = sum(n_in_out)
+    for U, V, n in parts:
+        total_U += (n / total) * U
+        total_V += (n / total) * V
+    return total_U, total_V, total
+
+
+def _cohort_means(
+    des: _Design,
+    dy: FloatArray,
+    sw: npt.NDArray[np.bool_],
+    ns: npt.NDArray[np.bool_],
+    same: npt.NDArray[np.bool_],
+) -> tuple[FloatArray, FloatArray]:
+    """``E^`` and the DOF factor of every (unit, period) cell (zero / one elsewhere)."""
+    G, T = dy.shape
+    e_hat = np.zeros((G, T))
+    dof = np.ones((G, T))
+    # switchers: cohort = same baseline and same first-switch date (at their effect period)
+    for f in np.unique(des.first_switch[sw.any(axis=1)]):
+        members = sw & (des.first_switch == f)[:, None]
+        n = int(members.sum())
+        if n >= 2:
+            e_hat[members] = dy[members].mean()
+            dof[members] = np.sqrt(n / (n - 1))
+    # not-yet-switchers by period; unions for singletons
+    n_ns = ns.sum(axis=0)
+    n_sw = sw.sum(axis=0)
+    for t in range(T):
+        pool_ns = ns[:, t]
+        pool_all = pool_ns | sw[:, t]
+        n_all = int(pool_all.sum())
+        mean_all = dy[pool_all, t].mean() if n_all else 0.0
+        if n_ns[t] >= 2:
+            e_hat[pool_ns, t] = dy[pool_ns, t].mean()
+            dof[pool_ns, t] = np.sqrt(n_ns[t] / (n_ns[t] - 1))
+        elif n_ns[t] == 1 and n_all >= 2:
+            e_hat[pool_ns, t] = mean_all
+            dof[pool_ns, t] = np.sqrt(n_all / (n_all - 1))
+        single_sw = sw[:, t] & np.isin(des.first_switch, _singletons(des.first_switch, sw))
+        if n_sw[t] and single_sw.any() and n_all >= 2:
+            e_hat[single_sw, t] = mean_all
+            dof[single_sw, t] = np.sqrt(n_all / (n_all - 1))
+    del same
+    return e_hat, dof
+
+
+def _singletons(first_switch: npt.NDArray[np.int64], sw: npt.NDArray[np.bool_]) -> list[int]:
+    dates, counts = np.unique(first_switch[sw.any(axis=1)], return_counts=True)
+    return [int(f) for f, c in zip(dates, counts, strict=True) if c == 1]
+
+
+def dcdh(
+    panel: object,
+    y: str,
+    *,
+    effects: int = 3,
+    placebos: int = 2,
+    cluster: str | None = None,
+    level: float = 0.95,
+) -> EventStudyResult:
+    """de Chaisemartin & D'Haultfœuille (2024) event-study effects ``DID_l`` and placebos.
+
+    Parameters
+    ----------
+    panel
+        The validated :class:`~didstudy.data.panel.Panel`; the treatment may switch on and off
+        (build it with ``allow_switching=True``). Periods must be consecutive integers.
+    y
+        Outcome.
+    effects, placebos
+        Number of dynamic effects ``l = 1..effects`` and placebos ``l = 1..placebos``.
+    cluster
+        Cluster column (default: the panel's cluster, else the unit).
+    level
+        Confidence level.
+
+    Returns
+    -------
+    EventStudyResult
+        ``estimator="dcdh"``; effect ``l`` at relative time ``l - 1`` and placebo ``l`` at
+        ``-1 - l`` (the period before the switch is the base ``-1``); ``pretrend`` is the joint
+        placebo test; normal reference distribution (``df_t = inf``) as ``did_multiplegt_dyn``.
+
+    Examples
+    --------
+    >>> res = dcdh(panel, "y", effects=3, placebos=2)  # doctest: +SKIP
+    """
+    if effects < 1 or placebos < 0:
+        raise ValidationError(
+            f"effects={effects}, placebos={placebos}: need effects >= 1 and placebos >= 0.",
+            fix="e.g. effects=3, placebos=2.",
+        )
+    des = _design(panel, y, cluster)
+    if not (des.first_switch < des.Y.shape[1]).any():
+        raise EstimationError(
+            "no unit's treatment ever changes, so there is no switcher to compare.",
+            fix="check the treatment column.",
+        )
+    rows: list[tuple[int, FloatArray, FloatArray, int]] = []
+    for ell in range(placebos, 0, -1):
+        got = _influence(des, ell, placebo=True)
+        if got is not None:
+            rows.append((-1 - ell, got[0], got[1], got[2]))
+    for ell in range(1, effects + 1):
+        got = _influence(des, ell, placebo=False)
+        if got is not None:
+            rows.append((ell - 1, got[0], got[1], got[2]))
+    if not any(k >= 0 for k, *_ in rows):
+        raise EstimationError(
+            "no switcher has a not-yet-switched comparison unit for any effect.",
+            fix="reduce effects= or add units whose treatment does not change.",
+        )
+    G = des.Y.shape[0]
+    coef = np.array([u.sum() / G for _, u, _, _ in rows])
+    Vu = np.column_stack([v for _, _, v, _ in rows])
+    n_cl = int(des.cluster.max()) + 1
+    sums = cluster_sums(Vu, des.cluster, n_cl)
+    vcov = (sums.T @ sums) / G**2
+    rel = [k for k, *_ in rows]
+    cells = pd.DataFrame(
+        {
+            "rel_time": rel,
+            "estimate": coef,
+            "std_error": np.sqrt(np.diag(vcov)),
+            "n_switchers": [n for *_, n in rows],
+        }
+    )
+    spec = EventStudySpec(
+        estimator="dcdh",
+        outcome=y,
+        controls=(),
+        control_group="not_yet_switched",
+        window=(min(rel), max(rel)),
+        vcov_type="dCDH analytic",
+        notes=(
+            "de Chaisemartin & D'Haultfoeuille (2024) DID_l: switchers vs units of the same "
+            "baseline treatment not yet switched; placebos before the switch.",
+        ),
+    )
+    return event_study_result(
+        spec,
+        rel,
+        coef,
+        vcov,
+        df_t=float("inf"),
+        nobs=int(np.isfinite(des.Y).sum()),
+        n_clusters=n_cl,
+        cells=cells,
+        level=level,
+    )
