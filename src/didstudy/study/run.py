@@ -30,6 +30,7 @@ from didstudy.study.sources import (
     SampleLog,
     apply_sample,
     check_panel_columns,
+    check_unique,
     frame_hash,
     load_sources,
 )
@@ -154,8 +155,13 @@ def prepare(
     plan = make_plan(loaded, overrides, lang)
     sources = load_sources(loaded)
     main = sources[loaded.spec.panel.data].frame
-    check_panel_columns(loaded, main, sources[loaded.spec.panel.data].origin)
+    origin = sources[loaded.spec.panel.data].origin
+    sample = loaded.spec.sample
+    rules = bool(sample.years or sample.keep or sample.drop or sample.where)
+    check_panel_columns(loaded, main, origin, duplicates=not rules)
     frame, log = apply_sample(loaded, main)
+    if rules:
+        check_unique(loaded, frame, origin, sampled=True)
     context = Context(loaded, plan, sources, frame, log)
     check_columns(context, dry_run=True)
     return plan, context

@@ -28,6 +28,7 @@ __all__ = [
     "SampleLog",
     "apply_sample",
     "check_panel_columns",
+    "check_unique",
     "frame_hash",
     "load_sources",
 ]
@@ -182,8 +183,14 @@ def _missing_column(
     )
 
 
-def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame, origin: str | None = None) -> None:
-    """The panel's role columns exist and (unit, time) pairs are unique."""
+def check_panel_columns(
+    loaded: LoadedSpec, frame: pd.DataFrame, origin: str | None = None, *, duplicates: bool = True
+) -> None:
+    """The panel's role columns exist and (unit, time) pairs are unique.
+
+    With ``duplicates=False`` the uniqueness check is left to :func:`check_unique` after the
+    sample rules (a state x year x sex file is a panel once ``[sample] keep`` picks one sex).
+    """
     panel = loaded.spec.panel
     roles = {
         "unit": panel.unit,
@@ -214,16 +221,31 @@ def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame, origin: str | N
                 fix=f"make '{column}' numeric ("
                 + ("0/1)" if role == "treat" else "first treated year, 0 = never)"),
             )
+    if duplicates:
+        check_unique(loaded, frame, origin)
+
+
+def check_unique(
+    loaded: LoadedSpec, frame: pd.DataFrame, origin: str | None = None, *, sampled: bool = False
+) -> None:
+    """(unit, time) pairs are unique; ``sampled``: ``frame`` is the panel after ``[sample]``."""
+    panel = loaded.spec.panel
     duplicated = frame.duplicated(subset=[panel.unit, panel.time], keep=False)
     if duplicated.any():
         rows = [int(i) + 2 for i in frame.index[duplicated][:10]]
+        where = (
+            "rows of the sample after the [sample] rules, counted from 2"
+            if sampled
+            else "file rows counted with the header as row 1"
+        )
         raise DataError(
             f"{int(duplicated.sum())} rows share a ({panel.unit}, {panel.time}) pair: the panel "
-            "needs one row per unit and period (file rows counted with the header as row 1)",
+            f"needs one row per unit and period ({where})",
             file=origin,
             column=f"{panel.unit}, {panel.time}",
             rows=rows,
-            fix="remove or aggregate the duplicate rows before running the study",
+            fix="remove or aggregate the duplicate rows, or keep one value of the column that "
+            "repeats them with [sample] keep = { column = [value] }",
         )
 
 
