@@ -209,6 +209,8 @@ def psm_did(
     caliper
         Maximum propensity distance; in standard deviations of the propensity score when
         ``std_caliper`` (MatchIt's convention), else in propensity units.
+    std_caliper
+        Read ``caliper`` in standard deviations of the distance (default) or in its units.
     replace
         Match with replacement (frequency weights in the regression).
     common_support

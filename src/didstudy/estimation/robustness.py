@@ -203,6 +203,13 @@ def anticipation(
     (never-treated units: always 0); the adoption period ``g`` is the first period with
     ``treat == 1``. Under no anticipation the coefficients on ``pre_k`` are zero.
 
+    Parameters
+    ----------
+    leads
+        The ``k`` of the ``pre_k`` dummies (positive integers; default one period before).
+    name
+        Name of the model in the returned collection.
+
     Returns
     -------
     ResultCollection
@@ -269,6 +276,8 @@ def concurrent_policies(
     mode
         ``"each"``: one model per policy (named by its label); ``"all"``: one model with every
         policy dummy; ``"each_and_all"`` (default): both.
+    all_name
+        Name of the model with every policy dummy.
 
     Returns
     -------

@@ -124,6 +124,20 @@ def stepwise(
     With ``same_sample=True`` (default) every column uses the rows complete in all controls,
     so the columns differ only by the controls (as a published stepwise table should); with
     False each column drops only the rows its own variables need.
+
+    Parameters
+    ----------
+    data, y, treat, fe, cluster, weights, vcov, ssc, drop_singletons
+        As :func:`twfe`.
+    controls
+        Controls in the order they enter: column ``k`` holds the first ``k - 1`` of them.
+    same_sample
+        Estimate every column on the rows complete in all controls.
+
+    Returns
+    -------
+    ResultCollection
+        ``len(controls) + 1`` models, named ``(1)``, ``(2)``, ...
     """
     names = _treat_list(treat)
     controls = list(controls)

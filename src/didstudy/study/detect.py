@@ -425,7 +425,7 @@ def detect_roles(
         "units": int(sample[unit].nunique()),
         "periods": int(sample[time].nunique()),
         "rows": len(sample),
-        "balanced": bool(sample.groupby(unit)[time].nunique().nunique() == 1),
+        "balanced": _balanced(sample, unit, time, outcome),
         "never_treated": _never_treated(sample, unit, indicator),
         "first": int(sample[time].min()),
         "last": int(sample[time].max()),
@@ -447,6 +447,13 @@ def detect_roles(
         detected=tuple(role for role, value in given.items() if value is None),
         facts=facts,
     )
+
+
+def _balanced(frame: pd.DataFrame, unit: str, time: str, outcome: str) -> bool:
+    """Every unit observed, with the outcome, in every period of the sample."""
+    complete = frame.loc[frame[outcome].notna()]
+    counts = complete.groupby(unit)[time].nunique()
+    return bool(len(counts) == frame[unit].nunique() and (counts == frame[time].nunique()).all())
 
 
 def _pick_outcome(candidates: Sequence[str], file: str) -> str:

@@ -62,6 +62,17 @@ def placebo_figure(
     (estimate, conventional p-value) against the right axis, with a dotted line at
     ``p_threshold``.
 
+    Parameters
+    ----------
+    result
+        A placebo result (the name of a ``placebo`` step in a study file).
+    bins
+        Histogram bins: a number or a :func:`numpy.histogram_bin_edges` rule.
+    p_threshold
+        Height of the dotted p-value line (``None``: no line).
+    show_pvalues
+        Draw each draw's conventional p-value on the right axis.
+
     Returns
     -------
     matplotlib.figure.Figure
