@@ -80,7 +80,8 @@ _EXAMPLE: dict[str, Any] = {
     "show_names": True, "rule_before_summary": True, "thousands": ",", "vline": "between",
     "time_label": "Year", "split": "resource_group", "column": "code", "by": "year",
     "sector": "sector", "value": "light", "total": "emp_total", "cohort": "first_year",
-    "seed": 1,
+    "seed": 1, "years": {"F15_night": 2005}, "vintage": 2010, "nodata": [255],
+    "correction": "threshold", "correction_params": {"minimum": 7},
 }  # fmt: skip
 
 
@@ -193,7 +194,8 @@ def parse_parameters(doc: str) -> dict[str, str]:
 
 def _examples() -> dict[str, dict[str, Any]]:
     """``{kind: {argument: value}}`` from the bundled study files (first use wins)."""
-    texts = [resources.files("didstudy.study.examples").joinpath("reference_study.toml")]
+    folder = resources.files("didstudy.study.examples")
+    texts = [folder.joinpath(n) for n in ("reference_study.toml", "reference_study_rasters.toml")]
     found: dict[str, dict[str, Any]] = {}
     for text in texts:
         raw = tomllib.loads(text.read_text(encoding="utf-8"))
@@ -265,6 +267,8 @@ def parameter_docs(step: StepKind, function: Callable[..., Any]) -> list[Paramet
         ):
             continue
         example = _example(name, parameter, examples, anywhere)
+        if name in step.injected and name not in examples:
+            example = "(filled by the runner)"
         if "Callable" in _annotation(parameter):
             example = "(Python only: a function cannot be written in a study file)"
         if name in STEP_RUNNER_KEYS and example:

@@ -403,6 +403,7 @@ def _run_step(
         data_hash = hashlib.sha256(
             (data_hash + frame_hash(context.frame[[context.loaded.spec.panel.unit]])).encode()
         ).hexdigest()
+    data_hash = _with_input_files(context, step, data_hash)
     key = cache_key(step.fingerprint(), data_hash)
     started = time.perf_counter()
     result = cache.get(key)
@@ -439,6 +440,19 @@ def _run_step(
         step.name, step.kind.kind, step.target, status, seconds, data_hash, seed,
         _record_warnings(caught),
     )  # fmt: skip
+
+
+def _with_input_files(context: Context, step: PlannedStep, data_hash: str) -> str:
+    """Mix the content of the files a step reads (its function's ``input_digest``) into the
+    step's data hash, so that file-reading steps are cached by content."""
+    digest = getattr(step.function, "input_digest", None)
+    if not callable(digest):
+        return data_hash
+    try:
+        files = str(digest(step.arguments))
+    except DidstudyError as exc:
+        raise _wrap(context, step, exc) from None
+    return hashlib.sha256((data_hash + files).encode("utf-8")).hexdigest()
 
 
 def _versions() -> dict[str, str]:
