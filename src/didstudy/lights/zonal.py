@@ -34,6 +34,12 @@ from didstudy.lights.raster import (
     read_grid,
     read_window,
 )
+from didstudy.lights.sparse_zonal import (
+    prefetched_sparse,
+    release_buffers,
+    sparse_eligible,
+    sparse_task,
+)
 
 __all__ = [
     "STATS",
@@ -209,6 +215,11 @@ def raster_task(overlay: Overlay, item: RasterItem) -> dict[str, NDArray[np.floa
     if r1 <= r0:
         _check_grid(overlay, item[0])
         return apply_overlay(overlay, np.empty((0, 0)), item[1])
+    if sparse_eligible(item[1], item[2], item[3]):
+        _check_grid(overlay, item[0])
+        done = sparse_task(overlay, item[0], item[1], item[2])
+        if done is not None:
+            return done
     buffer, invalid = _scratch(overlay)
     return _compute_item(overlay, item, _read_item(overlay, item, buffer), invalid)
 
@@ -228,6 +239,13 @@ def prefetched_tasks(
     if r1 <= r0 or len(items) < 2:
         for i, item in enumerate(items):
             yield i, raster_task(overlay, item)
+        return
+    if all(sparse_eligible(it[1], it[2], it[3]) for it in items):
+        for item in items:
+            _check_grid(overlay, item[0])
+        plain = [(it[0], it[1], it[2]) for it in items]
+        for i, res in prefetched_sparse(overlay, plain):
+            yield i, res if res is not None else raster_task(overlay, items[i])
         return
     buffers = (
         np.empty(overlay.window_shape, dtype=BUFFER_DTYPE),
@@ -407,6 +425,7 @@ def zonal_stats(
         )
     out.attrs["lights"] = meta
     _release_scratch()
+    release_buffers()
     return out
 
 
