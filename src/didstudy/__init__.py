@@ -47,6 +47,8 @@ _API: dict[str, str] = {
     "placebo": "didstudy.inference.placebo",
     # study
     "run_study": "didstudy.study.run",
+    "Study": "didstudy.study.builder",
+    "init_study": "didstudy.study.init_template",
 }
 
 __all__ = ["__version__", *sorted(_API)]

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from didstudy.errors import EstimationError
-from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.protocol import TIDY_COLUMNS, HtmlRepr
 
 __all__ = ["RegressionResult", "ResultCollection", "TermEstimate"]
 
@@ -50,7 +50,7 @@ def _py(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class RegressionResult:
+class RegressionResult(HtmlRepr):
     """Coefficients, covariance and statistics of a fitted linear model.
 
     Attributes
@@ -243,7 +243,7 @@ class RegressionResult:
 
 
 @dataclass(frozen=True)
-class ResultCollection(Sequence[tuple[str, RegressionResult]]):
+class ResultCollection(HtmlRepr, Sequence[tuple[str, RegressionResult]]):
     """An ordered, immutable collection of named results (e.g. the columns of a table)."""
 
     items: tuple[tuple[str, RegressionResult], ...]

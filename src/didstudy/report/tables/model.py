@@ -132,3 +132,9 @@ class Table:
     def with_notes(self, *notes: str) -> Table:
         """A copy with ``notes`` appended."""
         return replace(self, notes=self.notes + tuple(notes))
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the HTML fragment of the report (escaped) with its style sheet."""
+        from didstudy.report.tables.to_html import TABLE_CSS, table_to_html
+
+        return f"<style>{TABLE_CSS}</style>" + table_to_html(self)
