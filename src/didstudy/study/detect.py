@@ -278,7 +278,8 @@ def _time_and_unit(
         if not found:
             raise _fail("period (time)", file, "--time", list(map(str, frame.columns)))
         time = found[0]
-        notes.append(f"time = {time!r}: integral, year-like" + _others(found))
+        kind = "years" if frame[time].between(*YEARS).all() else "integer periods"
+        notes.append(f"time = {time!r}: complete, {kind}" + _others(found))
     split = None
     if unit is None:
         found = _unit_candidates(frame, time)
