@@ -322,6 +322,8 @@ def heterogeneity(
         difference) or only the treatment (``"treatment"``).
     reps, seed
         Permutations of the Fisher test and the seed of ``numpy.random.default_rng``.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     fe, cluster, vcov, ssc
         For the split-sample regressions (defaults: unit and time FE, clustered by unit). The
         difference tests always use unit and time fixed effects (interacted with the group in

@@ -62,6 +62,8 @@ def mechanisms(
     center
         Centre ``M`` at its sample mean before forming ``M×Policy`` (then the ``Policy``
         coefficient in (b) is the effect at the mean of ``M``); default ``False`` as the paper.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time FE, clustered by unit).
 

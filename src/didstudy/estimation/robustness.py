@@ -91,6 +91,8 @@ def robustness_winsorized(
         Winsorise within groups of this column (e.g. the year); default: whole sample.
     name
         Column name of the result; default ``"winsorized p1/p99"``.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
 
@@ -129,6 +131,14 @@ def robustness_drop(
 
     Parameters
     ----------
+    data
+        A Panel, or a DataFrame with ``unit`` and ``time`` named.
+    y, treat, controls
+        The baseline specification.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
+    fe, cluster, vcov, ssc
+        As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
     drop
         ``{label: [codes, ...]}``: each entry is one model that drops the rows whose ``column``
         (default: the unit identifier) is among the codes; the model is named
@@ -205,6 +215,14 @@ def anticipation(
 
     Parameters
     ----------
+    data
+        A Panel, or a DataFrame with ``unit`` and ``time`` named.
+    y, treat, controls
+        The baseline specification.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
+    fe, cluster, vcov, ssc
+        As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
     leads
         The ``k`` of the ``pre_k`` dummies (positive integers; default one period before).
     name
@@ -270,6 +288,14 @@ def concurrent_policies(
 
     Parameters
     ----------
+    data
+        A Panel, or a DataFrame with ``unit`` and ``time`` named.
+    y, treat, controls
+        The baseline specification.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
+    fe, cluster, vcov, ssc
+        As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
     policies
         ``{label: column}``: 0/1 columns of other policies in force (e.g. the Rise of Central
         China from 2004 for its provinces' cities).

@@ -463,6 +463,8 @@ def placebo(
         real adoption period.
     fe, cluster, weights, vcov, ssc, drop_singletons
         As :func:`didstudy.twfe`.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     chunk_size
         Draws fitted at once (default: as many as fit in about 256 MB).
     progress
