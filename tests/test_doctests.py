@@ -16,6 +16,20 @@ MODULES = (
     "didstudy.results.protocol",
     "didstudy.lights.demo_rasters",
     "didstudy.data.datasets",
+    "didstudy.data.panel",
+    "didstudy.data.simulate",
+    "didstudy.estimation.twfe",
+    "didstudy.estimation.event_study",
+    "didstudy.estimation.bacon",
+    "didstudy.estimation.psm",
+    "didstudy.estimation.robustness",
+    "didstudy.estimation.heterogeneity",
+    "didstudy.estimation.mechanisms",
+    "didstudy.inference.placebo",
+    "didstudy.measure.gini",
+    "didstudy.measure.theil",
+    "didstudy.measure.transform",
+    "didstudy.data.treatment",
 )
 
 

@@ -26,3 +26,10 @@ def test_every_argument_is_documented(name: str, module: str) -> None:
     assert [a for a in arguments if a not in documented] == []
     if not isinstance(obj, type):
         assert "Returns\n-------" in doc, f"{name} has no Returns section"
+
+
+@pytest.mark.parametrize(("name", "module"), PUBLIC, ids=[n for n, _ in PUBLIC])
+def test_every_public_name_has_an_example(name: str, module: str) -> None:
+    doc = inspect.getdoc(getattr(importlib.import_module(module), name)) or ""
+    examples = doc.partition("Examples\n--------\n")[2]
+    assert ">>> " in examples, f"{name} has no Examples section"

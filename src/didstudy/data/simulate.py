@@ -117,6 +117,13 @@ def simulate_staggered(
     ------
     ValidationError
         When the unit counts do not add up or an argument is out of range.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> df = ds.simulate_staggered(n_units=20, seed=1)
+    >>> df.attrs["simulated"]
+    True
     """
     rng = np.random.default_rng(seed)
     if isinstance(periods, (int, np.integer)):

@@ -334,6 +334,14 @@ def heterogeneity(
     -------
     HeterogeneityResult
         ``.models`` (``"<dimension>: <group>"``) and ``.differences`` (one row per pair).
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.heterogeneity(panel, y="l_homicide", treat="post", by="south", reps=20, seed=1)
+    >>> len(res.tidy())
+    2
     """
     inp = panel_input(data, unit, time)
     require_columns(inp.frame, [y, treat, *controls])

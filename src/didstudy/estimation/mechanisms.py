@@ -73,6 +73,14 @@ def mechanisms(
         Models ``"<M> (a)"`` and ``"<y> (b: <M>)"`` for each mediator, alternating as the
         paper's columns (1)-(6). In (b) the reported terms start with ``treat``, ``M`` and
         ``interaction_term(M, treat)``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.mechanisms(panel, y="l_homicide", treat="post", mediators=["l_police"])
+    >>> [name for name, _ in res]
+    ['l_police (a)', 'l_homicide (b: l_police)']
     """
     inp = panel_input(data, unit, time)
     mediators = list(mediators)

@@ -237,6 +237,15 @@ def psm_did(
     PSMDIDResult
         ``.regression`` (the TWFE on the matched sample), ``.matches``, ``.balance``,
         ``.cells``, ``.nobs_before``, ``.nobs_matched``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("mpdta"), unit="countyreal", time="year",
+    ...                   cohort="first.treat")
+    >>> res = ds.psm_did(panel, y="lemp", treat="_treated", covariates=["lpop"], controls=[])
+    >>> res.regression.nobs > 0
+    True
     """
     inp = panel_input(data, unit, time)
     covariates = list(covariates)

@@ -100,6 +100,14 @@ def robustness_winsorized(
     -------
     ResultCollection
         One model.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.robustness_winsorized(panel, y="l_homicide", treat="post", controls=["l_police"])
+    >>> res.tidy()["term"].iloc[0]
+    'post'
     """
     inp = panel_input(data, unit, time)
     require_columns(inp.frame, [y, treat, *controls])
@@ -155,6 +163,14 @@ def robustness_drop(
     ------
     ValidationError
         None of the codes of an entry occurs in the data (a typo or a code-system mismatch).
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.robustness_drop(panel, y="l_homicide", treat="post", drop={"Texas": ["Texas"]})
+    >>> [name for name, _ in res]
+    ['drop Texas']
     """
     inp = panel_input(data, unit, time)
     col = column or inp.unit
@@ -232,6 +248,13 @@ def anticipation(
     -------
     ResultCollection
         One model whose terms include ``treat`` and ``lead_term(treat, k)`` for each ``k``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> [name for name, _ in ds.anticipation(panel, y="l_homicide", treat="post")]
+    ['anticipation']
     """
     inp = panel_input(data, unit, time)
     require_columns(inp.frame, [y, treat, *controls])
@@ -310,6 +333,15 @@ def concurrent_policies(
     ResultCollection
         Models named by the policy labels and ``all_name``; the policy dummies enter as
         additional regressors next to ``treat`` and are reported.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.concurrent_policies(panel, y="l_homicide", treat="post",
+    ...                              policies={"civil": "civil"}, mode="each")
+    >>> [name for name, _ in res]
+    ['civil']
     """
     inp = panel_input(data, unit, time)
     if not policies:

@@ -138,6 +138,14 @@ def stepwise(
     -------
     ResultCollection
         ``len(controls) + 1`` models, named ``(1)``, ``(2)``, ...
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> steps = ds.stepwise(panel, y="l_homicide", treat="post", controls=["l_police", "poverty"])
+    >>> [name for name, _ in steps]
+    ['(1)', '(2)', '(3)']
     """
     names = _treat_list(treat)
     controls = list(controls)

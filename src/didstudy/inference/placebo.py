@@ -481,6 +481,14 @@ def placebo(
     PlaceboResult
         Every draw's coefficient, SE, t and p; randomisation p-values (two-sided
         ``|b_r| ≥ |b|`` and both one-sided) and the shares of draws beyond the real estimate.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> pl = ds.placebo(panel, y="l_homicide", treat="post", reps=50, seed=1)
+    >>> pl.reps, 0 < pl.p_two_sided <= 1
+    (50, True)
     """
     if mode not in ("units_and_timing", "units", "timing"):
         raise ValidationError(f"mode must be 'units_and_timing', 'units' or 'timing', not {mode!r}")

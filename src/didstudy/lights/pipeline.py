@@ -113,6 +113,12 @@ def lights_panel(
     LightsPanel
         County light per year, INDG per city-year, the yearly Dagum decomposition, the zonal
         table and every county-year or city without a match.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> out = ds.lights_panel("ntl/*.tif", "counties.gpkg", "code")  # doctest: +SKIP
+    >>> out.indg[["time", "group", "gini"]].head()  # doctest: +SKIP
     """
     from didstudy.measure.inequality import dagum_panel
 

@@ -343,6 +343,13 @@ def zonal_stats(
         Long table ``id_col, raster, <stats>``, one row per zone and raster, every zone present.
         ``.attrs["lights"]`` holds the method, grids, overlay keys, zones with no valid cell and
         the transform parameters. Zones with no valid cell raise a :class:`LightsWarning`.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> table = ds.zonal_stats("ntl/*.tif", "counties.gpkg", "code")  # doctest: +SKIP
+    >>> table.columns.tolist()  # doctest: +SKIP
+    ['code', 'raster', 'mean', 'sum', 'count', 'max']
     """
     from didstudy.lights.cache import ResultCache
     from didstudy.lights.executor import SerialExecutor

@@ -591,6 +591,13 @@ def run_study(
     Returns
     -------
     StudyOutcome
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> outcome = ds.run_study("study.toml", "report")  # doctest: +SKIP
+    >>> [record.status for record in outcome.records]  # doctest: +SKIP
+    ['ok', 'ok', 'cached']
     """
     started = time.perf_counter()
     if formats is not None:
