@@ -56,7 +56,12 @@ def _dmsp_like(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def generate(
-    directory: Path, scale: float, n_rasters: int, seed: int = 1, pattern: str = "noise"
+    directory: Path,
+    scale: float,
+    n_rasters: int,
+    seed: int = 1,
+    pattern: str = "noise",
+    grid: str = "china",
 ) -> dict[str, Any]:
     """Write ``n_rasters`` float32 tiled GeoTIFFs and a Voronoi zone GeoPackage.
 
@@ -73,6 +78,9 @@ def generate(
 
     w, h = round(FULL_W * scale), round(FULL_H * scale)
     n_zones = max(round(FULL_ZONES * scale * scale), 4)
+    dtype, nodata = "float32", -1.0
+    if grid == "dmsp4k":  # issue 14's grid: 4,000 x 3,000 uint8, 800 zones, DMSP-like
+        w, h, n_zones, dtype, nodata, pattern = 4000, 3000, 800, "uint8", 255.0, "dmsp"
     rng = np.random.default_rng(seed)
     transform = from_origin(ORIGIN[0], ORIGIN[1] + h * CELL, CELL, CELL)
     profile = dict(
@@ -80,10 +88,10 @@ def generate(
         height=h,
         width=w,
         count=1,
-        dtype="float32",
+        dtype=dtype,
         crs="EPSG:4326",
         transform=transform,
-        nodata=-1.0,
+        nodata=nodata,
         tiled=True,
         blockxsize=256,
         blockysize=256,
@@ -101,10 +109,10 @@ def generate(
             arr = np.minimum(np.floor(base * np.float32(1 + 0.02 * i)), np.float32(63))
         else:
             arr = base * np.float32(1 + 0.02 * i) + rng.random((h, w), dtype=np.float32) * 5
-        arr[: max(h // 200, 1), :] = -1.0
+        arr[: max(h // 200, 1), :] = nodata
         path = directory / f"ntl_{2000 + i}.tif"
         with rasterio.open(path, "w", **profile) as dst:
-            dst.write(arr, 1)
+            dst.write(arr.astype(dtype), 1)
         paths.append(str(path))
         del arr
     xmin, ymin = ORIGIN
@@ -119,6 +127,8 @@ def generate(
     zpath = directory / "zones.gpkg"
     zones.to_file(zpath)
     return {
+        "nodata": nodata,
+        "dark_share": float((base == 0).mean()) if pattern == "dmsp" else 0.0,
         "paths": paths,
         "zones": str(zpath),
         "width": w,
@@ -131,6 +141,7 @@ def generate(
 def stage_ours(info: dict[str, Any], method: str, workers: int, kind: str) -> dict[str, Any]:
     from didstudy.kernels.resample import get_executor
     from didstudy.lights.raster import read_window
+    from didstudy.lights.sparse_zonal import cell_index, read_native, sparse_stats
     from didstudy.lights.zonal import (
         _scratch,
         _stats_inplace,
@@ -141,23 +152,37 @@ def stage_ours(info: dict[str, Any], method: str, workers: int, kind: str) -> di
     )
 
     paths = info["paths"]
+    nodata = float(info.get("nodata", -1.0))
     t0 = time.perf_counter()
     overlay = build_overlay(info["zones"], "county", paths[0], method=method)  # type: ignore[arg-type]
     t_overlay = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cell_index(overlay)
+    t_index = time.perf_counter() - t0
     r0, r1, c0, c1 = overlay.window
     per_read, per_compute = [], []
+    sparse_read, sparse_compute = [], []
     buffer, invalid = _scratch(overlay)
-    for path in paths[: min(4, len(paths))]:
-        t1 = time.perf_counter()
-        values = read_window(path, (r0, r1), (c0, c1), (-1.0,), out=buffer)
-        t2 = time.perf_counter()
-        _stats_inplace(overlay, values.ravel(), ("mean", "count"), invalid)
-        t3 = time.perf_counter()
-        per_read.append(t2 - t1)
-        per_compute.append(t3 - t2)
+    for _round in range(2):  # alternate the dense and the sparse path, twice each raster
+        for path in paths[: min(4, len(paths))]:
+            t1 = time.perf_counter()
+            values = read_window(path, (r0, r1), (c0, c1), (nodata,), out=buffer)
+            t2 = time.perf_counter()
+            dense = _stats_inplace(overlay, values.ravel(), ("mean", "count"), invalid)
+            t3 = time.perf_counter()
+            native = read_native(overlay, path, (nodata,))
+            t4 = time.perf_counter()
+            assert native is not None
+            fast = sparse_stats(overlay, native[0], native[1], ("mean", "count"))
+            t5 = time.perf_counter()
+            np.testing.assert_allclose(fast["mean"], dense["mean"], rtol=1e-12)
+            per_read.append(t2 - t1)
+            per_compute.append(t3 - t2)
+            sparse_read.append(t4 - t3)
+            sparse_compute.append(t5 - t4)
     # per raster in a stream over all rasters, overlay built: sequential (one float32 buffer)
     # and prefetched (reader thread fills the next buffer while this one is computed)
-    items = [(p, ("mean", "count"), (-1.0,), None) for p in paths]
+    items = [(p, ("mean", "count"), (nodata,), None) for p in paths]
     stream: dict[str, float] = {}
     if kind == "serial":
         t5 = time.perf_counter()
@@ -168,7 +193,7 @@ def stage_ours(info: dict[str, Any], method: str, workers: int, kind: str) -> di
         b64 = np.empty(overlay.window_shape)
         t5 = time.perf_counter()
         for path in paths:
-            v = read_window(path, (r0, r1), (c0, c1), (-1.0,), out=b64)
+            v = read_window(path, (r0, r1), (c0, c1), (nodata,), out=b64)
             _stats_inplace(overlay, v.ravel(), ("mean", "count"), invalid)
         stream["sequential_float64"] = (time.perf_counter() - t5) / len(items)
         del b64
@@ -179,17 +204,23 @@ def stage_ours(info: dict[str, Any], method: str, workers: int, kind: str) -> di
     executor = get_executor(kind, workers=workers)  # type: ignore[arg-type]
     t4 = time.perf_counter()
     table = zonal_stats(
-        paths, info["zones"], "county", stats=("mean", "count"), method=method, executor=executor
-    )  # type: ignore[arg-type]
+        paths, info["zones"], "county", stats=("mean", "count"), method=method, executor=executor,
+        nodata=(nodata,),
+    )  # type: ignore[arg-type]  # fmt: skip
     t_total = time.perf_counter() - t4
     return {
         "method": method,
         "workers": workers,
         "overlay_s": t_overlay,
         "nnz": int(overlay.indices.size),
-        "read_s": float(np.median(per_read)),
-        "compute_s": float(np.median(per_compute)),
-        "per_raster_s": float(np.median(np.add(per_read, per_compute))),
+        "cell_index_s": t_index,
+        "dense_read_s": float(np.median(per_read)),
+        "dense_compute_s": float(np.median(per_compute)),
+        "dense_per_raster_s": float(np.median(np.add(per_read, per_compute))),
+        "read_s": float(np.median(sparse_read)),
+        "compute_s": float(np.median(sparse_compute)),
+        "per_raster_s": float(np.median(np.add(sparse_read, sparse_compute))),
+        "compute_over_read": float(np.median(np.divide(sparse_compute, sparse_read))),
         "stream_per_raster_s": stream,
         "end_to_end_s": t_total,
         "n_rasters": len(paths),
@@ -207,7 +238,8 @@ def stage_rasterstats(info: dict[str, Any], n: int) -> dict[str, Any]:
     times = []
     for path in info["paths"][:n]:
         t0 = time.perf_counter()
-        zonal_stats(zones, path, stats=["mean", "count"], all_touched=False)
+        zonal_stats(zones, path, stats=["mean", "count"], all_touched=False,
+                    nodata=info.get("nodata", -1.0))  # fmt: skip
         times.append(time.perf_counter() - t0)
     return {"per_raster_s": float(np.median(times)), "n": n, "peak_rss_mib": _peak_mib()}
 
@@ -250,10 +282,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-rivals", action="store_true")
     parser.add_argument(
+        "--skip-executors", action="store_true", help="skip the 2-thread / 2-process runs"
+    )
+    parser.add_argument(
         "--pattern",
         choices=("noise", "dmsp"),
         default="noise",
         help="noise: every cell lit with float noise (worst case); dmsp: DMSP-like sparse lights",
+    )
+    parser.add_argument(
+        "--grid",
+        choices=("china", "dmsp4k"),
+        default="china",
+        help="china: 7,440 x 4,320 x scale float32; dmsp4k: 4,000 x 3,000 uint8, 800 zones",
     )
     parser.add_argument("--data-dir", help="keep (and reuse) the generated rasters here")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
@@ -277,10 +318,11 @@ def main(argv: list[str] | None = None) -> int:
         ipath = d / "info.json"
         info = json.loads(ipath.read_text()) if ipath.exists() else {}
         stale = info.get("scale") != ns.scale or info.get("pattern", "noise") != ns.pattern
+        stale = stale or info.get("grid", "china") != ns.grid
         if stale or len(info.get("paths", [])) != ns.rasters:
             t0 = time.perf_counter()
-            generated = generate(d, ns.scale, ns.rasters, pattern=ns.pattern)
-            info = {"scale": ns.scale, "pattern": ns.pattern, **generated}
+            generated = generate(d, ns.scale, ns.rasters, pattern=ns.pattern, grid=ns.grid)
+            info = {"scale": ns.scale, "pattern": ns.pattern, "grid": ns.grid, **generated}
             print(f"generated {ns.rasters} rasters in {time.perf_counter() - t0:.1f} s")
             ipath.write_text(json.dumps(info))
         print(
@@ -308,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
             print(method, json.dumps(results[f"ours_{method}"]), flush=True)
-        for kind in ("threads", "processes"):
+        for kind in () if ns.skip_executors else ("threads", "processes"):
             results[f"ours_center_{kind}"] = _run_stage(
                 [
                     "--stage",

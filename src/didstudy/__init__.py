@@ -77,6 +77,8 @@ _API: dict[str, str] = {
     "compare_estimators": "didstudy.estimation.robust.compare",
     # study
     "run_study": "didstudy.study.run",
+    "Study": "didstudy.study.builder",
+    "init_study": "didstudy.study.init_template",
 }
 
 __all__ = ["__version__", *sorted(_API)]

@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from didstudy.cli import estimate, lights, panel, study  # noqa: F401  (register commands)
+from didstudy.cli import estimate, init, lights, panel, study  # noqa: F401  (register commands)
 from didstudy.cli._app import app, err_console
 from didstudy.errors import DidstudyError
 

@@ -170,9 +170,10 @@ def validate(
         _print_warnings(err_console, name, notes)
 
 
-def demo_study_path() -> Path:
-    """The bundled reference study file."""
-    return Path(str(resources.files("didstudy.study.examples").joinpath("reference_study.toml")))
+def demo_study_path(from_rasters: bool = False) -> Path:
+    """The bundled reference study file (its raster variant with ``from_rasters``)."""
+    name = "reference_study_rasters.toml" if from_rasters else "reference_study.toml"
+    return Path(str(resources.files("didstudy.study.examples").joinpath(name)))
 
 
 @app.command()
@@ -182,13 +183,20 @@ def demo(
     reps: RepsOption = None,
     formats: FormatsOption = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Recompute every step.")] = False,
+    from_rasters: Annotated[
+        bool,
+        typer.Option(
+            "--from-rasters", help="Measure INDG from the bundled SIMULATED rasters (raster extra)."
+        ),
+    ] = False,
 ) -> None:
     """Run the bundled reference study on SIMULATED data (real Chinese units, known effect)."""
     err_console.print(
         "[bold yellow]didstudy demo:[/] the reference study on SIMULATED data "
-        "(real administrative units and policy lists; simulated values with a known effect)."
+        "(real administrative units and policy lists; simulated values with a known effect)"
+        + (", measured from a SIMULATED raster set." if from_rasters else ".")
     )
-    _execute(demo_study_path(), out, lang, reps, no_cache, False, formats)
+    _execute(demo_study_path(from_rasters), out, lang, reps, no_cache, False, formats)
 
 
 @app.command()

@@ -60,7 +60,23 @@ def list_datasets() -> list[str]:
 
 
 def dataset_info(name: str) -> str:
-    """The provenance note (Markdown) of a bundled data set: source, licence, columns, traps."""
+    """The provenance note (Markdown) of a bundled data set: source, licence, columns, traps.
+
+    Parameters
+    ----------
+    name
+        ``"castle"``, ``"mpdta"`` or ``"divorce"``.
+
+    Returns
+    -------
+    str
+        The note, as Markdown.
+
+    Examples
+    --------
+    >>> dataset_info("castle").splitlines()[0].startswith("# castle.csv")
+    True
+    """
     text: str = _resource(name, ".md").read_text(encoding="utf-8")
     return text
 

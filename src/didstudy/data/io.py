@@ -364,6 +364,13 @@ def read_table(
     DataError
         Missing file, unknown extension, undecodable bytes (with byte offset and line), empty
         file or sheet, duplicated column names, missing requested columns, unreadable content.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> df = ds.read_table("cities.csv")  # doctest: +SKIP
+    >>> df.attrs["encoding"]  # doctest: +SKIP
+    'gbk'
     """
     p = Path(os.fspath(path))
     file = str(p)

@@ -325,6 +325,14 @@ class Panel:
     Imbalance (units observed in different sets of periods) is allowed and reported by
     :meth:`describe`; gaps inside a unit's span also warn, because lags, leads and some
     estimators silently assume consecutive periods.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("mpdta"), unit="countyreal", time="year",
+    ...                   cohort="first.treat")
+    >>> panel.describe()["n_never_treated"]
+    309
     """
 
     __slots__ = (

@@ -120,6 +120,13 @@ def simulate_staggered(
     ------
     ValidationError
         When the unit counts do not add up or an argument is out of range.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> df = ds.simulate_staggered(n_units=20, seed=1)
+    >>> df.attrs["simulated"]
+    True
     """
     seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)

@@ -121,6 +121,11 @@ def cohorts_from_adoption(
     ------
     ValidationError
         Unparseable dates, missing columns, or no adopting unit in the panel at all.
+
+    Examples
+    --------
+    >>> cohorts_from_adoption({"A": "2010-06-01", "B": 2012}, units=["A", "B", "C"]).to_dict()
+    {'A': 2010, 'B': 2012}
     """
     if isinstance(adoption, pd.DataFrame):
         cols = list(adoption.columns)

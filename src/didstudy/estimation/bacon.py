@@ -427,6 +427,14 @@ def bacon(
     control), later vs earlier treated (the earlier group, after its adoption, is the control),
     treated vs untreated (never-treated control), later vs always treated (units treated in
     every period of the panel as control). Always-treated units are one timing group.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> summary = ds.bacon(panel, y="l_homicide", treat="post").summary()
+    >>> round(float(summary["weight"].sum()), 12)
+    1.0
     """
     base = baseline_for("bacon", spec, required=("y",), y=y, treat=treat, controls=controls)
     y, controls = base.y or "", list(base.controls)

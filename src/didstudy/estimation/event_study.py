@@ -192,6 +192,14 @@ def event_study(
     effect is constant beyond each endpoint; if it keeps changing there, every coefficient is
     biased (Schmidheiny & Siegloch 2023, J. Applied Econometrics 38(5)) — compare with
     ``endpoints="drop"``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> es = ds.event_study(panel, y="l_homicide", window=(-3, 3))
+    >>> es.tidy()["term"].tolist()[:2]
+    ['rel_time::-3', 'rel_time::-2']
     """
     spec_ = baseline_for(
         "event_study", spec, required=("y",), y=y, treat=treat, controls=controls, fe=fe,

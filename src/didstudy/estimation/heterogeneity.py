@@ -342,6 +342,8 @@ def heterogeneity(
     reps, seed
         Permutations of the Fisher test and the seed of ``numpy.random.default_rng``
         (``None``: a fresh seed, recorded as ``result.seed``; decision record 0022).
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     fe, cluster, vcov, ssc
         For the split-sample regressions (defaults: unit and time FE, clustered by unit). The
         difference tests always use unit and time fixed effects (interacted with the group in
@@ -355,6 +357,14 @@ def heterogeneity(
     -------
     HeterogeneityResult
         ``.models`` (``"<dimension>: <group>"``) and ``.differences`` (one row per pair).
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.heterogeneity(panel, y="l_homicide", treat="post", by="south", reps=20, seed=1)
+    >>> len(res.tidy())
+    2
     """
     base = baseline_for(
         "heterogeneity", spec, y=y, treat=treat, controls=controls,

@@ -65,6 +65,8 @@ def mechanisms(
     center
         Centre ``M`` at its sample mean before forming ``M×Policy`` (then the ``Policy``
         coefficient in (b) is the effect at the mean of ``M``); default ``False`` as the paper.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time FE, clustered by unit).
     spec
@@ -77,6 +79,14 @@ def mechanisms(
         Models ``"<M> (a)"`` and ``"<y> (b: <M>)"`` for each mediator, alternating as the
         paper's columns (1)-(6). In (b) the reported terms start with ``treat``, ``M`` and
         ``interaction_term(M, treat)``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.mechanisms(panel, y="l_homicide", treat="post", mediators=["l_police"])
+    >>> [name for name, _ in res]
+    ['l_police (a)', 'l_homicide (b: l_police)']
     """
     base = baseline_for(
         "mechanisms", spec, y=y, treat=treat, controls=controls,

@@ -296,6 +296,8 @@ def psm_did(
     caliper, std_caliper
         Maximum propensity distance; in standard deviations of the propensity score when
         ``std_caliper`` (default, MatchIt's convention), else in propensity units.
+    std_caliper
+        Read ``caliper`` in standard deviations of the distance (default) or in its units.
     replace
         Match with replacement (frequency weights in the regression: the stacked pairs; default
         False).

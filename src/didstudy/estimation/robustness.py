@@ -95,6 +95,8 @@ def robustness_winsorized(
         Winsorise within groups of this column (e.g. the year); default: whole sample.
     name
         Column name of the result; default ``"winsorized p1/p99"``.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
     spec
@@ -105,6 +107,14 @@ def robustness_winsorized(
     -------
     ResultCollection
         One model.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.robustness_winsorized(panel, y="l_homicide", treat="post", controls=["l_police"])
+    >>> res.tidy()["term"].iloc[0]
+    'post'
     """
     base = baseline_for(
         "robustness_winsorized", spec, y=y, treat=treat, controls=controls,
@@ -143,6 +153,14 @@ def robustness_drop(
 
     Parameters
     ----------
+    data
+        A Panel, or a DataFrame with ``unit`` and ``time`` named.
+    y, treat, controls
+        The baseline specification.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
+    fe, cluster, vcov, ssc
+        As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
     drop
         ``{label: [codes, ...]}``: each entry is one model that drops the rows whose ``column``
         (default: the unit identifier) is among the codes; the model is named
@@ -162,6 +180,14 @@ def robustness_drop(
     ------
     ValidationError
         None of the codes of an entry occurs in the data (a typo or a code-system mismatch).
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.robustness_drop(panel, y="l_homicide", treat="post", drop={"Texas": ["Texas"]})
+    >>> [name for name, _ in res]
+    ['drop Texas']
     """
     base = baseline_for(
         "robustness_drop", spec, y=y, treat=treat, controls=controls,
@@ -229,6 +255,18 @@ def anticipation(
 
     Parameters
     ----------
+    data
+        A Panel, or a DataFrame with ``unit`` and ``time`` named.
+    y, treat, controls
+        The baseline specification.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
+    fe, cluster, vcov, ssc
+        As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
+    leads
+        The ``k`` of the ``pre_k`` dummies (positive integers; default one period before).
+    name
+        Name of the model in the returned collection.
     spec
         A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
         baseline model given here (not ``None``) override its fields.
@@ -237,6 +275,13 @@ def anticipation(
     -------
     ResultCollection
         One model whose terms include ``treat`` and ``lead_term(treat, k)`` for each ``k``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> [name for name, _ in ds.anticipation(panel, y="l_homicide", treat="post")]
+    ['anticipation']
     """
     base = baseline_for(
         "anticipation", spec, y=y, treat=treat, controls=controls,
@@ -298,12 +343,22 @@ def concurrent_policies(
 
     Parameters
     ----------
+    data
+        A Panel, or a DataFrame with ``unit`` and ``time`` named.
+    y, treat, controls
+        The baseline specification.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
+    fe, cluster, vcov, ssc
+        As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
     policies
         ``{label: column}``: 0/1 columns of other policies in force (e.g. the Rise of Central
         China from 2004 for its provinces' cities).
     mode
         ``"each"``: one model per policy (named by its label); ``"all"``: one model with every
         policy dummy; ``"each_and_all"`` (default): both.
+    all_name
+        Name of the model with every policy dummy.
     spec
         A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
         baseline model given here (not ``None``) override its fields.
@@ -313,6 +368,15 @@ def concurrent_policies(
     ResultCollection
         Models named by the policy labels and ``all_name``; the policy dummies enter as
         additional regressors next to ``treat`` and are reported.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> res = ds.concurrent_policies(panel, y="l_homicide", treat="post",
+    ...                              policies={"civil": "civil"}, mode="each")
+    >>> [name for name, _ in res]
+    ['civil']
     """
     base = baseline_for(
         "concurrent_policies", spec, y=y, treat=treat, controls=controls,

@@ -217,10 +217,19 @@ def stepwise(
     so the columns differ only by the controls (as a published stepwise table should); with
     False each column drops only the rows its own variables need.
 
+    Parameters
+    ----------
+    data, y, treat, fe, cluster, weights, vcov, ssc, drop_singletons
+        As :func:`twfe`.
+    controls
+        Controls in the order they enter: column ``k`` holds the first ``k - 1`` of them.
+    same_sample
+        Estimate every column on the rows complete in all controls.
+
     Returns
     -------
     ResultCollection
-        Columns ``(1)`` ... ``(k + 1)``.
+        ``len(controls) + 1`` models, named ``(1)``, ``(2)``, ...
 
     Examples
     --------

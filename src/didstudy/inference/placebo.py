@@ -366,6 +366,8 @@ def placebo(
         real adoption period.
     fe, cluster, weights, vcov, ssc, drop_singletons
         As :func:`didstudy.twfe`.
+    unit, time
+        Column roles when ``data`` is a DataFrame (a Panel carries its own).
     chunk_size
         Draws fitted at once (default: as many as fit in about 256 MB).
     progress
@@ -386,6 +388,14 @@ def placebo(
     PlaceboResult
         Every draw's coefficient, SE, t and p; randomisation p-values (two-sided
         ``|b_r| ≥ |b|`` and both one-sided) and the shares of draws beyond the real estimate.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+    >>> pl = ds.placebo(panel, y="l_homicide", treat="post", reps=50, seed=1)
+    >>> pl.reps, 0 < pl.p_two_sided <= 1
+    (50, True)
     """
     reps = _check_options(mode, timing, reps)
     base = baseline_for(

@@ -131,6 +131,18 @@ def lights_panel(
         The zone statistic used as county light (default the coverage-weighted mean).
     min_units
         Cities with fewer counties in a year get INDG NaN (methods spec §1.5).
+
+    Returns
+    -------
+    LightsPanel
+        County light per year, INDG per city-year, the yearly Dagum decomposition, the zonal
+        table and every county-year or city without a match.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> out = ds.lights_panel("ntl/*.tif", "counties.gpkg", "code")  # doctest: +SKIP
+    >>> out.indg[["time", "group", "gini"]].head()  # doctest: +SKIP
     """
     from didstudy.measure.inequality import dagum_panel
 

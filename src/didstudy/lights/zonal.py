@@ -35,6 +35,12 @@ from didstudy.lights.raster import (
     read_grid,
     read_window,
 )
+from didstudy.lights.sparse_zonal import (
+    prefetched_sparse,
+    release_buffers,
+    sparse_eligible,
+    sparse_task,
+)
 
 __all__ = [
     "STATS",
@@ -211,6 +217,11 @@ def raster_task(overlay: Overlay, item: RasterItem) -> dict[str, NDArray[np.floa
     if r1 <= r0:
         _check_grid(overlay, item[0])
         return apply_overlay(overlay, np.empty((0, 0)), item[1])
+    if sparse_eligible(item[1], item[2], item[3]):
+        _check_grid(overlay, item[0])
+        done = sparse_task(overlay, item[0], item[1], item[2])
+        if done is not None:
+            return done
     buffer, invalid = _scratch(overlay)
     return _compute_item(overlay, item, _read_item(overlay, item, buffer), invalid)
 
@@ -230,6 +241,13 @@ def prefetched_tasks(
     if r1 <= r0 or len(items) < 2:
         for i, item in enumerate(items):
             yield i, raster_task(overlay, item)
+        return
+    if all(sparse_eligible(it[1], it[2], it[3]) for it in items):
+        for item in items:
+            _check_grid(overlay, item[0])
+        plain = [(it[0], it[1], it[2]) for it in items]
+        for i, res in prefetched_sparse(overlay, plain):
+            yield i, res if res is not None else raster_task(overlay, items[i])
         return
     check_window_size(items[0][0], overlay.window_shape)
     buffers = (
@@ -369,6 +387,13 @@ def zonal_stats(
         Long table ``id_col, raster, <stats>``, one row per zone and raster, every zone present.
         ``.attrs["lights"]`` holds the method, grids, overlay keys, zones with no valid cell and
         the transform parameters. Zones with no valid cell raise a :class:`LightsWarning`.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> table = ds.zonal_stats("ntl/*.tif", "counties.gpkg", "code")  # doctest: +SKIP
+    >>> table.columns.tolist()  # doctest: +SKIP
+    ['code', 'raster', 'mean', 'sum', 'count', 'max']
     """
     from didstudy.kernels.resample import SerialExecutor
     from didstudy.lights.cache import ResultCache
@@ -433,6 +458,7 @@ def zonal_stats(
         )
     out.attrs["lights"] = meta
     _release_scratch()
+    release_buffers()
     return out
 
 

@@ -241,6 +241,11 @@ def coagglomeration(
     -----
     Methods spec §4.1 (verify against the paper you replicate: sector lists and national totals
     differ across studies). ``isa = quality + depth`` or ``quality``.
+
+    Examples
+    --------
+    >>> isa = coagglomeration(jobs, "city", "year", services="services",  # doctest: +SKIP
+    ...                       manufacturing="manufacturing", total="total")
     """
     if variant not in ("quality+depth", "quality"):
         raise DidstudyError(
@@ -328,6 +333,10 @@ def ellison_glaeser_kerr(
     pandas.DataFrame
         ``[by...,] industry_i, industry_j, gamma, n_areas``; gamma NaN when an industry has no
         employment in the group or there is a single area.
+
+    Examples
+    --------
+    >>> egk = ellison_glaeser_kerr(jobs, "city", ["steel", "autos"], "total")  # doctest: +SKIP
     """
     if len(industries) < 2:
         raise DidstudyError("need at least two industries", fix="pass industries=['s', 'm']")

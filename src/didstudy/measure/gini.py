@@ -238,6 +238,11 @@ def gini(
     -------
     float
         The Gini coefficient; NaN when no unit is left or the mean is 0 (undefined).
+
+    Examples
+    --------
+    >>> gini([1, 2, 3, 4])
+    0.25
     """
     y = as_values(values, negative=negative, allow_missing=missing == "drop")
     w = as_weights(weights, y.shape[0])

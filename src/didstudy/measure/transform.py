@@ -225,6 +225,13 @@ def winsorize(
     Values strictly below the lower percentile (above the upper) are changed, as in ``winsor2``
     (``replace x = p1 if x < p1``). Missing values stay missing and are not counted in ``n``.
     Percentiles use Stata's default definition (module docstring).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = winsorize(pd.DataFrame({"x": range(100)}), "x", cuts=(5, 95))
+    >>> float(out.frame["x_w"].min()), float(out.frame["x_w"].max())
+    (4.5, 94.5)
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError("data must be a pandas DataFrame")

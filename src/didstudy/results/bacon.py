@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.protocol import TIDY_COLUMNS, HtmlRepr
 
 __all__ = [
     "BETWEEN_TIMING",
@@ -82,7 +82,7 @@ class BaconComparison:
 
 
 @dataclass(frozen=True)
-class BaconResult:
+class BaconResult(HtmlRepr):
     """Goodman-Bacon (2021) decomposition of the TWFE DiD coefficient.
 
     Without controls (Theorem 1 of Goodman-Bacon 2021), ``estimate = Σ weight × estimate`` over

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from didstudy.errors import EstimationError
+from didstudy.results.protocol import HtmlRepr
 from didstudy.results.regression import RegressionResult, ResultCollection
 
 __all__ = ["HeterogeneityResult", "as_regression", "combine"]
@@ -77,7 +78,7 @@ def _py(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class HeterogeneityResult:
+class HeterogeneityResult(HtmlRepr):
     """Split-sample estimates by group and tests of the difference between paired groups.
 
     Attributes

@@ -12,7 +12,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from didstudy.kernels.distributions import t_ppf, t_sf
-from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.protocol import TIDY_COLUMNS, HtmlRepr
 
 __all__ = ["EventStudyResult", "LinearCombination", "WaldTest"]
 
@@ -91,7 +91,7 @@ class LinearCombination:
 
 
 @dataclass(frozen=True, eq=False)
-class EventStudyResult:
+class EventStudyResult(HtmlRepr):
     """Event-study coefficients on relative-time dummies (base period omitted).
 
     Attributes

@@ -12,7 +12,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from didstudy.kernels.distributions import t_ppf, t_sf
-from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.protocol import TIDY_COLUMNS, HtmlRepr
 
 __all__ = ["PlaceboResult", "randomization_p_values"]
 
@@ -62,7 +62,7 @@ def randomization_p_values(draws: NDArray[np.float64], actual: float) -> dict[st
 
 
 @dataclass(frozen=True, eq=False)
-class PlaceboResult:
+class PlaceboResult(HtmlRepr):
     """Placebo draws of the baseline TWFE coefficient and the randomisation p-values.
 
     Attributes

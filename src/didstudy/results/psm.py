@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from didstudy.results.protocol import HtmlRepr
 from didstudy.results.regression import RegressionResult
 
 __all__ = ["PSMDIDResult"]
@@ -28,7 +29,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class PSMDIDResult:
+class PSMDIDResult(HtmlRepr):
     """The TWFE estimate on a propensity-score-matched sample, with the matching diagnostics.
 
     Attributes

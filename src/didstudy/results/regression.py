@@ -28,7 +28,7 @@ from didstudy.kernels.vcov import (
     resolve_ssc,
     vcov_from_pieces,
 )
-from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.protocol import TIDY_COLUMNS, HtmlRepr
 from didstudy.results.spec import Baseline
 
 __all__ = ["RegressionResult", "ResultCollection", "TermEstimate", "vcov_stats"]
@@ -72,7 +72,7 @@ def vcov_stats(est: VcovEstimate, k: int, df_resid: int) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class RegressionResult:
+class RegressionResult(HtmlRepr):
     """Coefficients, covariance and statistics of a fitted linear model.
 
     Attributes
@@ -310,7 +310,7 @@ class RegressionResult:
 
 
 @dataclass(frozen=True)
-class ResultCollection(Sequence[tuple[str, RegressionResult]]):
+class ResultCollection(HtmlRepr, Sequence[tuple[str, RegressionResult]]):
     """An ordered, immutable collection of named results (e.g. the columns of a table)."""
 
     items: tuple[tuple[str, RegressionResult], ...]

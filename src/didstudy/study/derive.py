@@ -75,7 +75,7 @@ def merge_derived(
     """Attach a derive step's output to the panel frame as ``step.spec.into``."""
     column = str(step.spec.into)
     kind = step.kind.kind
-    if kind == "dagum_panel":
+    if kind in ("dagum_panel", "lights"):
         groups = result.groups
         values = pd.DataFrame(
             {"unit": groups["group"], "time": groups["time"], "value": groups["gini"]}

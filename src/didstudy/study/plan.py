@@ -310,6 +310,8 @@ def make_plan(
             arguments["name"] = step.title_for(language)
         if "seed" in parameters and "seed" not in arguments:
             arguments["seed"] = seed
+        if "base_dir" in kind.injected and "base_dir" not in arguments:
+            arguments["base_dir"] = str(loaded.base_dir)
         planned.append(
             PlannedStep(
                 index, step, kind, function, target, arguments, True, "", step.title_for(language)

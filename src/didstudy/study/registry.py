@@ -81,6 +81,11 @@ REGISTRY: dict[str, StepKind] = dict(
             "didstudy.measure.inequality:dagum_panel",
         ),
         _k(
+            "lights", "derive", "night-time light rasters -> county light -> INDG per city-year",
+            "didstudy.study.lights_step:lights", data_parameter=None, injected=("base_dir",),
+            column_parameters=frozenset(),
+        ),
+        _k(
             "coagglomeration", "derive", "co-agglomeration index (services x manufacturing)",
             "didstudy.measure.agglomeration:coagglomeration", data_parameter="employment",
         ),

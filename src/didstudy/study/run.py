@@ -32,6 +32,7 @@ from didstudy.study.sources import (
     SampleLog,
     apply_sample,
     check_panel_columns,
+    check_unique,
     frame_hash,
     load_sources,
 )
@@ -161,8 +162,13 @@ def prepare(
         warnings.simplefilter("always")
         sources = load_sources(loaded)
     main = sources[loaded.spec.panel.data].frame
-    check_panel_columns(loaded, main, sources[loaded.spec.panel.data].origin)
+    origin = sources[loaded.spec.panel.data].origin
+    sample = loaded.spec.sample
+    rules = bool(sample.years or sample.keep or sample.drop or sample.where)
+    check_panel_columns(loaded, main, origin, duplicates=not rules)
     frame, log, rows = _sample_tracking_rows(loaded, main)
+    if rules:
+        check_unique(loaded, frame, origin, sampled=True)
     context = Context(loaded, plan, sources, frame, log, source_rows=rows)
     context.panel_warnings += [f"data: {w}" for w in _record_warnings(caught)]
     context.panel_warnings += _unit_id_warnings(context)
@@ -481,6 +487,7 @@ def _run_step(
     if referenced:  # an inference step depends on the results it takes, not only the data
         parts = [data_hash, *(f"{n}={context.result_keys.get(n, '')}" for n in referenced)]
         data_hash = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    data_hash = _with_input_files(context, step, data_hash)
     key = cache_key(step.fingerprint(), data_hash)
     started = time.perf_counter()
     result = cache.get(key)
@@ -521,6 +528,19 @@ def _run_step(
         step.name, step.kind.kind, step.target, status, seconds, data_hash, seed,
         (*notes, *_record_warnings(caught)),
     )  # fmt: skip
+
+
+def _with_input_files(context: Context, step: PlannedStep, data_hash: str) -> str:
+    """Mix the content of the files a step reads (its function's ``input_digest``) into the
+    step's data hash, so that file-reading steps are cached by content."""
+    digest = getattr(step.function, "input_digest", None)
+    if not callable(digest):
+        return data_hash
+    try:
+        files = str(digest(step.arguments))
+    except DidstudyError as exc:
+        raise _wrap(context, step, exc) from None
+    return hashlib.sha256((data_hash + files).encode("utf-8")).hexdigest()
 
 
 def _versions() -> dict[str, str]:
@@ -670,6 +690,13 @@ def run_study(
     Returns
     -------
     StudyOutcome
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> outcome = ds.run_study("study.toml", "report")  # doctest: +SKIP
+    >>> [record.status for record in outcome.records]  # doctest: +SKIP
+    ['ok', 'ok', 'cached']
     """
     started = time.perf_counter()
     if formats is not None:

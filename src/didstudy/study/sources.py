@@ -29,6 +29,7 @@ __all__ = [
     "SampleLog",
     "apply_sample",
     "check_panel_columns",
+    "check_unique",
     "frame_hash",
     "load_sources",
 ]
@@ -184,8 +185,14 @@ def _missing_column(
     )
 
 
-def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame, origin: str | None = None) -> None:
-    """The panel's role columns exist and (unit, time) pairs are unique."""
+def check_panel_columns(
+    loaded: LoadedSpec, frame: pd.DataFrame, origin: str | None = None, *, duplicates: bool = True
+) -> None:
+    """The panel's role columns exist and (unit, time) pairs are unique.
+
+    With ``duplicates=False`` the uniqueness check is left to :func:`check_unique` after the
+    sample rules (a state x year x sex file is a panel once ``[sample] keep`` picks one sex).
+    """
     panel = loaded.spec.panel
     roles = {
         "unit": panel.unit,
@@ -216,11 +223,25 @@ def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame, origin: str | N
                 fix=f"make '{column}' numeric ("
                 + ("0/1)" if role == "treat" else "first treated year, 0 = never)"),
             )
-    try:  # the Panel's own check and message, with rows counted as file lines
+    if duplicates:
+        check_unique(loaded, frame, origin)
+
+
+def check_unique(
+    loaded: LoadedSpec, frame: pd.DataFrame, origin: str | None = None, *, sampled: bool = False
+) -> None:
+    """(unit, time) pairs are unique (the Panel's own check and message); ``sampled``: ``frame``
+    is the panel after ``[sample]``."""
+    panel = loaded.spec.panel
+    try:
         check_duplicates(frame.set_axis(frame.index + 2), panel.unit, panel.time)
     except ValidationError as exc:
         exc.file = origin
-        exc.fix = (exc.fix or "") + " (file rows counted with the header as row 1)"
+        exc.fix = (exc.fix or "") + (
+            " (rows of the sample after the [sample] rules, counted from 2)"
+            if sampled
+            else " (file rows counted with the header as row 1)"
+        )
         exc.args = (exc.render(),)
         raise
 

@@ -8,7 +8,7 @@ and ``rule_above`` for the thin horizontal rule of a three-line table (booktabs 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -132,3 +132,15 @@ class Table:
     def with_notes(self, *notes: str) -> Table:
         """A copy with ``notes`` appended."""
         return replace(self, notes=self.notes + tuple(notes))
+
+    def _repr_html_(self) -> str | None:
+        """Notebook view: the HTML fragment of the report (escaped) with its style sheet, from
+        the renderer :mod:`didstudy.report.tables.to_html` registers (None before it is loaded;
+        the notebook then shows the plain repr)."""
+        render = NOTEBOOK_RENDERERS.get("html")
+        return None if render is None else render(self)
+
+
+#: Notebook renderers by format (``"html"``), registered by the renderer modules so that the
+#: model never imports them (:mod:`didstudy.report.tables.to_html` registers ``"html"``).
+NOTEBOOK_RENDERERS: dict[str, Callable[[Table], str]] = {}

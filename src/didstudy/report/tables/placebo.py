@@ -66,6 +66,8 @@ def placebo_table(
         A placebo result with ``draws()`` and ``estimate`` works too.
     actual
         The estimate on the real treatment assignment (default: ``draws.estimate``).
+    quantiles
+        Percentiles of the placebo estimates shown as rows.
 
     Returns
     -------

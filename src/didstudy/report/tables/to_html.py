@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from didstudy.report.tables.model import Row, Table
+from didstudy.report.tables.model import NOTEBOOK_RENDERERS, Row, Table
 
 __all__ = ["TABLE_CSS", "table_to_html", "table_to_html_document"]
 
@@ -92,3 +92,11 @@ def table_to_html_document(table: Table) -> str:
         f"<title>{escape(table.title)}</title>\n<style>\n{TABLE_CSS}\n</style>\n</head>\n"
         f"<body>\n{table_to_html(table)}</body>\n</html>\n"
     )
+
+
+def _notebook_html(table: Table) -> str:
+    """The HTML fragment with its style sheet (``Table._repr_html_`` in Jupyter)."""
+    return f"<style>{TABLE_CSS}</style>" + table_to_html(table)
+
+
+NOTEBOOK_RENDERERS["html"] = _notebook_html
