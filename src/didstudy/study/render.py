@@ -190,6 +190,7 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
 
 def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
     """Notes with the tests of paired group differences of heterogeneity results (Table 6)."""
+    from didstudy.report.statistics import statistic_text
     from didstudy.study.run import _referenced_steps
 
     labels = _labels(context, lang)
@@ -205,11 +206,8 @@ def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[st
         parts = []
         for row in frame.to_dict(orient="records"):
             p_values = [
-                f"{label} p = {row[key]:.3f}"
-                for key, label in (
-                    ("interaction_p_value", "Chow" if lang == "en" else "交互项检验"),
-                    ("permutation_p_value", "Fisher" if lang == "en" else "Fisher 置换检验"),
-                )
+                statistic_text(key, row[key], lang)
+                for key in ("interaction_p_value", "permutation_p_value")
                 if isinstance(row.get(key), float) and row[key] == row[key]
             ]
             dimension, a, b = label(row["dimension"]), label(row["group_a"]), label(row["group_b"])

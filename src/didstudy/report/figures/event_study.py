@@ -11,6 +11,7 @@ from scipy import stats as st
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
 from didstudy.report.figures.save import save_figure
+from didstudy.report.statistics import format_statistic
 from didstudy.results.event_study import EventStudyResult
 
 __all__ = ["EVENT_STUDY_LABELS", "event_study_figure", "pick_labels", "save_figure"]
@@ -23,7 +24,7 @@ EVENT_STUDY_LABELS: dict[str, dict[str, str]] = {
         "estimate": "Estimate",
         "ci": "{level}% confidence interval",
         "base": "Base period",
-        "pretrend": "Pre-trend test: F = {f:.2f}, p = {p:.3f}",
+        "pretrend": "Pre-trend test: F = {f}, p = {p}",
     },
     "zh": {
         "title": "平行趋势检验",
@@ -32,7 +33,7 @@ EVENT_STUDY_LABELS: dict[str, dict[str, str]] = {
         "estimate": "估计系数",
         "ci": "{level}% 置信区间",
         "base": "基期",
-        "pretrend": "事前趋势联合检验：F = {f:.2f}，p = {p:.3f}",
+        "pretrend": "事前趋势联合检验：F = {f}，p = {p}",
     },
 }
 
@@ -142,7 +143,10 @@ def event_study_figure(
             ax.text(
                 0.02,
                 0.97,
-                text["pretrend"].format(f=result.pretrend.f, p=result.pretrend.p_f),
+                text["pretrend"].format(
+                    f=format_statistic("pretrend_f", result.pretrend.f),
+                    p=format_statistic("pretrend_p_f", result.pretrend.p_f),
+                ),
                 transform=ax.transAxes,
                 va="top",
                 ha="left",

@@ -19,7 +19,7 @@ TEXT: dict[str, str] = {
     "constant": "Constant",
     "fe_row": "{name} FE",
     "diff_chow": "Difference test p-value (interaction)",
-    "diff_perm": "Difference test p-value (permutation)",
+    "diff_perm": "Difference test p-value (Fisher permutation, k/R)",
     "nobs": "Observations",
     "r2": "R²",
     "r2_within": "Within R²",

@@ -19,7 +19,7 @@ TEXT: dict[str, str] = {
     "constant": "常数项",
     "fe_row": "{name}固定效应",
     "diff_chow": "组间系数差异检验 p 值（交互项）",
-    "diff_perm": "组间系数差异检验 p 值（费舍尔组合检验）",
+    "diff_perm": "组间系数差异检验 p 值（Fisher 置换检验，k/R）",
     "nobs": "样本量",
     "r2": "R²",
     "r2_within": "组内 R²",

@@ -1,0 +1,45 @@
+"""One run of the bundled demo study per test session (zh and en), shared by the output tests.
+
+The run uses the demo's own seed and settings except the placebo/permutation repetitions, which
+are cut to keep the suite fast (statistics are compared between outputs of the same run, so the
+number of draws does not matter).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import didstudy.study.render as render_module
+from didstudy.study.run import StudyOutcome, run_study
+from tests.study.test_run import DEMO
+
+DEMO_REPS = 99  # draws of the placebo and permutation steps in the shared run
+
+
+@functools.cache
+def demo_run(lang: str = "zh") -> tuple[StudyOutcome, dict[str, Any], dict[str, Any]]:
+    """``(outcome, results.json, result objects by step)`` of the demo in ``lang``."""
+    out = Path(tempfile.mkdtemp(prefix=f"didstudy-demo-{lang}-")) / "report"
+    seen: dict[str, Any] = {}
+    original = render_module.render_report
+
+    def spy(context: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.update(context.results)
+        return original(context, *args, **kwargs)
+
+    with mock.patch.object(render_module, "render_report", spy):
+        outcome = run_study(
+            DEMO,
+            out,
+            lang=lang,
+            overrides={"reps": DEMO_REPS},
+            formats=("md", "csv", "tex", "docx"),
+            cache=False,
+        )
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return outcome, results, seen
