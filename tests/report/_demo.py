@@ -21,18 +21,31 @@ from tests.study.test_run import DEMO
 DEMO_REPS = 99  # draws of the placebo and permutation steps in the shared run
 
 
+TABLES: dict[str, list[Any]] = {}  # lang -> the Table objects the demo run wrote
+
+
 @functools.cache
 def demo_run(lang: str = "zh") -> tuple[StudyOutcome, dict[str, Any], dict[str, Any]]:
-    """``(outcome, results.json, result objects by step)`` of the demo in ``lang``."""
+    """``(outcome, results.json, result objects by step)`` of the demo in ``lang``; the
+    tables it wrote are in :data:`TABLES`."""
     out = Path(tempfile.mkdtemp(prefix=f"didstudy-demo-{lang}-")) / "report"
     seen: dict[str, Any] = {}
+    tables = TABLES.setdefault(lang, [])
     original = render_module.render_report
+    write_table = render_module._write_table
 
     def spy(context: Any, *args: Any, **kwargs: Any) -> Any:
         seen.update(context.results)
         return original(context, *args, **kwargs)
 
-    with mock.patch.object(render_module, "render_report", spy):
+    def spy_table(context: Any, table: Any, *args: Any) -> Any:
+        tables.append(table)
+        return write_table(context, table, *args)
+
+    with (
+        mock.patch.object(render_module, "render_report", spy),
+        mock.patch.object(render_module, "_write_table", spy_table),
+    ):
         outcome = run_study(
             DEMO,
             out,
