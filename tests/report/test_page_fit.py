@@ -168,3 +168,30 @@ def test_report_tables_are_not_clipped_at_1280_px(tmp_path: Path, lang: str) -> 
     count = re.search(r'data-n="(\d+)"', result.stdout)
     assert bad and count and int(count.group(1)) >= 10
     assert bad.group(1) == "none", bad.group(1)
+
+
+def test_the_demo_writes_pdf_figures_when_its_study_asks() -> None:
+    outcome, _, _ = demo_run("zh")
+    pdfs = sorted((outcome.out / "figures").glob("*.pdf"))
+    assert len(pdfs) >= 4
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
+    assert len(pdfs) == len(list((outcome.out / "figures").glob("*.png")))
+
+
+def test_page_options_are_checked_in_the_study_file(tmp_path: Path) -> None:
+    from didstudy.errors import SpecError
+    from didstudy.study.spec import load_spec
+
+    base = '[study]\ntitle = "t"\n{extra}\n[data.d]\nsimulate = "staggered"\n'
+    base += '[panel]\ndata = "d"\nunit = "unit"\ntime = "time"\ntreat = "treat"\n'
+    for extra, match in (
+        ('figure_formats = ["png", "gif"]', "figure_formats"),
+        ('page = { paper = "a3" }', "paper"),
+        ("page = { font_size = 30 }", "font_size"),
+    ):
+        path = tmp_path / "study.toml"
+        path.write_text(base.format(extra=extra), encoding="utf-8")
+        with pytest.raises(SpecError, match=match):
+            load_spec(path)
+    path.write_text(base.format(extra='page = { paper = "letter", landscape = true }'))
+    assert load_spec(path).spec.study.page.landscape

@@ -193,10 +193,10 @@ def test_missing_office_writer_skips_that_format_with_a_warning(
 
     original = tables.write_table
 
-    def no_word(table: object, stem: Path, formats: tuple[str, ...]) -> object:
+    def no_word(table: object, stem: Path, formats: tuple[str, ...], **options: object) -> object:
         if "docx" in formats:
             raise MissingDependencyError("python-docx", "office", "Word output")
-        return original(table, stem, formats=formats)  # type: ignore[arg-type]
+        return original(table, stem, formats=formats, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tables, "write_table", no_word)
     study = _write(

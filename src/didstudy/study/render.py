@@ -185,7 +185,8 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
         return _write_table(context, output, stem, stage, step.name)
     if simulated:
         _mark_simulated(_figure_object(output), lang)
-    return _write_figure(output, stem, stage, step.name, step.title or step.name)
+    formats = context.loaded.spec.study.figure_formats
+    return _write_figure(output, stem, stage, step.name, step.title or step.name, formats)
 
 
 def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
@@ -243,7 +244,9 @@ def _write_table(context: Context, table: Any, stem: str, stage: Path, step: str
     written: list[str] = []
     for fmt in context.loaded.spec.study.formats:
         try:
-            paths = write_table(table, stage / "tables" / stem, formats=(fmt,))
+            paths = write_table(
+                table, stage / "tables" / stem, formats=(fmt,), page=_page(context, table)
+            )
         except MissingDependencyError as exc:
             warnings.warn(
                 f"table format '{fmt}' skipped: {exc.message} ({exc.fix})",
@@ -255,6 +258,21 @@ def _write_table(context: Context, table: Any, stem: str, stage: Path, step: str
     files = tuple(written)
     title = str(getattr(table, "title", stem))
     return Artifact("table", step, title, files, table_to_html(table), table)
+
+
+def _page(context: Context, table: Any) -> Any:
+    """The study's ``[study.page]`` as a :class:`~didstudy.report.tables.layout.PageSpec`."""
+    from didstudy.report.tables.layout import PageSpec, default_page
+
+    options = context.loaded.spec.study.page
+    base = default_page(str(getattr(table, "lang", "en")))
+    return PageSpec(
+        options.paper or base.paper,
+        landscape=options.landscape,
+        margin_mm=options.margin_mm,
+        font_pt=options.font_size or base.font_pt,
+        fit=options.fit,
+    )
 
 
 def _figure_object(output: Any) -> Any:
@@ -271,11 +289,20 @@ def _figure_object(output: Any) -> Any:
     )
 
 
-def _write_figure(output: Any, stem: str, stage: Path, step: str, title: str) -> Artifact:
+def _write_figure(
+    output: Any,
+    stem: str,
+    stage: Path,
+    step: str,
+    title: str,
+    formats: tuple[str, ...] = FIGURE_FORMATS,
+) -> Artifact:
     from didstudy.report.figures.save import save_figure
 
     figure = _figure_object(output)
-    paths = save_figure(figure, stage / "figures" / stem, formats=FIGURE_FORMATS)
+    # the report embeds the PNG: written even when the study asks only for pdf/svg
+    wanted = tuple(dict.fromkeys(("png", *formats)))
+    paths = save_figure(figure, stage / "figures" / stem, formats=wanted)
     files = tuple(str(Path(p).relative_to(stage)) for p in paths)
     png = next((Path(p) for p in paths if str(p).endswith(".png")), None)
     body = ""

@@ -308,7 +308,9 @@ def _referenced_steps(step: PlannedStep) -> set[str]:
 def _render_key(context: Context, step: PlannedStep, lang: str) -> str:
     """Cache key of a render step: its spec, the language, the keys of the results it names, the
     study's labels and formats, and the data when the function receives the data."""
-    parts = [lang, repr(context.loaded.spec.variables), repr(context.loaded.spec.study.formats)]
+    study = context.loaded.spec.study
+    parts = [lang, repr(context.loaded.spec.variables), repr(study.formats)]
+    parts += [repr(study.figure_formats), repr(study.page)]
     for name in sorted(_referenced_steps(step)):
         parts.append(f"{name}={context.result_keys.get(name, '')}")
     if step.kind.data_parameter is not None:
