@@ -292,6 +292,7 @@ class DemeanedDesign:
         stats: dict[str, Any] = {
             "r2": r2,
             "r2_within": r2_within,
+            "mean_y": self.y_mean,
             "adj_r2": adj_r2,
             "n_clusters": min(est.n_clusters) if est.n_clusters else None,
             "n_clusters_by": list(est.n_clusters),

@@ -25,6 +25,7 @@ TEXT: dict[str, str] = {
     "r2_within": "Within R²",
     "adj_r2": "Adjusted R²",
     "n_clusters": "Clusters",
+    "mean_y": "Mean of dependent variable",
     "note_stars": "{stars} denote significance at the {levels} levels",
     "note_star_one": "{stars} denotes significance at the {levels} level",
     "note_se": "standard errors in parentheses",
