@@ -8,6 +8,7 @@ from typing import Any
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
 from didstudy.report.figures.event_study import pick_labels
+from didstudy.report.figures.overlap import place_clear
 from didstudy.report.figures.save import save_figure
 from didstudy.report.labels import text as label_text
 from didstudy.report.statistics import format_statistic, statistic_label
@@ -121,4 +122,5 @@ def bacon_figure(
             )
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
+        place_clear(fig)  # legend and notes where nothing is drawn
     return fig

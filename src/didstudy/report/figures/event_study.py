@@ -10,6 +10,7 @@ from scipy import stats as st
 
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
+from didstudy.report.figures.overlap import place_clear
 from didstudy.report.figures.save import save_figure
 from didstudy.report.statistics import format_statistic
 from didstudy.results.event_study import EventStudyResult
@@ -154,4 +155,5 @@ def event_study_figure(
             )
         ax.legend(loc="best")
         fig.tight_layout()
+        place_clear(fig)  # legend and notes where nothing is drawn
     return fig

@@ -11,6 +11,7 @@ from scipy import stats as st
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
 from didstudy.report.figures.event_study import pick_labels
+from didstudy.report.figures.overlap import place_clear
 from didstudy.report.figures.save import save_figure
 from didstudy.report.statistics import format_statistic, statistic_label
 from didstudy.results.placebo import PlaceboResult
@@ -146,4 +147,5 @@ def placebo_figure(
             fontsize=8,
         )
         fig.tight_layout()
+        place_clear(fig)  # legend and notes where nothing is drawn
     return fig
