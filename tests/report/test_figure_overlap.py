@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -65,3 +66,58 @@ def test_the_checker_finds_planted_overlaps_and_place_clear_removes_them() -> No
     two.text(0.5, 0.5, "first")
     two.text(0.5, 0.5, "second")
     assert any("first" in f and "second" in f for f in collisions(two))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_treatment_timing_figure_collapses_never_treated_and_fits(lang: str) -> None:
+    from didstudy.data.reference_study import build_reference_study
+    from didstudy.report.figures.timing import cohort_timing, treatment_timing_figure
+
+    frame = build_reference_study().cities
+    shares, sizes = cohort_timing(frame, "code", "year", "policy")
+    n_cohorts = frame.loc[frame["cohort"] > 0, "cohort"].nunique()
+    assert len(shares) == n_cohorts + 1 and np.isinf(shares.index[-1])
+    assert int(sizes.sum()) == frame["code"].nunique()
+    figure = treatment_timing_figure(frame, "code", "year", "policy", lang=lang, title="")
+    _mark_simulated(figure, lang)
+    try:
+        assert collisions(figure) == []
+        width, height = figure.get_size_inches()
+        assert width <= MAX_WIDTH_IN and height <= 4.0  # 6 rows, not 276
+        heat = figure.axes[0]
+        assert len(heat.get_yticklabels()) == n_cohorts + 1
+        assert figure._suptitle is None
+    finally:
+        plt.close(figure)
+
+
+def test_the_demo_draws_the_timing_figure() -> None:
+    outcome, _, _ = demo_run("zh")
+    assert (outcome.out / "figures" / "figure_timing.png").is_file()
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_without_a_cjk_font_no_figure_text_is_chinese(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No boxes, ever: the English fallback covers every text element, the mark included."""
+    import warnings
+
+    from matplotlib.text import Text
+
+    from didstudy.report.figures import _style
+    from didstudy.report.figures._style import has_cjk
+
+    _, _, objects = demo_run("zh")
+    monkeypatch.setattr(_style, "find_cjk_font", lambda: None)
+    build, step = BUILDERS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figure = build(objects[step], lang="zh")
+    _mark_simulated(figure, "zh")
+    try:
+        figure.canvas.draw() if hasattr(figure.canvas, "get_renderer") else None
+        texts = [t.get_text() for t in figure.findobj(Text) if t.get_text()]
+        assert texts and not [t for t in texts if has_cjk(t)]
+    finally:
+        plt.close(figure)

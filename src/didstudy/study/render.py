@@ -231,7 +231,12 @@ SIMULATED_MARK = {"zh": "模拟数据 SIMULATED DATA", "en": "SIMULATED DATA"}
 
 
 def _mark_simulated(figure: Any, lang: str) -> None:
-    """Stamp a figure as simulated (bottom right corner)."""
+    """Stamp a figure as simulated (bottom right corner); in English when no CJK font exists
+    (the figure itself fell back to English then: no glyph may print as a box)."""
+    from didstudy.report.figures import _style
+
+    if lang == "zh" and _style.find_cjk_font() is None:
+        lang = "en"
     figure.text(
         0.995, 0.005, SIMULATED_MARK.get(lang, SIMULATED_MARK["en"]),
         ha="right", va="bottom", fontsize=7, color="#a33",

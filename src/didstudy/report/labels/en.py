@@ -26,6 +26,8 @@ TEXT: dict[str, str] = {
     "adj_r2": "Adjusted R²",
     "n_clusters": "Clusters",
     "mean_y": "Mean of dependent variable",
+    "cohort_axis": "Adoption cohort",
+    "units_axis": "Units",
     "note_stars": "{stars} denote significance at the {levels} levels",
     "note_star_one": "{stars} denotes significance at the {levels} level",
     "note_se": "standard errors in parentheses",

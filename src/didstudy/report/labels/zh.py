@@ -26,6 +26,8 @@ TEXT: dict[str, str] = {
     "adj_r2": "调整 R²",
     "n_clusters": "聚类数",
     "mean_y": "被解释变量均值",
+    "cohort_axis": "政策实施批次",
+    "units_axis": "单位数",
     "note_stars": "{stars} 分别表示在 {levels} 的水平下显著",
     "note_star_one": "{stars} 表示在 {levels} 的水平下显著",
     "note_se": "括号里的数字为标准误",
