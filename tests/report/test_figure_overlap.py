@@ -121,3 +121,29 @@ def test_without_a_cjk_font_no_figure_text_is_chinese(
         assert texts and not [t for t in texts if has_cjk(t)]
     finally:
         plt.close(figure)
+
+
+@pytest.mark.parametrize("ci", ["bars", "band"])
+def test_several_specifications_overlaid_and_dodged(ci: str) -> None:
+    from didstudy.report.figures.event_study_overlay import (
+        dodged_positions,
+        event_study_overlay_figure,
+    )
+
+    _, _, objects = demo_run("en")
+    result = objects["event_study"]
+    figure = event_study_overlay_figure(
+        {"TWFE": result, "TWFE (again)": result}, lang="en", ci=ci, title=""
+    )
+    try:
+        ax = figure.axes[0]
+        assert collisions(figure) == []
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["TWFE", "TWFE (again)"]
+        if ci == "bars":
+            first, second = dodged_positions(figure)
+            assert np.all(second - first > 0.1)  # dodged: the intervals never coincide
+        else:
+            assert len(ax.collections) == 2  # one band per specification
+        assert ax.get_title() == ""
+    finally:
+        plt.close(figure)
