@@ -53,7 +53,7 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
         assert {f"{stem}.{ext}" for ext in ("md", "csv", "tex", "xlsx", "docx")} <= tables
     figures = {p.name for p in (out / "figures").iterdir()}
     for stem in (
-        "figure1_event_study", "figure2_placebo", "figure_dagum", "figure_rollout",
+        "figure1_event_study", "figure2_placebo", "figure_dagum", "figure_timing",
     ):  # fmt: skip
         assert {f"{stem}.png", f"{stem}.svg"} <= figures
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
