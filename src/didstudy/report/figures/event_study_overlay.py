@@ -95,9 +95,7 @@ def event_study_overlay_figure(
                     linestyle="none", zorder=4)  # fmt: skip
         if len(bases) == 1:
             ax.axvline(next(iter(bases)) + 0.5, color="#888888", linewidth=0.8, linestyle="--")
-        periods = sorted(
-            {int(t) for _, r in items for t in r.figure_data()["rel_time"].to_numpy()}
-        )
+        periods = sorted({int(t) for _, r in items for t in r.figure_data()["rel_time"].to_numpy()})
         step = max(1, int(np.ceil(len(periods) / 16)))
         ax.set_xticks(periods[::step], [str(t) for t in periods[::step]])
         ax.set_xlabel(text["xlabel"])
