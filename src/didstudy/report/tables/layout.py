@@ -215,9 +215,9 @@ def _cuts(table: Table) -> set[int]:
 def split_columns(table: Table, starts: Sequence[int], lang: str | None = None) -> list[Table]:
     """Split ``table`` into panels at the data columns ``starts`` (each panel repeats column 0).
 
-    Rows of a panel that are blank in all its data columns are kept (they align the stub).
-    Notes go to the last panel. Panels are named ``<name>_panel_a`` ... and captioned
-    ``Panel A`` (``面板 A``).
+    Coefficient rows (and their statistic rows) blank in all of a panel's columns are left out
+    of that panel; other rows are kept. Notes go to the last panel. Panels are named
+    ``<name>_panel_a`` ... and captioned ``Panel A`` (``面板 A``).
     """
     bounds = [1, *sorted(set(starts)), table.n_cols]
     if any(b not in _cuts(table) for b in bounds[1:-1]):
@@ -242,7 +242,11 @@ def split_columns(table: Table, starts: Sequence[int], lang: str | None = None) 
                 if code == "zh"
                 else f"{table.caption} ({label})",
                 header=tuple(cut(r) for r in table.header),
-                body=tuple(cut(r) for r in table.body),
+                body=tuple(
+                    r
+                    for r in map(cut, table.body)
+                    if r.kind not in ("coef", "stat") or any(c.text for c in r.cells[1:])
+                ),
                 notes=table.notes if i == len(bounds) - 2 else (),
                 number=table.number,
                 title=f"{table.title}（{label}）" if code == "zh" else f"{table.title} ({label})",
