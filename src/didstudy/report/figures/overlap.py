@@ -185,11 +185,12 @@ def _own_texts(ax: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _clear(ax: Any, box: Any, others: Sequence[Any]) -> bool:
+def _clear(box: Any, others: Sequence[Any], data: Sequence[Any]) -> bool:
+    """True when ``box`` overlaps none of the placed boxes ``others`` and none of ``data``."""
     if any(_overlap(box, o) for o in others):
         return False
-    for _, data in _data_points(ax):
-        hit = _overlap(box, data) if not isinstance(data, np.ndarray) else _hits_points(box, data)
+    for item in data:
+        hit = _overlap(box, item) if not isinstance(item, np.ndarray) else _hits_points(box, item)
         if hit:
             return False
     return True
@@ -202,10 +203,6 @@ def _twins(ax: Any) -> list[Any]:
         for other in ax.figure.axes
         if other is ax or other.get_position().bounds == ax.get_position().bounds
     ]
-
-
-def _clear_all(axes: Sequence[Any], box: Any, others: Sequence[Any]) -> bool:
-    return all(_clear(a, box, others) for a in axes)
 
 
 def place_clear(figure: Any) -> None:
@@ -227,13 +224,14 @@ def _place(ax: Any, group: Sequence[Any]) -> bool:
     _renderer(figure, draw=True)
     renderer = _renderer(figure)
     placed: list[Any] = []
+    data = [item for member in group for _, item in _data_points(member)]
     legend = ax.get_legend()
     if legend is not None and legend.get_visible():
         for loc in (legend._loc, *_LEGEND_LOCS):
             legend.set_loc(loc)
             _renderer(figure, draw=True)
             box = _box(legend, renderer)
-            if _clear_all(group, box, placed):
+            if _clear(box, placed, data):
                 placed.append(box)
                 break
         else:
@@ -246,7 +244,7 @@ def _place(ax: Any, group: Sequence[Any]) -> bool:
             text.set_ha(ha)
             text.set_va(va)
             box = _box(text, renderer)
-            if _clear_all(group, box, placed):
+            if _clear(box, placed, data):
                 placed.append(box)
                 break
         else:
