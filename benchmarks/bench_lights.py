@@ -129,7 +129,7 @@ def generate(
 
 
 def stage_ours(info: dict[str, Any], method: str, workers: int, kind: str) -> dict[str, Any]:
-    from didstudy.lights.executor import get_executor
+    from didstudy.kernels.resample import get_executor
     from didstudy.lights.raster import read_window
     from didstudy.lights.zonal import (
         _scratch,

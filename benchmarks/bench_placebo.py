@@ -1,7 +1,8 @@
 """Benchmark: staggered placebo draws, didstudy vs a pyfixest loop over the same draws.
 
 Run: ``.venv/bin/python -m benchmarks.bench_placebo`` (``--big 100000`` draws for the memory
-check; ``--threads N`` BLAS threads in the children, default 1).
+check; ``--threads N`` BLAS threads in the children, default 1; ``--threads 0`` leaves the BLAS
+default, so that the library's own choice of threads for its kernels is measured).
 
 Data: a SIMULATED reference-sized panel (``simulate_staggered``): 274 units × 20 years
 (2003–2022), 28 treated units in three cohorts, 5 controls; baseline
@@ -135,7 +136,10 @@ def child_pyfixest() -> dict[str, Any]:
 def _spawn(args: list[str], threads: int) -> dict[str, Any]:
     env = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
+        if threads > 0:  # 0: the BLAS default (the library then picks its kernels' threads)
+            env[var] = str(threads)
+        else:
+            env.pop(var, None)
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_placebo", "--child", *args],
         check=True,

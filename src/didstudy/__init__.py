@@ -45,6 +45,22 @@ _API: dict[str, str] = {
     "heterogeneity": "didstudy.estimation.heterogeneity",
     "mechanisms": "didstudy.estimation.mechanisms",
     "placebo": "didstudy.inference.placebo",
+    # tables and figures (report); write_table / save_figure write them in every format
+    "regression_table": "didstudy.report.tables.regression",
+    "bacon_table": "didstudy.report.tables.bacon",
+    "placebo_table": "didstudy.report.tables.placebo",
+    "balance_table": "didstudy.report.tables.balance",
+    "psm_balance_table": "didstudy.report.tables.psm_balance",
+    "dagum_table": "didstudy.report.tables.dagum",
+    "descriptive_table": "didstudy.report.tables.descriptive",
+    "definitions_table": "didstudy.report.tables.definitions",
+    "write_table": "didstudy.report.tables.write",
+    "event_study_figure": "didstudy.report.figures.event_study",
+    "placebo_figure": "didstudy.report.figures.placebo",
+    "bacon_figure": "didstudy.report.figures.bacon",
+    "dagum_figure": "didstudy.report.figures.dagum",
+    "rollout_figure": "didstudy.report.figures.rollout",
+    "save_figure": "didstudy.report.figures.save",
     # study
     "run_study": "didstudy.study.run",
 }

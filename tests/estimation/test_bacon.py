@@ -12,7 +12,7 @@ import pytest
 from didstudy.data.simulate import simulate_staggered
 from didstudy.errors import ValidationError
 from didstudy.estimation.bacon import bacon, largest_balanced_window
-from didstudy.estimation.demean import demean
+from didstudy.kernels.demean import demean
 from didstudy.results.bacon import (
     EARLIER_VS_LATER,
     LATER_VS_ALWAYS,

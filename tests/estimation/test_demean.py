@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from didstudy.errors import ConvergenceError
-from didstudy.estimation.demean import demean, demean_method, is_balanced_two_way
+from didstudy.kernels.demean import demean, demean_method, is_balanced_two_way
 
 #: Exact algorithms agree with lstsq up to rounding; MAP is run to 1e-12 relative change.
 DEMEAN_ATOL = 1e-9

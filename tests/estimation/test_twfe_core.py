@@ -310,7 +310,7 @@ def test_panel_input_defaults(castle: pd.DataFrame) -> None:
 
 def test_iterative_path_string_ids_and_ssc_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Alternating projections inside twfe (forced) give the direct answer; string ids work."""
-    import didstudy.estimation.demean as demean_module
+    import didstudy.kernels.demean as demean_module
 
     rng = np.random.default_rng(21)
     df = _panel(rng, 30, 8, drop=0.2)

@@ -225,13 +225,13 @@ def test_panel_input() -> None:
 
 def test_two_way_demeaner_equals_the_demean_kernel() -> None:
     from didstudy.estimation.design import prepare_twfe
-    from didstudy.inference.placebo import TwoWayDemeaner
+    from didstudy.kernels.demean import DirectDemeaner
 
     df = _panel(seed=9, drop_share=0.1)
     x = np.random.default_rng(0).normal(size=(len(df), 40))
     for weights in (None, "w"):
         design = prepare_twfe(df, "y", CONTROLS, ["unit", "time"], weights=weights)
-        demeaner = TwoWayDemeaner.build(design.fe[0].codes, design.fe[1].codes, design.weights)
+        demeaner = DirectDemeaner.build(design.fe, design.weights)
         assert demeaner is not None
         sub = x[design.sample]
-        np.testing.assert_allclose(demeaner.demean(sub), design.demean(sub), atol=1e-12)
+        np.testing.assert_allclose(demeaner.apply_block(sub), design.demean(sub), atol=1e-12)

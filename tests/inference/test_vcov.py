@@ -8,7 +8,7 @@ import pytest
 
 from didstudy.errors import EstimationError
 from didstudy.estimation.twfe import twfe
-from didstudy.inference.vcov import (
+from didstudy.kernels.vcov import (
     SSC_PRESETS,
     fixef_parameters,
     resolve_ssc,

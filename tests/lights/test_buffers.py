@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("rasterio")
 pytest.importorskip("geopandas")
 
-from didstudy.lights.executor import SerialExecutor, ThreadExecutor
+from didstudy.kernels.resample import SerialExecutor, ThreadExecutor
 from didstudy.lights.raster import read_window
 from didstudy.lights.zonal import (
     STATS,

@@ -14,7 +14,7 @@ gpd = pytest.importorskip("geopandas")
 from shapely.geometry import box  # noqa: E402
 
 from didstudy.errors import DataError  # noqa: E402
-from didstudy.lights.executor import ProcessExecutor, get_executor  # noqa: E402
+from didstudy.kernels.resample import ProcessExecutor, get_executor  # noqa: E402
 from didstudy.lights.mapping import map_counties  # noqa: E402
 from didstudy.lights.pipeline import lights_panel, year_of  # noqa: E402
 from didstudy.lights.raster import LightsWarning  # noqa: E402

@@ -32,19 +32,19 @@ def demo_run(lang: str = "zh") -> tuple[StudyOutcome, dict[str, Any], dict[str, 
     seen: dict[str, Any] = {}
     tables = TABLES.setdefault(lang, [])
     original = render_module.render_report
-    write_table = render_module._write_table
+    write_table = render_module.write_table_files
 
     def spy(context: Any, *args: Any, **kwargs: Any) -> Any:
         seen.update(context.results)
         return original(context, *args, **kwargs)
 
-    def spy_table(context: Any, table: Any, *args: Any) -> Any:
+    def spy_table(table: Any, *args: Any, **kwargs: Any) -> Any:
         tables.append(table)
-        return write_table(context, table, *args)
+        return write_table(table, *args, **kwargs)
 
     with (
         mock.patch.object(render_module, "render_report", spy),
-        mock.patch.object(render_module, "_write_table", spy_table),
+        mock.patch.object(render_module, "write_table_files", spy_table),
     ):
         outcome = run_study(
             DEMO,

@@ -15,7 +15,7 @@ from didstudy.report.figures.dagum import dagum_figure
 from didstudy.report.figures.event_study import event_study_figure
 from didstudy.report.figures.overlap import collisions, place_clear
 from didstudy.report.figures.placebo import placebo_figure
-from didstudy.study.render import _mark_simulated
+from didstudy.report.outputs import mark_simulated as _mark_simulated
 from tests.report._demo import demo_run
 
 MAX_WIDTH_IN = 7.5  # double-column width of Elsevier/Springer/AEA journals (190 mm)

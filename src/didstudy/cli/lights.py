@@ -103,7 +103,7 @@ def lights_command(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from didstudy.lights.executor import get_executor
+    from didstudy.kernels.resample import get_executor
     from didstudy.lights.pipeline import lights_panel
     from didstudy.lights.zonal import zonal_stats
 

@@ -26,8 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from didstudy.errors import CollinearityWarning, DataError, EstimationError, SingletonWarning
-from didstudy.estimation.demean import DemeanMethod, FixedEffectCodes, demean, demean_method
-from didstudy.estimation.fixed_effects import (
+from didstudy.kernels.demean import DemeanMethod, FixedEffectCodes, demean, demean_method
+from didstudy.kernels.fixed_effects import (
     encode_factor,
     factor_columns,
     find_singletons,
@@ -35,16 +35,21 @@ from didstudy.estimation.fixed_effects import (
     mobility_groups,
     recode,
 )
-from didstudy.estimation.ols import COLLINEAR_TOL, ols, screen_collinear
-from didstudy.inference.vcov import (
+from didstudy.kernels.ols import COLLINEAR_TOL, ols, screen_collinear
+from didstudy.kernels.vcov import (
+    ScalarVariance,
     SmallSampleCorrection,
-    VcovKind,
+    VcovPieces,
+    VcovRequest,
+    _split_names,
+    fixef_count,
     fixef_parameters,
-    normalize_vcov_kind,
+    parse_vcov,
     resolve_ssc,
-    sandwich_vcov,
+    score_pieces,
+    vcov_from_pieces,
 )
-from didstudy.results.regression import RegressionResult
+from didstudy.results.regression import RegressionResult, vcov_stats
 
 __all__ = ["DemeanedDesign", "VcovRequest", "parse_vcov", "prepare_twfe"]
 
@@ -54,58 +59,14 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Columns of placebo draws processed at once by ``fit_many`` (bounds memory at n x chunk).
 FIT_MANY_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class VcovRequest:
-    """A parsed variance request: kind and cluster factors (``"a"`` or ``"a^b"`` each)."""
-
-    kind: VcovKind
-    clusters: tuple[str, ...] = ()
-
-
-def _split_names(value: str | Sequence[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(p.strip() for p in value.split("+") if p.strip())
-    return tuple(str(v).strip() for v in value)
-
-
-def parse_vcov(
-    vcov: str | Mapping[str, Any] | None,
-    cluster: str | Sequence[str] | None,
-    default_cluster: Sequence[str] = (),
-) -> VcovRequest:
-    """Parse ``vcov=`` and ``cluster=`` into a :class:`VcovRequest`.
-
-    ``vcov=None`` means CRV1 on ``cluster`` (or ``default_cluster``); ``"iid"``, ``"hc1"``
-    ignore clusters; ``{"crv1": "a+b"}`` clusters two-way on ``a`` and ``b``.
-    """
-    clusters = _split_names(cluster) or tuple(default_cluster)
-    if vcov is None:
-        if not clusters:
-            return VcovRequest("iid")
-        return VcovRequest("crv1", clusters)
-    if isinstance(vcov, Mapping):
-        if len(vcov) != 1:
-            raise EstimationError(f"vcov mapping must have one key, got {dict(vcov)}")
-        key, value = next(iter(vcov.items()))
-        kind = normalize_vcov_kind(str(key))
-        if kind != "crv1":
-            return VcovRequest(kind)
-        names = _split_names(value) or clusters
-        if not names:
-            raise EstimationError("clustered vcov requested without cluster variables")
-        return VcovRequest("crv1", names)
-    kind = normalize_vcov_kind(str(vcov))
-    if kind == "crv1":
-        if not clusters:
-            raise EstimationError(
-                "vcov='crv1' needs cluster variables", fix="pass cluster='unit' (or similar)"
-            )
-        return VcovRequest("crv1", clusters)
-    return VcovRequest(kind)
+#: Fits on at most this many observations also keep the HC meat and the meats of every
+#: fixed-effect factor (one- and multi-way), so that ``with_vcov`` can switch to them; larger
+#: fits keep only the variance pieces they were fitted with (each extra meat is a pass over the
+#: scores: +15-40% of a fit's time at 60,000 rows, against +3% at 5,480).
+#: docs/decisions/0011-slim-results.md.
+RECLUSTER_MAX_ROWS = 10_000
+#: At most this many cluster variables are kept (2^m - 1 meats of p x p).
+RECLUSTER_MAX_VARIABLES = 4
 
 
 def _is_panel(data: object) -> bool:
@@ -227,38 +188,43 @@ class DemeanedDesign:
 
     # ----------------------------------------------------------------------------------------
     def _cluster_codes_for(self, names: Sequence[str]) -> tuple[IntArray, ...]:
-        if tuple(names) == self.vcov_request.clusters and self.cluster_codes:
-            return self.cluster_codes
+        return tuple(self._cluster_code(name) for name in names)
+
+    def _cluster_code(self, name: str) -> IntArray:
+        """Codes of one cluster factor on the sample: the fit's, a fixed effect's, or new."""
+        if name in self.vcov_request.clusters and self.cluster_codes:
+            return self.cluster_codes[self.vcov_request.clusters.index(name)]
+        if name in self.fe_names:
+            return self.fe[self.fe_names.index(name)].codes
         if self._frame is None:
             raise EstimationError("cannot cluster on new variables: the input data are not kept")
-        codes = []
-        for name in names:
-            for col in factor_columns(name):
-                if col not in self._frame.columns:
-                    raise DataError("cluster column not found", column=col)
-                if self._frame[col].isna().to_numpy(dtype=bool)[self.sample].any():
-                    raise DataError(
-                        "cluster column has missing values in the estimation sample",
-                        column=col,
-                        fix="fill them or re-estimate with this cluster variable",
-                    )
-            codes.append(recode(encode_factor(self._frame, name)[self.sample]).codes)
-        return tuple(codes)
+        for col in factor_columns(name):
+            if col not in self._frame.columns:
+                raise DataError("cluster column not found", column=col)
+            if self._frame[col].isna().to_numpy(dtype=bool)[self.sample].any():
+                raise DataError(
+                    "cluster column has missing values in the estimation sample",
+                    column=col,
+                    fix="fill them or re-estimate with this cluster variable",
+                )
+        return recode(encode_factor(self._frame, name)[self.sample]).codes
+
+    @functools.cached_property
+    def _mobility(self) -> npt.NDArray[np.int64]:
+        """Connected components of every pair of absorbed factors (``q x q``)."""
+        q = len(self.fe)
+        out = np.ones((q, q), dtype=np.int64)
+        if self.method != "closed-form":  # a balanced two-way panel is one component
+            for i in range(q):
+                for j in range(q):
+                    if i != j:
+                        out[i, j] = mobility_groups(self.fe[i], self.fe[j])
+        return out
 
     def _k_fe(self, ssc: SmallSampleCorrection, cluster_codes: Sequence[IntArray]) -> int:
-        levels = [f.n_levels for f in self.fe]
         nested = [any(is_nested(f.codes, c) for c in cluster_codes) for f in self.fe]
-        redundant = None
-        if ssc.fixef_exact:
-            redundant = []
-            counted: list[FixedEffectCodes] = []
-            for f, nest in zip(self.fe, nested, strict=True):
-                if ssc.fixef_k == "nested" and nest:
-                    redundant.append(0)
-                    continue
-                redundant.append(max((mobility_groups(g, f) for g in counted), default=0))
-                counted.append(f)
-        return fixef_parameters(levels, nested, ssc, redundant)
+        mobility = self._mobility if ssc.fixef_exact else np.zeros((0, 0), np.int64)
+        return fixef_count([f.n_levels for f in self.fe], nested, mobility, ssc)
 
     def _k_fe_full(self) -> int:
         levels = [f.n_levels for f in self.fe]
@@ -266,24 +232,39 @@ class DemeanedDesign:
             levels, [False] * len(levels), SmallSampleCorrection(fixef_k="full")
         )
 
+    def _pieces(
+        self, fitted: _Fitted, request: VcovRequest, ssc: SmallSampleCorrection
+    ) -> VcovPieces:
+        """Compress the fit's scores: the request's clusters, then (small fits) the factors."""
+        names = list(dict.fromkeys(request.clusters if request.kind == "crv1" else ()))
+        own = len(names)
+        keep_all = self.nobs <= RECLUSTER_MAX_ROWS
+        if keep_all:
+            for name in (*self.vcov_request.clusters, *self.fe_names):
+                if name not in names and len(names) < RECLUSTER_MAX_VARIABLES:
+                    names.append(name)
+        codes = dict(zip(names, self._cluster_codes_for(names), strict=True))
+        mobility = self._mobility if (keep_all or ssc.fixef_exact) and len(self.fe) > 1 else None
+        return score_pieces(
+            fitted.X,
+            fitted.resid,
+            fitted.bread,
+            cluster_codes=codes,
+            fitted=own,
+            fe_codes=[f.codes for f in self.fe],
+            fe_levels=[f.n_levels for f in self.fe],
+            fe_mobility=mobility,
+            default_clusters=self.vcov_request.clusters,
+            keep_hc=keep_all or request.kind == "hc1",
+        )
+
     def _result(
         self, fitted: _Fitted, request: VcovRequest, ssc: SmallSampleCorrection
     ) -> RegressionResult:
         n = self.nobs
+        pieces = self._pieces(fitted, request, ssc)
+        est = vcov_from_pieces(pieces, request, ssc)
         k = len(fitted.names)
-        codes = self._cluster_codes_for(request.clusters) if request.kind == "crv1" else ()
-        k_fe = self._k_fe(ssc, codes)
-        est = sandwich_vcov(
-            fitted.X,
-            fitted.resid,
-            fitted.bread,
-            request.kind,
-            n_obs=n,
-            k_total=k + k_fe,
-            ssc=ssc,
-            cluster_codes=codes,
-            cluster_names=request.clusters,
-        )
         k_full = k + self._k_fe_full()
         within_tss = float(self._wdot(self.y, self.y))
         r2 = 1.0 - fitted.rss / self.tss if self.tss > 0 else float("nan")
@@ -294,12 +275,7 @@ class DemeanedDesign:
             "r2_within": r2_within,
             "mean_y": self.y_mean,
             "adj_r2": adj_r2,
-            "n_clusters": min(est.n_clusters) if est.n_clusters else None,
-            "n_clusters_by": list(est.n_clusters),
-            "df_resid": n - k_full,
-            "k": k,
-            "k_fe": k_fe,
-            "ssc_factor": est.factor,
+            **vcov_stats(est, k, n - k_full),
             "fixed_effects": list(self.fe_names),
             "fe_levels": [f.n_levels for f in self.fe],
             "n_singletons": self.n_singletons,
@@ -309,7 +285,6 @@ class DemeanedDesign:
             "demean_method": self.method,
             "psd_fixed": est.psd_fixed,
         }
-        revcov = functools.partial(self._revcov, fitted, ssc)
         return RegressionResult(
             terms=fitted.names,
             params=fitted.coef,
@@ -323,15 +298,9 @@ class DemeanedDesign:
             dropped=dict(fitted.dropped),
             estimator="twfe",
             depvar=self.y_name,
-            _revcov=revcov,
+            vcov_pieces=pieces,
+            ssc_convention=ssc,
         )
-
-    def _revcov(
-        self, fitted: _Fitted, old_ssc: SmallSampleCorrection, vcov: Any, ssc: Any
-    ) -> RegressionResult:
-        request = parse_vcov(vcov, None, self.vcov_request.clusters)
-        new_ssc = old_ssc if ssc is None else resolve_ssc(ssc)
-        return self._result(fitted, request, new_ssc)
 
     def _wdot(self, a: FloatArray, b: FloatArray) -> float:
         # einsum, not BLAS ddot: threaded ddot costs milliseconds per call on a loaded machine
@@ -544,20 +513,7 @@ class DemeanedDesign:
         r_total = D.shape[1]
         coef = np.full(r_total, np.nan)
         se = np.full(r_total, np.nan)
-        # scalar small-sample factors, mirroring sandwich_vcov
-        est = sandwich_vcov(
-            np.ones((n, 1)),
-            np.zeros(n),
-            np.eye(1),
-            request.kind,
-            n_obs=n,
-            k_total=k_total,
-            ssc=use_ssc,
-            cluster_codes=codes,
-            cluster_names=request.clusters,
-        )
-        del est  # validates inputs (degrees of freedom, cluster counts) once
-        terms = self._cluster_terms(codes, use_ssc) if request.kind == "crv1" else []
+        variance = ScalarVariance.build(request.kind, n, k_total, use_ssc, codes, request.clusters)
         for start in range(0, r_total, chunk):
             stop = min(start + chunk, r_total)
             d = D[:, start:stop]
@@ -571,78 +527,16 @@ class DemeanedDesign:
             bad = ~(ddw > COLLINEAR_TOL * np.maximum(raw_ss, 1e-300))
             u = e[:, np.newaxis] - d * b[np.newaxis, :]
             scores = dw * u
-            var = self._scalar_var(scores, u, ddw, request.kind, terms, n, k_total, use_ssc)
+            if request.kind == "iid":
+                uw = u if w is None else u * w[:, np.newaxis]
+                var = variance.variance(scores, np.einsum("ij,ij->j", uw, u), ddw)
+            else:
+                var = variance.variance(scores, None, ddw)
             b[bad] = np.nan
             var[bad] = np.nan
             coef[start:stop] = b
             se[start:stop] = np.sqrt(var)
         return coef, se
-
-    @staticmethod
-    def _cluster_terms(
-        codes: Sequence[IntArray], ssc: SmallSampleCorrection
-    ) -> list[tuple[float, Any]]:
-        """(sign x G-factor, cluster indicator matrix) per multi-way term (CGM 2011)."""
-        from itertools import combinations
-
-        from scipy import sparse
-
-        g_min = min(int(c.max()) + 1 for c in codes)
-        terms: list[tuple[float, Any]] = []
-        q = len(codes)
-        for size in range(1, q + 1):
-            sign = 1.0 if size % 2 else -1.0
-            for subset in combinations(range(q), size):
-                if size == 1:
-                    cc = codes[subset[0]]
-                else:
-                    combined = codes[subset[0]].astype(np.int64)
-                    for i in subset[1:]:
-                        combined = combined * (int(codes[i].max()) + 1) + codes[i]
-                    cc = np.unique(combined, return_inverse=True)[1].reshape(-1)
-                g = int(cc.max()) + 1
-                if not ssc.cluster_adj:
-                    gfac = 1.0
-                elif ssc.cluster_df == "min":
-                    gfac = g_min / (g_min - 1)
-                else:
-                    gfac = g / (g - 1) if g > 1 else 1.0
-                indicator = sparse.csr_matrix(
-                    (np.ones(cc.size), (cc, np.arange(cc.size))), shape=(g, cc.size)
-                )
-                terms.append((sign * gfac, indicator))
-        return terms
-
-    def _scalar_var(
-        self,
-        scores: FloatArray,
-        u: FloatArray,
-        ddw: FloatArray,
-        kind: VcovKind,
-        terms: Sequence[tuple[float, Any]],
-        n: int,
-        k: int,
-        ssc: SmallSampleCorrection,
-    ) -> FloatArray:
-        if kind == "iid":
-            uw = u if self.weights is None else u * self.weights[:, np.newaxis]
-            rss = np.einsum("ij,ij->j", uw, u)
-            sigma2 = rss / (n - k) if ssc.adj else rss / max(n - 1, 1)
-            out_iid: FloatArray = sigma2 / ddw
-            return out_iid
-        if kind == "hc1":
-            factor = n / (n - k) if ssc.adj else 1.0
-            out_hc: FloatArray = factor * np.einsum("ij,ij->j", scores, scores) / ddw**2
-            return out_hc
-        adj = (n - 1) / (n - k) if ssc.adj else 1.0
-        total = np.zeros(scores.shape[1])
-        for factor_g, indicator in terms:
-            sums = indicator @ scores
-            total += factor_g * np.einsum("ij,ij->j", sums, sums)
-        out: FloatArray = adj * total / ddw**2
-        if len(terms) > 1 and ssc.psd_fix:
-            out = np.maximum(out, 0.0)
-        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -683,86 +577,24 @@ def prepare_twfe(
     drop_singletons
         Drop singleton observations iteratively (default True, as reghdfe).
     """
-    if _is_panel(data):
-        frame = data.frame
-        fe_list = list(_split_fe(fe)) if fe is not None else [data.unit, data.time]
-        default_cluster = [getattr(data, "cluster", None) or data.unit]
-        if weights is None:
-            weights = getattr(data, "weight", None)
-    elif isinstance(data, pd.DataFrame):
-        frame = data
-        if fe is None:
-            raise EstimationError(
-                "fixed effects are required when data is a DataFrame",
-                fix="pass fe=['unit', 'time'], or build a didstudy.Panel",
-            )
-        fe_list = list(_split_fe(fe))
-        default_cluster = fe_list[:1]
-    else:
-        raise DataError(
-            f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
-        )
+    frame, fe_list, default_cluster, weights = _roles(data, fe, weights)
     request = parse_vcov(vcov, cluster, default_cluster)
     use_ssc = resolve_ssc(ssc)
     treat_names = list(_split_names(treat)) if isinstance(treat, str) else list(treat or ())
     controls = list(controls)
-
-    numeric_cols = [y, *treat_names, *controls]
+    cols = [y, *treat_names, *controls]
     factor_cols: list[str] = []
     for spec in [*fe_list, *request.clusters]:
         factor_cols += factor_columns(spec)
-    needed = list(dict.fromkeys(numeric_cols + factor_cols + ([weights] if weights else [])))
-    missing_cols = [c for c in needed if c not in frame.columns]
-    if missing_cols:
-        raise DataError(
-            f"column{'s' if len(missing_cols) > 1 else ''} not found: "
-            + ", ".join(repr(c) for c in missing_cols),
-            column=missing_cols[0],
-            fix=f"available columns: {', '.join(map(str, list(frame.columns)[:20]))}",
-        )
+    _require(frame, list(dict.fromkeys(cols + factor_cols + ([weights] if weights else []))))
+    full, ok, w_all = _numeric_block(frame, cols, factor_cols, weights)
     n_input = len(frame)
-    cols = [y, *treat_names, *controls]
-    # one float64 Fortran matrix holds every numeric column; it is demeaned in place later
-    full = np.empty((n_input, len(cols)), order="F")
-    ok = np.ones(n_input, dtype=bool)
-    for j, c in enumerate(cols):
-        full[:, j] = _numeric(frame, c)
-        ok &= np.isfinite(full[:, j])
-    for c in dict.fromkeys(factor_cols):
-        ok &= ~frame[c].isna().to_numpy(dtype=bool)
-    w_all = None
-    if weights:
-        w_all = _numeric(frame, weights)
-        ok &= np.isfinite(w_all)
-        bad = ok & (w_all < 0)
-        if bad.any():
-            raise DataError(
-                "weights must be non-negative",
-                column=weights,
-                rows=list(frame.index[bad][:10]),
-            )
-        ok &= w_all > 0
     n_missing = int(n_input - ok.sum())
-    all_ok = n_missing == 0
     raw_codes = [encode_factor(frame, spec) for spec in fe_list]
-    if not all_ok:
+    if n_missing:
         raw_codes = [c[ok] for c in raw_codes]
-    n_single = 0
-    if drop_singletons and raw_codes:
-        single = find_singletons(raw_codes)
-        n_single = int(single.sum())
-        if n_single:
-            warnings.warn(
-                f"dropped {n_single} singleton observation{'s' if n_single > 1 else ''} "
-                f"(alone in a level of {', '.join(fe_list)})",
-                SingletonWarning,
-                stacklevel=3,
-            )
-            pos = np.flatnonzero(ok)
-            ok = ok.copy()
-            ok[pos[single]] = False
-            all_ok = False
-            raw_codes = [c[~single] for c in raw_codes]
+    ok, raw_codes, n_single = _drop_singletons(ok, raw_codes, fe_list, drop_singletons)
+    all_ok = n_missing == 0 and n_single == 0
     if not ok.any():
         raise EstimationError("no observations left after dropping missing values and singletons")
     recoded = []
@@ -776,21 +608,8 @@ def prepare_twfe(
             for name in request.clusters
         )
     w = None if w_all is None else np.ascontiguousarray(w_all if all_ok else w_all[ok])
-    n = int(ok.sum())
-    if all_ok:
-        mat = full
-    else:
-        for j in range(len(cols)):
-            full[:n, j] = full[ok, j]
-        mat = full[:n, :]
-    del full
-    raw_ss = np.empty(len(cols))
-    for j in range(len(cols)):
-        x = mat[:, j]
-        xc = x - float(np.average(x, weights=w))
-        raw_ss[j] = float(
-            np.einsum("i,i->", xc, xc) if w is None else np.einsum("i,i,i->", xc, w, xc)
-        )
+    mat = _compact(full, ok, all_ok)
+    raw_ss = _centred_sums_of_squares(mat, w)
     y_mean = float(np.mean(mat[:, 0]))
     method = demean_method(list(fe_codes), w)
     demean(mat, list(fe_codes), w, out=mat, method=_forced(method))
@@ -821,6 +640,111 @@ def prepare_twfe(
         _frame=frame,
         _matrix=mat,
     )
+
+
+def _roles(
+    data: Any, fe: Sequence[str] | str | None, weights: str | None
+) -> tuple[pd.DataFrame, list[str], list[str], str | None]:
+    """Frame, absorbed factors, default cluster and weights of a Panel or a DataFrame."""
+    if _is_panel(data):
+        fe_list = list(_split_fe(fe)) if fe is not None else [data.unit, data.time]
+        default_cluster = [getattr(data, "cluster", None) or data.unit]
+        if weights is None:
+            weights = getattr(data, "weight", None)
+        return data.frame, fe_list, default_cluster, weights
+    if isinstance(data, pd.DataFrame):
+        if fe is None:
+            raise EstimationError(
+                "fixed effects are required when data is a DataFrame",
+                fix="pass fe=['unit', 'time'], or build a didstudy.Panel",
+            )
+        fe_list = list(_split_fe(fe))
+        return data, fe_list, fe_list[:1], weights
+    raise DataError(
+        f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
+    )
+
+
+def _require(frame: pd.DataFrame, needed: Sequence[str]) -> None:
+    missing_cols = [c for c in needed if c not in frame.columns]
+    if missing_cols:
+        raise DataError(
+            f"column{'s' if len(missing_cols) > 1 else ''} not found: "
+            + ", ".join(repr(c) for c in missing_cols),
+            column=missing_cols[0],
+            fix=f"available columns: {', '.join(map(str, list(frame.columns)[:20]))}",
+        )
+
+
+def _numeric_block(
+    frame: pd.DataFrame, cols: Sequence[str], factor_cols: Sequence[str], weights: str | None
+) -> tuple[FloatArray, BoolArray, FloatArray | None]:
+    """One float64 Fortran matrix of the numeric columns (demeaned in place later), the rows
+    without missing values, and the weights (rows with weight 0 are dropped)."""
+    n_input = len(frame)
+    full = np.empty((n_input, len(cols)), order="F")
+    ok = np.ones(n_input, dtype=bool)
+    for j, c in enumerate(cols):
+        full[:, j] = _numeric(frame, c)
+        ok &= np.isfinite(full[:, j])
+    for c in dict.fromkeys(factor_cols):
+        ok &= ~frame[c].isna().to_numpy(dtype=bool)
+    w_all = None
+    if weights:
+        w_all = _numeric(frame, weights)
+        ok &= np.isfinite(w_all)
+        bad = ok & (w_all < 0)
+        if bad.any():
+            raise DataError(
+                "weights must be non-negative",
+                column=weights,
+                rows=list(frame.index[bad][:10]),
+            )
+        ok &= w_all > 0
+    return full, ok, w_all
+
+
+def _drop_singletons(
+    ok: BoolArray, raw_codes: list[IntArray], fe_list: Sequence[str], drop: bool
+) -> tuple[BoolArray, list[IntArray], int]:
+    """Drop singleton observations iteratively (warns); returns the new mask and codes."""
+    if not (drop and raw_codes):
+        return ok, raw_codes, 0
+    single = find_singletons(raw_codes)
+    n_single = int(single.sum())
+    if not n_single:
+        return ok, raw_codes, 0
+    warnings.warn(
+        f"dropped {n_single} singleton observation{'s' if n_single > 1 else ''} "
+        f"(alone in a level of {', '.join(fe_list)})",
+        SingletonWarning,
+        stacklevel=4,
+    )
+    pos = np.flatnonzero(ok)
+    ok = ok.copy()
+    ok[pos[single]] = False
+    return ok, [c[~single] for c in raw_codes], n_single
+
+
+def _compact(full: FloatArray, ok: BoolArray, all_ok: bool) -> FloatArray:
+    """The sample rows of ``full``, moved to its top in place (no second n x k matrix)."""
+    if all_ok:
+        return full
+    n = int(ok.sum())
+    for j in range(full.shape[1]):
+        full[:n, j] = full[ok, j]
+    return full[:n, :]
+
+
+def _centred_sums_of_squares(mat: FloatArray, w: FloatArray | None) -> FloatArray:
+    raw_ss = np.empty(mat.shape[1])
+    for j in range(mat.shape[1]):
+        x = mat[:, j]
+        xc = x - float(x.mean() if w is None else np.average(x, weights=w))
+        raw_ss[j] = float(
+            np.einsum("i,i->", xc, xc) if w is None else np.einsum("i,i,i->", xc, w, xc)
+        )
+    return raw_ss
 
 
 def _forced(method: str) -> DemeanMethod:

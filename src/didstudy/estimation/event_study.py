@@ -18,7 +18,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats as st
 
 from didstudy.errors import (
     CollinearityWarning,
@@ -28,6 +27,7 @@ from didstudy.errors import (
     ValidationError,
 )
 from didstudy.estimation.twfe import twfe
+from didstudy.kernels.distributions import chi2_sf, f_sf
 from didstudy.results.event_study import EventStudyResult, LinearCombination, WaldTest
 
 __all__ = ["event_study", "relative_time_design"]
@@ -362,9 +362,9 @@ def _wald(terms: list[str], coef: Float, vcov: Float, idx: list[int], df2: float
     return WaldTest(
         terms=tuple(terms[i] for i in idx),
         chi2=stat,
-        p_chi2=float(st.chi2.sf(stat, q)),
+        p_chi2=chi2_sf(stat, q),
         f=stat / q,
-        p_f=float(st.f.sf(stat / q, q, df2)),
+        p_f=f_sf(stat / q, q, df2),
         df1=q,
         df2=df2,
     )

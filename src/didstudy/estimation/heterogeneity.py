@@ -40,6 +40,8 @@ from numpy.typing import NDArray
 
 from didstudy.errors import DidstudyWarning, EstimationError, ValidationError
 from didstudy.estimation._inputs import PanelInput, fit_twfe, panel_input, require_columns
+from didstudy.kernels.resample import DrawGenerator, run_chunks
+from didstudy.kernels.threads import kernel_threads
 from didstudy.results.comparison import HeterogeneityResult
 from didstudy.results.regression import RegressionResult, ResultCollection
 
@@ -89,19 +91,26 @@ def split_coefficients(Z: FloatArray, members: NDArray[np.bool_]) -> FloatArray:
     Zt = Z - Z.mean(axis=1, keepdims=True)
     C = np.einsum("itp,itq->ipq", Zt, Zt)
     flat = Zt.reshape(n, T * p)
-    out = np.empty(members.shape[1])
-    for start in range(0, members.shape[1], _CHUNK):
-        M = members[:, start : start + _CHUNK].astype(np.float64)
-        n_a = M.sum(axis=0)
-        S = (M.T @ flat).reshape(-1, T, p) / np.maximum(n_a, 1.0)[:, None, None]
-        xtx = np.einsum("ir,ipq->rpq", M, C) - n_a[:, None, None] * np.einsum("rtp,rtq->rpq", S, S)
-        A = xtx[:, 1:, 1:]
-        b = xtx[:, 1:, 0]
-        beta = np.einsum("rij,rj->ri", np.linalg.pinv(A), b)[:, 0]
-        scale = np.einsum("ir,i->r", M, C[:, 1, 1]) + 1e-300
-        beta[(xtx[:, 1, 1] <= _DEGENERATE * scale) | (n_a < 2)] = np.nan
-        out[start : start + M.shape[1]] = beta
-    return out
+    with kernel_threads(n * T * p):
+        parts = run_chunks(_split_chunk, (C, flat, members, T, p), members.shape[1], _CHUNK)
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _split_chunk(
+    shared: tuple[FloatArray, FloatArray, NDArray[np.bool_], int, int], span: tuple[int, int]
+) -> FloatArray:
+    """:func:`split_coefficients` for the subsets ``span[0]..span[1]-1``."""
+    C, flat, members, T, p = shared
+    M = members[:, span[0] : span[1]].astype(np.float64)
+    n_a = M.sum(axis=0)
+    S = (M.T @ flat).reshape(-1, T, p) / np.maximum(n_a, 1.0)[:, None, None]
+    xtx = np.einsum("ir,ipq->rpq", M, C) - n_a[:, None, None] * np.einsum("rtp,rtq->rpq", S, S)
+    A = xtx[:, 1:, 1:]
+    b = xtx[:, 1:, 0]
+    beta: FloatArray = np.einsum("rij,rj->ri", np.linalg.pinv(A), b)[:, 0]
+    scale = np.einsum("ir,i->r", M, C[:, 1, 1]) + 1e-300
+    beta[(xtx[:, 1, 1] <= _DEGENERATE * scale) | (n_a < 2)] = np.nan
+    return beta
 
 
 def split_coefficients_loop(
@@ -124,7 +133,7 @@ def split_coefficients_loop(
     weights
         Optional analytic weights.
     """
-    from didstudy.estimation.demean import demean
+    from didstudy.kernels.demean import demean
 
     out = np.full(members.shape[1], np.nan)
     for r in range(members.shape[1]):
@@ -180,8 +189,7 @@ def permutation_test(
     n_units = int(unit_codes.max()) + 1
     label = np.zeros(n_units, dtype=bool)
     label[unit_codes] = is_a.to_numpy(dtype=bool)
-    rng = np.random.default_rng(seed)
-    perms = np.stack([rng.permutation(label) for _ in range(reps)], axis=1)
+    perms = DrawGenerator(seed).permutations(label, reps)
     members = np.concatenate([label[:, None], perms], axis=1)
     Zl = frame[[y, treat, *controls]].to_numpy(dtype=np.float64)
     counts = np.bincount(unit_codes, minlength=n_units)

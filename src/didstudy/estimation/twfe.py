@@ -5,8 +5,8 @@ The TWFE difference-in-differences regression
     y_it = beta' D_it + gamma' X_it + alpha_i + lambda_t + e_it
 
 is estimated by absorbing the fixed effects (within transformation, see
-:mod:`didstudy.estimation.demean`) and running least squares on the demeaned data
-(Frisch–Waugh–Lovell). Standard errors follow :mod:`didstudy.inference.vcov`; the default matches
+:mod:`didstudy.kernels.demean`) and running least squares on the demeaned data
+(Frisch–Waugh–Lovell). Standard errors follow :mod:`didstudy.kernels.vcov`; the default matches
 fixest's clustered standard errors. Like fixest, no intercept is reported.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from didstudy.errors import EstimationError
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
-from didstudy.inference.vcov import SmallSampleCorrection
+from didstudy.kernels.vcov import SmallSampleCorrection
 from didstudy.results.regression import RegressionResult, ResultCollection
 
 __all__ = ["DemeanedDesign", "prepare_twfe", "stepwise", "twfe"]
@@ -71,7 +71,7 @@ def twfe(
         ``{"crv1": "a+b"}``.
     ssc
         Small-sample convention: ``None``/``"fixest"`` (default), ``"stata"``/``"reghdfe"``,
-        ``"none"`` or a mapping of :class:`~didstudy.inference.vcov.SmallSampleCorrection`
+        ``"none"`` or a mapping of :class:`~didstudy.kernels.vcov.SmallSampleCorrection`
         fields (see ``docs/decisions/0001-small-sample-corrections.md``).
     drop_singletons
         Drop singleton observations (default True, as reghdfe; counted in ``stats()``).

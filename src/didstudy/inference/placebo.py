@@ -20,13 +20,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from didstudy.errors import DataError, EstimationError, ValidationError
-from didstudy.estimation.demean import is_balanced_two_way
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
+from didstudy.kernels.demean import DirectDemeaner, demean_method, is_balanced_two_way
+from didstudy.kernels.resample import RNG_BLOCK, DrawGenerator, run_chunks
+from didstudy.kernels.threads import kernel_threads
 from didstudy.results.placebo import PlaceboResult
 
 __all__ = [
     "BalancedPlaceboKernel",
-    "TwoWayDemeaner",
     "draw_assignments",
     "placebo",
     "pseudo_treatment",
@@ -36,9 +37,6 @@ Float = NDArray[np.float64]
 Mode = Literal["units_and_timing", "units", "timing"]
 Timing = Literal["observed", "uniform"]
 
-#: Draws generated per call of the random generator: fixed, so that the draws depend on the
-#: seed only, never on ``chunk_size``.
-RNG_BLOCK = 256
 #: Memory budget of one chunk of pseudo-treatment columns (bytes): n x chunk doubles, about
 #: six live copies while demeaning and fitting.
 CHUNK_BYTES = 256 * 1024**2
@@ -48,7 +46,7 @@ _ZERO_VARIANCE = 1e-9
 
 
 def draw_assignments(
-    rng: np.random.Generator,
+    draws: DrawGenerator,
     reps: int,
     n_units: int,
     n_treated: int,
@@ -61,40 +59,33 @@ def draw_assignments(
     """Pseudo-treated units and adoption periods of ``reps`` draws.
 
     * units: ``"units_and_timing"`` and ``"units"`` draw ``n_treated`` distinct units uniformly
-      (random keys, :func:`numpy.argpartition`); ``"timing"`` keeps the real treated units.
+      (:meth:`~didstudy.kernels.resample.DrawGenerator.subsets`); ``"timing"`` keeps the real
+      treated units.
     * periods: ``"units"`` keeps the real adoption periods, shuffled over the drawn units
       (a random subset of them if ``n_treated`` is smaller); otherwise each pseudo-treated unit
       gets a period drawn independently — ``timing="observed"``: from the real treated units'
       adoption periods (with replacement, so in proportion to the cohort sizes);
       ``"uniform"``: uniformly from ``timing_support``.
 
-    Draws are generated in blocks of :data:`RNG_BLOCK` so that they depend on the seed only:
-    not on how the caller chunks the estimation, and draw ``r`` is the same for any ``reps``.
+    Draws are generated in blocks of :data:`~didstudy.kernels.resample.RNG_BLOCK` so that they
+    depend on the seed only: not on how the caller chunks the estimation, and draw ``r`` is the
+    same for any ``reps``.
     """
     units = np.empty((reps, n_treated), dtype=np.int64)
     cohorts = np.empty((reps, n_treated), dtype=np.float64)
     for start in range(0, reps, RNG_BLOCK):
         size = min(RNG_BLOCK, reps - start)
         block = slice(start, start + size)
-        # every block draws RNG_BLOCK assignments and keeps the first `size`: draw r is the
-        # same whatever `reps` is
         if mode == "timing":
             units[block] = real_units[np.newaxis, :n_treated]
         else:
-            keys = rng.random((RNG_BLOCK, n_units))[:size]
-            if n_treated < n_units:
-                units[block] = np.argpartition(keys, n_treated - 1, axis=1)[:, :n_treated]
-            else:
-                units[block] = np.argsort(keys, axis=1)
+            units[block] = draws.subsets(size, n_units, n_treated)
         if mode == "units":
-            keys = rng.random((RNG_BLOCK, real_cohorts.size))[:size]
-            cohorts[block] = real_cohorts[np.argsort(keys, axis=1)[:, :n_treated]]
+            cohorts[block] = draws.shuffled(size, real_cohorts, n_treated)
         elif timing == "observed":
-            idx = rng.integers(0, real_cohorts.size, (RNG_BLOCK, n_treated))[:size]
-            cohorts[block] = real_cohorts[idx]
+            cohorts[block] = draws.choices(size, real_cohorts, n_treated)
         else:
-            idx = rng.integers(0, timing_support.size, (RNG_BLOCK, n_treated))[:size]
-            cohorts[block] = timing_support[idx]
+            cohorts[block] = draws.choices(size, timing_support, n_treated)
     return units, cohorts
 
 
@@ -301,71 +292,6 @@ def _balanced_kernel(
     return kernel.with_ssc((real_se / raw[0]) ** 2)
 
 
-#: Largest number of levels of the smaller factor for which :class:`TwoWayDemeaner` solves its
-#: dense system (the system is levels² doubles).
-TWO_WAY_MAX_LEVELS = 2_000
-#: Relative eigenvalue cut-off of the pseudo-inverse; zero eigenvalues are the redundant fixed
-#: effect of each connected component.
-_PINV_RTOL = 1e-11
-
-
-@dataclass(frozen=True)
-class TwoWayDemeaner:
-    """Exact two-way within transformation of many columns at once (any balance, weights).
-
-    With ``A`` the indicators of the factor with more levels and ``B`` those of the other,
-    ``M x = r − A (A'WA)⁻¹ A'W r`` with ``r = x − B g`` and ``g`` solving the concentrated normal
-    equations ``(B'WB − B'WA (A'WA)⁻¹ A'WB) g = B'W x − B'WA (A'WA)⁻¹ A'W x`` (Abowd, Kramarz &
-    Margolis 1999) — the algorithm of :func:`didstudy.estimation.demean.demean` for two factors,
-    written as sparse × dense products so that an ``n × R`` block of placebo columns is demeaned
-    in a few passes instead of one pass per column.
-    """
-
-    big: Any  # sparse G_a x n: A'W
-    small: Any  # sparse G_b x n: B'W
-    small_t: Any  # sparse n x G_b: B
-    big_t: Any  # sparse n x G_a: A
-    inv_big: Float
-    cross: Any  # sparse G_b x G_a: B'WA (A'WA)^-1
-    pinv: Float
-
-    @classmethod
-    def build(
-        cls, codes_a: NDArray[np.intp], codes_b: NDArray[np.intp], weights: Float | None
-    ) -> TwoWayDemeaner | None:
-        """Factorise once for the factor codes (``None`` when the smaller factor is too big)."""
-        from scipy import sparse
-
-        n_a, n_b = int(codes_a.max()) + 1, int(codes_b.max()) + 1
-        if n_b > n_a:
-            codes_a, codes_b, n_a, n_b = codes_b, codes_a, n_b, n_a
-        if n_b > TWO_WAY_MAX_LEVELS:
-            return None
-        n = codes_a.size
-        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-        rows = np.arange(n)
-        big_t = sparse.csr_matrix((np.ones(n), (rows, codes_a)), shape=(n, n_a))
-        small_t = sparse.csr_matrix((np.ones(n), (rows, codes_b)), shape=(n, n_b))
-        big = sparse.csr_matrix((w, (codes_a, rows)), shape=(n_a, n))
-        small = sparse.csr_matrix((w, (codes_b, rows)), shape=(n_b, n))
-        totals = np.asarray(big.sum(axis=1)).ravel()
-        inv_big = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
-        cross = (small @ big_t) @ sparse.diags(inv_big)
-        system = (small @ small_t).toarray() - (cross @ (big @ small_t)).toarray()
-        system = 0.5 * (system + system.T)
-        eigval, eigvec = np.linalg.eigh(system)
-        keep = eigval > _PINV_RTOL * max(float(eigval[-1]), 1e-300)
-        pinv = (eigvec[:, keep] / eigval[keep]) @ eigvec[:, keep].T
-        return cls(big, small, small_t, big_t, inv_big, sparse.csr_matrix(cross), pinv)
-
-    def demean(self, x: Float) -> Float:
-        """Residuals of every column of ``x`` (``n × R``) on both sets of dummies."""
-        rhs = self.small @ x - self.cross @ (self.big @ x)
-        r = x - self.small_t @ (self.pinv @ rhs)
-        out: Float = r - self.big_t @ ((self.big @ r) * self.inv_big[:, np.newaxis])
-        return out
-
-
 def _roles(
     data: Any, treat: str | None, unit: str | None, time: str | None, fe: Any
 ) -> tuple[pd.DataFrame, str, str, str]:
@@ -471,8 +397,9 @@ def placebo(
         ``"auto"``: the closed form of :class:`BalancedPlaceboKernel` on a balanced unit x
         period panel with unit and period effects, no weights and CRV1 clusters nesting the
         units (checked against the real fit), else ``"dense"``: pseudo-treatment columns
-        demeaned together (:class:`TwoWayDemeaner` for two fixed effects, else the design's
-        ``demean``) and fitted by :meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`.
+        demeaned together (:class:`~didstudy.kernels.demean.DirectDemeaner` for two or more
+        fixed effects, else the design's ``demean``) and fitted by
+        :meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`.
 
     Returns
     -------
@@ -480,13 +407,7 @@ def placebo(
         Every draw's coefficient, SE, t and p; randomisation p-values (two-sided
         ``|b_r| ≥ |b|`` and both one-sided) and the shares of draws beyond the real estimate.
     """
-    if mode not in ("units_and_timing", "units", "timing"):
-        raise ValidationError(f"mode must be 'units_and_timing', 'units' or 'timing', not {mode!r}")
-    if timing not in ("observed", "uniform"):
-        raise ValidationError(f"timing must be 'observed' or 'uniform', not {timing!r}")
-    if int(reps) < 1:
-        raise ValidationError(f"reps must be at least 1, not {reps}")
-    reps = int(reps)
+    reps = _check_options(mode, timing, reps)
     frame, unit_col, time_col, treat_col = _roles(data, treat, unit, time, fe)
     if isinstance(data, pd.DataFrame) and fe is None:
         fe = [unit_col, time_col]
@@ -504,99 +425,21 @@ def placebo(
     )
     real = design.fit(treat_col)
     real_term = real.term(treat_col)
-    sample = frame.loc[design.sample]
-    unit_codes_raw, unit_labels = pd.factorize(sample[unit_col], sort=True)
-    unit_codes = unit_codes_raw.astype(np.intp)
-    n_units = len(unit_labels)
-    times = sample[time_col].to_numpy(dtype=np.float64)
-    d_real = sample[treat_col].to_numpy(dtype=np.float64)
-    first = np.full(n_units, np.inf)
-    np.minimum.at(first, unit_codes[d_real == 1], times[d_real == 1])
-    real_units = np.flatnonzero(np.isfinite(first)).astype(np.int64)
-    real_cohorts = first[real_units]
-    if real_units.size == 0:
-        raise ValidationError(
-            "no unit is treated in the estimation sample",
-            column=treat_col,
-            fix="check the treatment column",
-        )
-    m = real_units.size if n_treated is None else int(n_treated)
-    if mode == "timing" and m != real_units.size:
-        raise ValidationError(
-            f"mode='timing' keeps the {real_units.size} real treated units; n_treated={m}",
-            fix="leave n_treated unset with mode='timing'",
-        )
-    if mode == "units" and m > real_units.size:
-        raise ValidationError(
-            f"mode='units' shuffles the {real_units.size} real adoption periods over the "
-            f"pseudo-treated units; n_treated={m} is more",
-            fix="use mode='units_and_timing' to draw more pseudo-treated units",
-        )
-    if not 1 <= m <= n_units:
-        raise ValidationError(f"n_treated must be between 1 and {n_units}, not {m}")
-    support = np.unique(times)
-    rng_lo, rng_hi = (
-        (float(real_cohorts.min()), float(real_cohorts.max()))
-        if timing_range is None
-        else (float(timing_range[0]), float(timing_range[1]))
-    )
-    support = support[(support >= rng_lo) & (support <= rng_hi)]
-    if timing == "uniform" and support.size == 0:
-        raise ValidationError(
-            f"no sample period lies in timing_range {timing_range}",
-            fix="pass a range of periods present in the data",
-        )
-    rng = np.random.default_rng(seed)
+    sample = _Sample.of(frame.loc[design.sample], unit_col, time_col, treat_col)
+    m = _pseudo_count(n_treated, mode, sample)
+    span, support = _timing_support(sample, timing, timing_range)
     units, cohorts = draw_assignments(
-        rng, reps, n_units, m, mode, real_units, real_cohorts, timing, support
-    )
-    time_codes_raw, periods = pd.factorize(sample[time_col], sort=True)
-    time_index = time_codes_raw.astype(np.intp)
-    period_values = np.asarray(periods, dtype=np.float64)
-    kernel = None
-    if algorithm != "dense":
-        kernel = _balanced_kernel(
-            design,
-            unit_col,
-            time_col,
-            unit_codes,
-            time_index,
-            n_units,
-            period_values,
-            real_units,
-            real_cohorts,
-            real_term.estimate,
-            real_term.std_error,
+        DrawGenerator(seed), reps, sample.n_units, m, mode, sample.real_units,
+        sample.real_cohorts, timing, support,
+    )  # fmt: skip
+    engine = _engine(design, sample, unit_col, time_col, real_term, algorithm)
+    chunk = _auto_chunk(engine.rows_per_draw, reps) if chunk_size is None else chunk_size
+    with kernel_threads(engine.rows_per_draw * min(reps, max(1, int(chunk)))):
+        parts = run_chunks(
+            _fit_draws, (engine, units, cohorts), reps, int(chunk), progress=progress
         )
-        if kernel is None and algorithm == "balanced":
-            raise ValidationError(
-                "algorithm='balanced' needs a balanced unit x period panel with unit and period "
-                "fixed effects, no weights, and CRV1 clusters in which units are nested",
-                fix="use algorithm='auto'",
-            )
-    demeaner = None
-    if kernel is None and len(design.fe) == 2:
-        demeaner = TwoWayDemeaner.build(design.fe[0].codes, design.fe[1].codes, design.weights)
-    coef = np.empty(reps)
-    se = np.empty(reps)
-    if kernel is not None:
-        chunk = _auto_chunk(n_units * (kernel.z.shape[2] + 10), reps)
-    else:
-        chunk = _auto_chunk(design.nobs, reps)
-    chunk = chunk if chunk_size is None else max(1, int(chunk_size))
-    for start in range(0, reps, chunk):
-        stop = min(start + chunk, reps)
-        if kernel is not None:
-            idx = np.searchsorted(period_values, cohorts[start:stop], side="left")
-            b, s = kernel.fit(units[start:stop], idx.astype(np.intp))
-        else:
-            d = pseudo_treatment(unit_codes, times, n_units, units[start:stop], cohorts[start:stop])
-            d_tilde = demeaner.demean(d) if demeaner is not None else design.demean(d)
-            b, s = design.fit_many(d_tilde, chunk=stop - start)
-        coef[start:stop] = b
-        se[start:stop] = s
-        if progress is not None:
-            progress(stop, reps)
+    coef = np.concatenate([b for b, _ in parts])
+    se = np.concatenate([s for _, s in parts])
     if not np.isfinite(coef).any():
         raise EstimationError(
             "no placebo draw has variation left after the fixed effects",
@@ -606,7 +449,6 @@ def placebo(
     for arr in (coef, se, units, cohorts):
         arr.setflags(write=False)
     stats = real.stats()
-    n_clusters = int(stats.get("n_clusters", 0) or 0)
     return PlaceboResult(
         term=treat_col,
         estimate=real_term.estimate,
@@ -616,16 +458,165 @@ def placebo(
         se=se,
         pseudo_units=units,
         pseudo_cohorts=cohorts,
-        unit_labels=tuple(unit_labels.tolist()),
+        unit_labels=tuple(sample.unit_labels),
         reps=reps,
         seed=seed,
         mode=mode,
         timing=timing,
-        timing_range=(rng_lo, rng_hi) if timing == "uniform" else None,
+        timing_range=span if timing == "uniform" else None,
         n_treated=m,
         nobs=design.nobs,
-        n_clusters=n_clusters,
+        n_clusters=int(stats.get("n_clusters", 0) or 0),
         outcome=y,
         controls=tuple(controls),
         vcov_type=str(real.vcov_type),
     )
+
+
+def _check_options(mode: str, timing: str, reps: int) -> int:
+    if mode not in ("units_and_timing", "units", "timing"):
+        raise ValidationError(f"mode must be 'units_and_timing', 'units' or 'timing', not {mode!r}")
+    if timing not in ("observed", "uniform"):
+        raise ValidationError(f"timing must be 'observed' or 'uniform', not {timing!r}")
+    if int(reps) < 1:
+        raise ValidationError(f"reps must be at least 1, not {reps}")
+    return int(reps)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """The estimation sample's units, periods and real adoption (first treated period)."""
+
+    unit_codes: NDArray[np.intp]
+    unit_labels: tuple[Any, ...]
+    times: Float
+    time_index: NDArray[np.intp]
+    period_values: Float
+    real_units: NDArray[np.int64]
+    real_cohorts: Float
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_labels)
+
+    @classmethod
+    def of(cls, sample: pd.DataFrame, unit_col: str, time_col: str, treat_col: str) -> _Sample:
+        unit_codes_raw, unit_labels = pd.factorize(sample[unit_col], sort=True)
+        unit_codes = unit_codes_raw.astype(np.intp)
+        times = sample[time_col].to_numpy(dtype=np.float64)
+        d_real = sample[treat_col].to_numpy(dtype=np.float64)
+        first = np.full(len(unit_labels), np.inf)
+        np.minimum.at(first, unit_codes[d_real == 1], times[d_real == 1])
+        real_units = np.flatnonzero(np.isfinite(first)).astype(np.int64)
+        if real_units.size == 0:
+            raise ValidationError(
+                "no unit is treated in the estimation sample",
+                column=treat_col,
+                fix="check the treatment column",
+            )
+        time_codes_raw, periods = pd.factorize(sample[time_col], sort=True)
+        return cls(
+            unit_codes, tuple(unit_labels.tolist()), times, time_codes_raw.astype(np.intp),
+            np.asarray(periods, dtype=np.float64), real_units, first[real_units],
+        )  # fmt: skip
+
+
+def _pseudo_count(n_treated: int | None, mode: Mode, sample: _Sample) -> int:
+    """The number of pseudo-treated units, checked against the mode."""
+    n_real = sample.real_units.size
+    m = n_real if n_treated is None else int(n_treated)
+    if mode == "timing" and m != n_real:
+        raise ValidationError(
+            f"mode='timing' keeps the {n_real} real treated units; n_treated={m}",
+            fix="leave n_treated unset with mode='timing'",
+        )
+    if mode == "units" and m > n_real:
+        raise ValidationError(
+            f"mode='units' shuffles the {n_real} real adoption periods over the "
+            f"pseudo-treated units; n_treated={m} is more",
+            fix="use mode='units_and_timing' to draw more pseudo-treated units",
+        )
+    if not 1 <= m <= sample.n_units:
+        raise ValidationError(f"n_treated must be between 1 and {sample.n_units}, not {m}")
+    return m
+
+
+def _timing_support(
+    sample: _Sample, timing: Timing, timing_range: tuple[float, float] | None
+) -> tuple[tuple[float, float], Float]:
+    """The range of pseudo adoption periods and the sample periods inside it."""
+    span = (
+        (float(sample.real_cohorts.min()), float(sample.real_cohorts.max()))
+        if timing_range is None
+        else (float(timing_range[0]), float(timing_range[1]))
+    )
+    support = np.unique(sample.times)
+    support = support[(support >= span[0]) & (support <= span[1])]
+    if timing == "uniform" and support.size == 0:
+        raise ValidationError(
+            f"no sample period lies in timing_range {timing_range}",
+            fix="pass a range of periods present in the data",
+        )
+    return span, support
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """How a chunk of draws is fitted: the closed form, or pseudo-treatment columns."""
+
+    design: DemeanedDesign
+    sample: _Sample
+    kernel: BalancedPlaceboKernel | None
+    demeaner: DirectDemeaner | None
+
+    @property
+    def rows_per_draw(self) -> int:
+        """Values one draw touches (sizes the chunks and the BLAS thread choice)."""
+        if self.kernel is not None:
+            return self.sample.n_units * (int(self.kernel.z.shape[2]) + 10)
+        return self.design.nobs
+
+
+def _engine(
+    design: DemeanedDesign,
+    sample: _Sample,
+    unit_col: str,
+    time_col: str,
+    real_term: Any,
+    algorithm: str,
+) -> _Engine:
+    kernel = None
+    if algorithm != "dense":
+        kernel = _balanced_kernel(
+            design, unit_col, time_col, sample.unit_codes, sample.time_index, sample.n_units,
+            sample.period_values, sample.real_units, sample.real_cohorts, real_term.estimate,
+            real_term.std_error,
+        )  # fmt: skip
+        if kernel is None and algorithm == "balanced":
+            raise ValidationError(
+                "algorithm='balanced' needs a balanced unit x period panel with unit and period "
+                "fixed effects, no weights, and CRV1 clusters in which units are nested",
+                fix="use algorithm='auto'",
+            )
+    demeaner = None
+    if kernel is None and demean_method(design.fe, design.weights) in ("direct", "closed-form"):
+        demeaner = DirectDemeaner.build(design.fe, design.weights)
+    return _Engine(design, sample, kernel, demeaner)
+
+
+def _fit_draws(
+    shared: tuple[_Engine, NDArray[np.int64], Float], span: tuple[int, int]
+) -> tuple[Float, Float]:
+    """Coefficients and standard errors of the draws ``span[0]..span[1]-1``."""
+    engine, units, cohorts = shared
+    start, stop = span
+    sample = engine.sample
+    if engine.kernel is not None:
+        idx = np.searchsorted(sample.period_values, cohorts[start:stop], side="left")
+        return engine.kernel.fit(units[start:stop], idx.astype(np.intp))
+    d = pseudo_treatment(
+        sample.unit_codes, sample.times, sample.n_units, units[start:stop], cohorts[start:stop]
+    )
+    design = engine.design
+    d_tilde = engine.demeaner.apply_block(d) if engine.demeaner is not None else design.demean(d)
+    return design.fit_many(d_tilde, chunk=stop - start)

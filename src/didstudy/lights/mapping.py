@@ -129,6 +129,88 @@ def _link(code: str, year: int, present: dict[int, dict[str, str]]) -> tuple[str
     return None, f"code changes link it to several cities in {year}: {cities}"
 
 
+def _mapping_table(
+    mapping: Any,
+    source: str,
+    mapping_county: str,
+    mapping_city: str,
+    mapping_year: str | None,
+) -> tuple[dict[int, dict[str, str]], set[tuple[int, str]], bool]:
+    """County -> city per year (-1: one mapping for every year), the county-years without a
+    parent city, and whether the mapping is by year."""
+    if mapping is None:
+        table = _shipped_table()
+    elif isinstance(mapping, (str, Path)):
+        table = pd.read_csv(mapping, dtype=str)
+    else:
+        table = mapping.copy()
+    for col in (mapping_county, mapping_city):
+        if col not in table.columns:
+            raise DataError(
+                f"column not found in the {source}",
+                column=col,
+                fix=f"columns are {list(table.columns)}; pass mapping_county=/mapping_city=",
+            )
+    yearly = mapping_year is not None and mapping_year in table.columns
+    tab = pd.DataFrame(
+        {
+            "county": _normalise_codes(table[mapping_county]),
+            "city": table[mapping_city].astype(str),
+            "year": pd.to_numeric(table[mapping_year]).astype("int64") if yearly else -1,
+        }
+    )
+    tab = tab.drop_duplicates()
+    dup = tab.duplicated(["county", "year"], keep=False)
+    if dup.any():
+        raise DataError(
+            f"the {source} assigns a county to more than one city in one year",
+            rows=list(tab.index[dup] + 1)[:20],
+            fix="keep one city per county-year",
+        )
+    orphan = tab["city"].isna() | (tab["city"].str.strip() == "")
+    orphans = {
+        (int(y), c) for y, c in zip(tab.loc[orphan, "year"], tab.loc[orphan, "county"], strict=True)
+    }
+    tab = tab.loc[~orphan]
+    present: dict[int, dict[str, str]] = {
+        int(str(y)): dict(zip(g["county"], g["city"], strict=True)) for y, g in tab.groupby("year")
+    }
+    return present, orphans, yearly
+
+
+def _assign_cities(
+    codes: Any,
+    lookup_years: Any,
+    present: dict[int, dict[str, str]],
+    orphans: set[tuple[int, str]],
+    city_codes: dict[int, set[str]],
+    shipped: bool,
+    yearly: bool,
+) -> tuple[list[str | None], list[str]]:
+    """The city of every county-year and how it was linked (or why not)."""
+    cities: list[str | None] = []
+    links: list[str] = []
+    for code, y in zip(codes, lookup_years, strict=True):
+        hit = present.get(int(y), {}).get(code)
+        if (int(y), code) in orphans:
+            cities.append(None)
+            links.append(f"no parent city in {y} (e.g. province-administered county)")
+        elif hit is not None:
+            cities.append(hit)
+            links.append("direct" if shipped else "user")
+        elif shipped and code in city_codes.get(int(y), set()):
+            cities.append(code)
+            links.append("prefecture-level city without counties")
+        elif shipped:
+            city, how = _link(code, int(y), present)
+            cities.append(city)
+            links.append(how)
+        else:
+            cities.append(None)
+            links.append("county not in the user mapping" + (f" for {y}" if yearly else ""))
+    return cities, links
+
+
 def map_counties(
     values: pd.DataFrame,
     county: str,
@@ -169,43 +251,9 @@ def map_counties(
                 fix=f"columns are {list(values.columns)}",
             )
     source = "shipped counties_by_year.csv" if mapping is None else "user mapping"
-    if mapping is None:
-        table = _shipped_table()
-    elif isinstance(mapping, (str, Path)):
-        table = pd.read_csv(mapping, dtype=str)
-    else:
-        table = mapping.copy()
-    for col in (mapping_county, mapping_city):
-        if col not in table.columns:
-            raise DataError(
-                f"column not found in the {source}",
-                column=col,
-                fix=f"columns are {list(table.columns)}; pass mapping_county=/mapping_city=",
-            )
-    yearly = mapping_year is not None and mapping_year in table.columns
-    tab = pd.DataFrame(
-        {
-            "county": _normalise_codes(table[mapping_county]),
-            "city": table[mapping_city].astype(str),
-            "year": pd.to_numeric(table[mapping_year]).astype("int64") if yearly else -1,
-        }
+    present, orphans, yearly = _mapping_table(
+        mapping, source, mapping_county, mapping_city, mapping_year
     )
-    tab = tab.drop_duplicates()
-    dup = tab.duplicated(["county", "year"], keep=False)
-    if dup.any():
-        raise DataError(
-            f"the {source} assigns a county to more than one city in one year",
-            rows=list(tab.index[dup] + 1)[:20],
-            fix="keep one city per county-year",
-        )
-    orphan = tab["city"].isna() | (tab["city"].str.strip() == "")
-    orphans = {
-        (int(y), c) for y, c in zip(tab.loc[orphan, "year"], tab.loc[orphan, "county"], strict=True)
-    }
-    tab = tab.loc[~orphan]
-    present: dict[int, dict[str, str]] = {
-        int(str(y)): dict(zip(g["county"], g["city"], strict=True)) for y, g in tab.groupby("year")
-    }
     city_codes = _city_codes_by_year() if mapping is None else {}
     out = values.copy()
     codes = _normalise_codes(out[county])
@@ -218,26 +266,9 @@ def map_counties(
                 fix=f"choose one of {min(present)}-{max(present)}",
             )
         lookup_years = pd.Series(int(vintage), index=out.index)
-    cities: list[str | None] = []
-    links: list[str] = []
-    for code, y in zip(codes, lookup_years, strict=True):
-        hit = present.get(int(y), {}).get(code)
-        if (int(y), code) in orphans:
-            cities.append(None)
-            links.append(f"no parent city in {y} (e.g. province-administered county)")
-        elif hit is not None:
-            cities.append(hit)
-            links.append("direct" if mapping is None else "user")
-        elif mapping is None and code in city_codes.get(int(y), set()):
-            cities.append(code)
-            links.append("prefecture-level city without counties")
-        elif mapping is None:
-            city, how = _link(code, int(y), present)
-            cities.append(city)
-            links.append(how)
-        else:
-            cities.append(None)
-            links.append("county not in the user mapping" + (f" for {y}" if yearly else ""))
+    cities, links = _assign_cities(
+        codes, lookup_years, present, orphans, city_codes, mapping is None, yearly
+    )
     out["city"] = pd.Series(cities, index=out.index, dtype=object)
     out["link"] = links
     bad = out["city"].isna()

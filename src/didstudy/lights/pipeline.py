@@ -68,6 +68,30 @@ class LightsPanel:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def _county_years(
+    zonal: pd.DataFrame, id_col: str, stat: str, years: Mapping[str, int] | None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """County x year light (mean over the year's rasters) and the year of every raster."""
+    labels = zonal["raster"].astype(str)
+    year_map = {
+        lab: (years[lab] if years and lab in years else year_of(lab)) for lab in labels.unique()
+    }
+    zonal_years = labels.map(year_map).astype("int64")
+    frame = pd.DataFrame(
+        {
+            "county": zonal[id_col].astype(str).to_numpy(),
+            "year": zonal_years.to_numpy(),
+            "value": zonal[stat].to_numpy(),
+        }
+    )
+    county = (
+        frame.groupby(["county", "year"], sort=True)
+        .agg(light=("value", "mean"), n_rasters=("value", "size"))
+        .reset_index()
+    )
+    return county, year_map
+
+
 def lights_panel(
     rasters: Any,
     zones: Any,
@@ -129,23 +153,7 @@ def lights_panel(
         cache_dir=cache_dir,
         progress=progress,
     )
-    labels = zonal["raster"].astype(str)
-    year_map = {
-        lab: (years[lab] if years and lab in years else year_of(lab)) for lab in labels.unique()
-    }
-    zonal_years = labels.map(year_map).astype("int64")
-    frame = pd.DataFrame(
-        {
-            "county": zonal[id_col].astype(str).to_numpy(),
-            "year": zonal_years.to_numpy(),
-            "value": zonal[stat].to_numpy(),
-        }
-    )
-    county = (
-        frame.groupby(["county", "year"], sort=True)
-        .agg(light=("value", "mean"), n_rasters=("value", "size"))
-        .reset_index()
-    )
+    county, year_map = _county_years(zonal, id_col, stat, years)
     mapped = map_counties(
         county,
         "county",

@@ -165,14 +165,8 @@ def _set_nan(out: NDArray[np.floating[Any]], value: float) -> None:
         np.copyto(out, np.nan, where=out == typed)
 
 
-def read_zones(zones: Any, id_col: str) -> Any:
-    """Read polygons (GeoJSON, GeoPackage, shapefile or a GeoDataFrame); check ids and geometry.
-
-    Invalid geometries are repaired with ``shapely.make_valid`` and a :class:`LightsWarning`
-    naming the ids. Missing ids, duplicated ids, empty or non-polygon geometries raise.
-    """
-    gpd = require("geopandas", "Reading zone polygons")
-    shapely = require("shapely", "Reading zone polygons")
+def _zone_frame(zones: Any, id_col: str, gpd: Any) -> tuple[Any, str]:
+    """The zones as a GeoDataFrame (a copy) with an id column and a CRS, and their name."""
     name = "<GeoDataFrame>"
     if isinstance(zones, (str, Path)):
         name = str(zones)
@@ -206,9 +200,12 @@ def read_zones(zones: Any, id_col: str) -> Any:
             file=name,
             fix="set it, e.g. gdf.set_crs('EPSG:4326') or add a .prj file",
         )
-    frame = frame.reset_index(drop=True)
-    ids = frame[id_col]
-    bad = list(frame.index[ids.isna()] + 1)
+    return frame, name
+
+
+def _check_ids(ids: Any, index: Any, name: str, id_col: str) -> None:
+    """Every zone has one id, and no id twice (rows counted from 1)."""
+    bad = list(index[ids.isna()] + 1)
     if bad:
         raise DataError(
             "zone ids are missing",
@@ -217,7 +214,7 @@ def read_zones(zones: Any, id_col: str) -> Any:
             rows=bad,
             fix="give every polygon an id",
         )
-    dup = frame.index[ids.duplicated(keep=False)]
+    dup = index[ids.duplicated(keep=False)]
     if len(dup):
         raise DataError(
             f"zone ids are duplicated: {sorted(set(ids[dup].astype(str)))[:10]}",
@@ -226,6 +223,20 @@ def read_zones(zones: Any, id_col: str) -> Any:
             rows=list(dup + 1),
             fix="dissolve multi-part zones into one row per id",
         )
+
+
+def read_zones(zones: Any, id_col: str) -> Any:
+    """Read polygons (GeoJSON, GeoPackage, shapefile or a GeoDataFrame); check ids and geometry.
+
+    Invalid geometries are repaired with ``shapely.make_valid`` and a :class:`LightsWarning`
+    naming the ids. Missing ids, duplicated ids, empty or non-polygon geometries raise.
+    """
+    gpd = require("geopandas", "Reading zone polygons")
+    shapely = require("shapely", "Reading zone polygons")
+    frame, name = _zone_frame(zones, id_col, gpd)
+    frame = frame.reset_index(drop=True)
+    ids = frame[id_col]
+    _check_ids(frame[id_col], frame.index, name, id_col)
     geom = frame.geometry
     empty = list(frame.index[geom.isna() | geom.is_empty] + 1)
     if empty:

@@ -269,6 +269,47 @@ def _raster_items(rasters: Any) -> list[tuple[str, str]]:
     return items
 
 
+def _from_cache(
+    members: list[tuple[str, str]],
+    cache: Any,
+    overlay_key: str,
+    params: str,
+    meta: dict[str, Any],
+    progress: Callable[[str], None] | None,
+) -> tuple[dict[str, dict[str, NDArray[np.float64]]], list[tuple[str, str, str | None]]]:
+    """Statistics of the rasters found in the cache, and the rasters still to compute."""
+    results: dict[str, dict[str, NDArray[np.float64]]] = {}
+    todo: list[tuple[str, str, str | None]] = []
+    for label, path in members:
+        ckey = cache.key(path, overlay_key, params) if cache is not None else None
+        hit = cache.get(ckey) if cache is not None and ckey is not None else None
+        if hit is not None:
+            results[label] = hit
+            meta["cached"].append(label)
+            if progress is not None:
+                progress(label)
+        else:
+            todo.append((label, path, ckey))
+    return results, todo
+
+
+def _long_frame(
+    items: list[tuple[str, str]],
+    done: dict[str, tuple[NDArray[Any], dict[str, NDArray[np.float64]]]],
+    stats: tuple[str, ...],
+    id_col: str,
+) -> pd.DataFrame:
+    """One row per zone and raster, in the order of the rasters."""
+    frames: list[pd.DataFrame] = []
+    for label, _ in items:
+        ids, res = done[label]
+        part = pd.DataFrame({id_col: ids, "raster": label})
+        for stat in stats:
+            part[stat] = res[stat]
+        frames.append(part)
+    return pd.concat(frames, ignore_index=True)
+
+
 def zonal_stats(
     rasters: Any,
     zones: Any,
@@ -312,7 +353,7 @@ def zonal_stats(
         ``functools.partial(intercalibrate, coefficients=...)``), and its parameters for the
         metadata and the cache key.
     executor
-        A :class:`didstudy.lights.executor.Executor` (default: in-process serial).
+        A :class:`didstudy.kernels.resample.Executor` (default: in-process serial).
     cache_dir
         Directory for the overlay (``.npz``) and per-raster results keyed by content hash; a rerun
         skips rasters already done.
@@ -326,8 +367,8 @@ def zonal_stats(
         ``.attrs["lights"]`` holds the method, grids, overlay keys, zones with no valid cell and
         the transform parameters. Zones with no valid cell raise a :class:`LightsWarning`.
     """
+    from didstudy.kernels.resample import SerialExecutor
     from didstudy.lights.cache import ResultCache
-    from didstudy.lights.executor import SerialExecutor
 
     stats = tuple(stats)
     _check_stats(stats)
@@ -338,7 +379,6 @@ def zonal_stats(
     for label, path in items:
         g = read_grid(path)
         by_grid.setdefault(g.key, []).append((label, path))
-    frames: list[pd.DataFrame] = []
     done: dict[str, tuple[NDArray[Any], dict[str, NDArray[np.float64]]]] = {}
     meta: dict[str, Any] = {
         "method": method,
@@ -359,18 +399,7 @@ def zonal_stats(
             "nnz": int(overlay.indices.size),
             "window": list(overlay.window),
         }
-        results: dict[str, dict[str, NDArray[np.float64]]] = {}
-        todo: list[tuple[str, str, str | None]] = []
-        for label, path in members:
-            ckey = cache.key(path, overlay.key, params) if cache is not None else None
-            hit = cache.get(ckey) if cache is not None and ckey is not None else None
-            if hit is not None:
-                results[label] = hit
-                meta["cached"].append(label)
-                if progress is not None:
-                    progress(label)
-            else:
-                todo.append((label, path, ckey))
+        results, todo = _from_cache(members, cache, overlay.key, params, meta, progress)
         tasks = [(path, stats, tuple(float(v) for v in nodata), transform) for _, path, _ in todo]
         stream = (
             prefetched_tasks(overlay, tasks)
@@ -389,13 +418,7 @@ def zonal_stats(
             empty = _empty_zones(overlay, results[label])
             if empty:
                 meta["empty_zones"][label] = empty
-    for label, _ in items:
-        ids, res = done[label]
-        part = pd.DataFrame({id_col: ids, "raster": label})
-        for s in stats:
-            part[s] = res[s]
-        frames.append(part)
-    out = pd.concat(frames, ignore_index=True)
+    out = _long_frame(items, done, stats, id_col)
     if meta["empty_zones"]:
         n = sum(len(v) for v in meta["empty_zones"].values())
         first = next(iter(meta["empty_zones"].items()))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -129,6 +129,67 @@ def _national_totals(
     )
 
 
+def _employment_table(
+    employment: pd.DataFrame,
+    keys: list[str],
+    s_names: list[str],
+    m_names: list[str],
+    sector: str | None,
+    value: str | None,
+    total: str | None,
+) -> tuple[pd.DataFrame, str]:
+    """A wide table (one row per city and period) and the name of its total column."""
+    if sector is not None or value is not None:
+        if sector is None or value is None:
+            raise DidstudyError(
+                "a long table needs both sector= and value=",
+                fix="name the sector-label column and the employment column",
+            )
+        long = employment.copy()
+        long[sector] = long[sector].astype(str)
+        wanted = [*s_names, *m_names] + ([total] if total is not None else [])
+        frame = _wide_from_long(long, keys, sector, value, wanted)
+        if total is not None:
+            return frame, total
+        sector_cols = [c for c in frame.columns if c not in keys]
+        frame["__total__"] = frame[sector_cols].sum(axis=1, min_count=len(sector_cols))
+        return frame, "__total__"
+    if total is None:
+        raise DidstudyError(
+            "a wide table needs total= (the column of total employment)",
+            fix="name the total-employment column, e.g. total='employment_total'",
+        )
+    for col in keys:
+        if col not in employment.columns:
+            raise DataError("column not in the employment table", column=col)
+    return employment.reset_index(drop=True), total
+
+
+def _reference_totals(
+    national: Any, times: pd.Series | None, s: FloatArray, m: FloatArray, t: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """National services, manufacturing and total employment per row: the sample's own sums
+    over complete rows per period (``national="sample"``) or the given totals."""
+    if not isinstance(national, str):
+        return _national_totals(national, times, len(s))
+    if national != "sample":
+        raise DidstudyError(
+            f"national must be 'sample' or given totals, got {national!r}",
+            fix="use national='sample' or pass a DataFrame/mapping of totals",
+        )
+    complete = ~np.isnan(s + m + t)
+    grp = (
+        pd.Series(np.zeros(len(s), dtype=np.int64))
+        if times is None
+        else pd.Series(pd.factorize(times)[0])
+    )
+    parts = []
+    for arr in (s, m, t):
+        masked = pd.Series(np.where(complete, arr, 0.0))
+        parts.append(masked.groupby(grp).transform("sum").to_numpy(dtype=np.float64))
+    return parts[0], parts[1], parts[2]
+
+
 def coagglomeration(
     employment: pd.DataFrame,
     city: str,
@@ -191,33 +252,7 @@ def coagglomeration(
     s_names = _names(services, "services")
     m_names = _names(manufacturing, "manufacturing")
     keys = [city] + ([time] if time is not None else [])
-    if sector is not None or value is not None:
-        if sector is None or value is None:
-            raise DidstudyError(
-                "a long table needs both sector= and value=",
-                fix="name the sector-label column and the employment column",
-            )
-        long = employment.copy()
-        long[sector] = long[sector].astype(str)
-        wanted = [*s_names, *m_names] + ([total] if total is not None else [])
-        frame = _wide_from_long(long, keys, sector, value, wanted)
-        if total is None:
-            total_col = "__total__"
-            sector_cols = [c for c in frame.columns if c not in keys]
-            frame[total_col] = frame[sector_cols].sum(axis=1, min_count=len(sector_cols))
-        else:
-            total_col = total
-    else:
-        if total is None:
-            raise DidstudyError(
-                "a wide table needs total= (the column of total employment)",
-                fix="name the total-employment column, e.g. total='employment_total'",
-            )
-        for col in keys:
-            if col not in employment.columns:
-                raise DataError("column not in the employment table", column=col)
-        frame = employment.reset_index(drop=True)
-        total_col = total
+    frame, total_col = _employment_table(employment, keys, s_names, m_names, sector, value, total)
     dup = frame.duplicated(keys)
     if dup.any():
         raise DataError(
@@ -237,26 +272,8 @@ def coagglomeration(
             rows=list(frame.index[too_big][:20]),
             fix="check that the total column is total employment over all sectors",
         )
-    complete = ~np.isnan(s + m + t)
     times = frame[time] if time is not None else None
-    if isinstance(national, str):
-        if national != "sample":
-            raise DidstudyError(
-                f"national must be 'sample' or given totals, got {national!r}",
-                fix="use national='sample' or pass a DataFrame/mapping of totals",
-            )
-        grp = (
-            pd.Series(np.zeros(len(frame), dtype=np.int64))
-            if times is None
-            else pd.Series(pd.factorize(times)[0])
-        )
-        parts = {}
-        for name, arr in (("services", s), ("manufacturing", m), ("total", t)):
-            masked = pd.Series(np.where(complete, arr, 0.0))
-            parts[name] = masked.groupby(grp).transform("sum").to_numpy(dtype=np.float64)
-        ref_s, ref_m, ref_t = parts["services"], parts["manufacturing"], parts["total"]
-    else:
-        ref_s, ref_m, ref_t = _national_totals(national, times, len(frame))
+    ref_s, ref_m, ref_t = _reference_totals(national, times, s, m, t)
     lq_s = location_quotient(s, t, ref_s, ref_t)
     lq_m = location_quotient(m, t, ref_m, ref_t)
     depth = lq_s + lq_m

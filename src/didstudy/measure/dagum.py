@@ -621,16 +621,8 @@ def dagum(
             column="values",
             fix="check the input; every value is missing",
         )
-    k_all = len(prep.labels)
-    counts_all = np.bincount(codes, minlength=k_all)
-    present = np.flatnonzero(counts_all > 0)
-    remap = np.full(k_all, -1, dtype=np.intp)
-    remap[present] = np.arange(present.shape[0])
-    codes = remap[codes]
-    label_index = prep.labels.take(present)
-    dropped = prep.dropped[present]
+    codes, label_index, dropped = _present_groups(prep.labels, prep.dropped, codes)
     k = len(label_index)
-
     ww = np.ones_like(y) if w is None else w
     n_j = np.bincount(codes, minlength=k)
     W_j: FloatArray = np.bincount(codes, weights=ww, minlength=k).astype(np.float64)
@@ -639,7 +631,6 @@ def dagum(
     Y = float(Y_j.sum())
     means = Y_j / W_j
     order = np.argsort(means, kind="stable")
-
     # overall G from the sorted-sum formula (independent of the pairwise kernel)
     srt: IntArray = np.argsort(y)
     s_all, _, _ = segment_abs_diff_sums(
@@ -649,29 +640,17 @@ def dagum(
         G = float(s_all[0] / (2.0 * W * Y)) if Y > 0 else float("nan")
         p_j = W_j / W
         s_j = Y_j / Y if Y > 0 else np.full(k, np.nan)
-
-    if pairs:
-        if k > _MAX_PAIR_GROUPS:
-            raise DidstudyError(
-                f"{k} groups would need a {k}×{k} pair table",
-                column="groups",
-                fix="pass pairs=False to get the components and within-group Ginis only",
-            )
-        S = pair_abs_diff_sums(y, codes, w, k, block=block, order=srt)
-    else:
-        S = None
+    S = _pair_sums(y, codes, w, k, block, srt) if pairs else None
     # within-group sums from per-group sorted sums (centred per group: accurate for any scale)
     cell_order = sort_within_groups(y, codes, srt)
     within_sums, _, _ = segment_abs_diff_sums(
         y[cell_order], None if w is None else w[cell_order], codes[cell_order], k
     )
-
     with np.errstate(invalid="ignore", divide="ignore"):
         gjj_formula = np.where(Y_j > 0, within_sums / (2.0 * W_j * Y_j), np.nan)
         within_contrib = np.where(Y_j > 0, gjj_formula * p_j * s_j, 0.0)
     gini_reported = np.where(n_j >= min_units, gjj_formula, np.nan)
     Gw = float(within_contrib.sum()) if Y > 0 else float("nan")
-
     group_frame = pd.DataFrame(
         {
             "group": pd.Series(label_index.take(order)),
@@ -685,37 +664,11 @@ def dagum(
             "within_contrib": within_contrib[order],
         }
     )
-
     pair_frame: pd.DataFrame | None = None
     if S is not None and Y > 0:
-        rich, poor = np.tril_indices(k, -1)
-        j_idx, h_idx = order[rich], order[poor]
-        delta = S[j_idx, h_idx] / (W_j[j_idx] * W_j[h_idx])
-        gap = means[j_idx] - means[h_idx]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g_jh = np.where(
-                means[j_idx] + means[h_idx] > 0, delta / (means[j_idx] + means[h_idx]), np.nan
-            )
-            D = np.where(delta > 0, gap / delta, 0.0)
-        weight_pair = p_j[j_idx] * s_j[h_idx] + p_j[h_idx] * s_j[j_idx]
-        gross = np.where(weight_pair > 0, g_jh * weight_pair, 0.0)
-        nb_contrib = gross * D
-        t_contrib = gross * (1.0 - D)
-        pair_frame = pd.DataFrame(
-            {
-                "group_j": pd.Series(label_index.take(j_idx)),
-                "group_h": pd.Series(label_index.take(h_idx)),
-                "G_jh": g_jh,
-                "d_jh": (delta + gap) / 2.0,
-                "p_jh": (delta - gap) / 2.0,
-                "D_jh": D,
-                "pair_weight": weight_pair,
-                "Gnb_contrib": nb_contrib,
-                "Gt_contrib": t_contrib,
-            }
-        )
-        Gnb = float(nb_contrib.sum())
-        Gt = float(t_contrib.sum())
+        pair_frame = _pair_frame(S, order, W_j, means, p_j, s_j, label_index)
+        Gnb = float(pair_frame["Gnb_contrib"].to_numpy().sum())
+        Gt = float(pair_frame["Gt_contrib"].to_numpy().sum())
     elif Y > 0:
         m_sorted = means[order]
         s_b, _, _ = segment_abs_diff_sums(m_sorted, W_j[order], np.zeros(k, dtype=np.intp), 1)
@@ -738,6 +691,134 @@ def dagum(
         min_units=min_units,
         weighted=w is not None,
     )
+
+
+def _present_groups(
+    labels: pd.Index, dropped_all: IntArray, codes: IntArray
+) -> tuple[IntArray, pd.Index, IntArray]:
+    """Codes renumbered over the groups that have a value, their labels and dropped counts."""
+    k_all = len(labels)
+    counts_all = np.bincount(codes, minlength=k_all)
+    present = np.flatnonzero(counts_all > 0)
+    remap = np.full(k_all, -1, dtype=np.intp)
+    remap[present] = np.arange(present.shape[0])
+    return remap[codes], labels.take(present), dropped_all[present]
+
+
+def _pair_sums(
+    y: FloatArray, codes: IntArray, w: FloatArray | None, k: int, block: int | None, srt: IntArray
+) -> FloatArray:
+    """The ``k x k`` between-group sums of absolute differences (refused above a size)."""
+    if k > _MAX_PAIR_GROUPS:
+        raise DidstudyError(
+            f"{k} groups would need a {k}×{k} pair table",
+            column="groups",
+            fix="pass pairs=False to get the components and within-group Ginis only",
+        )
+    return pair_abs_diff_sums(y, codes, w, k, block=block, order=srt)
+
+
+def _pair_frame(
+    S: FloatArray,
+    order: IntArray,
+    W_j: FloatArray,
+    means: FloatArray,
+    p_j: FloatArray,
+    s_j: FloatArray,
+    label_index: pd.Index,
+) -> pd.DataFrame:
+    """One row per pair of groups (richer first): G_jh, d_jh, p_jh, D_jh and contributions."""
+    k = order.shape[0]
+    rich, poor = np.tril_indices(k, -1)
+    j_idx, h_idx = order[rich], order[poor]
+    delta = S[j_idx, h_idx] / (W_j[j_idx] * W_j[h_idx])
+    gap = means[j_idx] - means[h_idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_jh = np.where(
+            means[j_idx] + means[h_idx] > 0, delta / (means[j_idx] + means[h_idx]), np.nan
+        )
+        D = np.where(delta > 0, gap / delta, 0.0)
+    weight_pair = p_j[j_idx] * s_j[h_idx] + p_j[h_idx] * s_j[j_idx]
+    gross = np.where(weight_pair > 0, g_jh * weight_pair, 0.0)
+    return pd.DataFrame(
+        {
+            "group_j": pd.Series(label_index.take(j_idx)),
+            "group_h": pd.Series(label_index.take(h_idx)),
+            "G_jh": g_jh,
+            "d_jh": (delta + gap) / 2.0,
+            "p_jh": (delta - gap) / 2.0,
+            "D_jh": D,
+            "pair_weight": weight_pair,
+            "Gnb_contrib": gross * D,
+            "Gt_contrib": gross * (1.0 - D),
+        }
+    )
+
+
+def _panel_columns(
+    data: object,
+    value: str,
+    group: str,
+    time: str,
+    weights: str | None,
+    negative: NegativePolicy,
+) -> tuple[FloatArray, IntArray, pd.Index, IntArray, pd.Index, FloatArray | None]:
+    """Values, period and group codes with labels, and weights of a long table."""
+    frame = getattr(data, "frame", data)
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(
+            f"data must be a pandas DataFrame or a Panel, got {type(data).__name__}",
+            fix="pass a long table with one row per unit and period",
+        )
+    index = frame.index
+    y_all = as_values(_column(frame, value, "value"), name=value, negative=negative, index=index)
+    t_codes, t_labels = _factorize(_column(frame, time, "time"), time, index)
+    g_codes, g_labels = _factorize(_column(frame, group, "group"), group, index)
+    w_all = (
+        None
+        if weights is None
+        else as_weights(_column(frame, weights, "weights"), y_all.shape[0], name=weights)
+    )
+    return y_all, t_codes, t_labels, g_codes, g_labels, w_all
+
+
+def _panel_components(
+    t_labels: pd.Index,
+    y_t: FloatArray,
+    s_t: FloatArray,
+    denom_t: FloatArray,
+    sum_within: npt.NDArray[Any],
+    s_b: FloatArray,
+    n_units: npt.NDArray[Any],
+    n_groups: npt.NDArray[Any],
+) -> pd.DataFrame:
+    """G, Gw, Gnb, Gt, Gb and the shares per period (all periods, empty ones included)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        positive = y_t > 0
+        G = np.where(positive, s_t / denom_t, np.nan)
+        Gw = np.where(positive, sum_within / denom_t, np.nan)
+        Gnb = np.where(positive, s_b / denom_t, np.nan)
+        Gt = G - Gw - Gnb
+        Gb = G - Gw
+        share = np.where(positive & (G != 0), 100.0 / G, np.nan)
+
+    t_values = pd.Series(t_labels)
+    components = pd.DataFrame(
+        {
+            "time": t_values,
+            "G": G,
+            "Gw": Gw,
+            "Gnb": Gnb,
+            "Gt": Gt,
+            "Gb": Gb,
+            "share_w": Gw * share,
+            "share_nb": Gnb * share,
+            "share_t": Gt * share,
+            "n_units": n_units.astype(np.int64),
+            "n_groups": n_groups.astype(np.int64),
+        }
+    )
+    return components
 
 
 # --------------------------------------------------------------------------- panel
@@ -867,20 +948,8 @@ def dagum_panel(
     [[1, 'a', 2, 0.25], [1, 'b', 2, 0.0], [2, 'a', 2, 0.0], [2, 'b', 2, 0.0833]]
     """
     min_units = _check_min_units(min_units)
-    frame = getattr(data, "frame", data)
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            f"data must be a pandas DataFrame or a Panel, got {type(data).__name__}",
-            fix="pass a long table with one row per unit and period",
-        )
-    index = frame.index
-    y_all = as_values(_column(frame, value, "value"), name=value, negative=negative, index=index)
-    t_codes, t_labels = _factorize(_column(frame, time, "time"), time, index)
-    g_codes, g_labels = _factorize(_column(frame, group, "group"), group, index)
-    w_all = (
-        None
-        if weights is None
-        else as_weights(_column(frame, weights, "weights"), y_all.shape[0], name=weights)
+    y_all, t_codes, t_labels, g_codes, g_labels, w_all = _panel_columns(
+        data, value, group, time, weights, negative
     )
     n_groups_total = max(len(g_labels), 1)
     cell_key = t_codes.astype(np.int64) * n_groups_total + g_codes
@@ -926,31 +995,7 @@ def dagum_panel(
     sum_within = np.bincount(cell_t, weights=np.where(occupied, s_cell, 0.0), minlength=n_t)
     n_groups = np.bincount(cell_t[occupied], minlength=n_t)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        positive = y_t > 0
-        G = np.where(positive, s_t / denom_t, np.nan)
-        Gw = np.where(positive, sum_within / denom_t, np.nan)
-        Gnb = np.where(positive, s_b / denom_t, np.nan)
-        Gt = G - Gw - Gnb
-        Gb = G - Gw
-        share = np.where(positive & (G != 0), 100.0 / G, np.nan)
-
-    t_values = pd.Series(t_labels)
-    components = pd.DataFrame(
-        {
-            "time": t_values,
-            "G": G,
-            "Gw": Gw,
-            "Gnb": Gnb,
-            "Gt": Gt,
-            "Gb": Gb,
-            "share_w": Gw * share,
-            "share_nb": Gnb * share,
-            "share_t": Gt * share,
-            "n_units": n_units.astype(np.int64),
-            "n_groups": n_groups.astype(np.int64),
-        }
-    )
+    components = _panel_components(t_labels, y_t, s_t, denom_t, sum_within, s_b, n_units, n_groups)
     components = components.loc[n_units > 0].reset_index(drop=True)
     groups_frame = pd.DataFrame(
         {

@@ -94,6 +94,97 @@ class WinsorizeResult:
         }
 
 
+def _cut_points(cuts: Any) -> tuple[float, float]:
+    try:
+        low, high = (float(cuts[0]), float(cuts[1]))
+    except (TypeError, ValueError, IndexError) as exc:
+        raise DidstudyError(
+            f"cuts must be two numbers, got {cuts!r}", fix="e.g. cuts=(1, 99)"
+        ) from exc
+    if not (0 <= low <= high <= 100):
+        raise DidstudyError(
+            f"cuts must satisfy 0 <= low <= high <= 100, got {cuts!r}", fix="e.g. cuts=(1, 99)"
+        )
+    return low, high
+
+
+def _group_codes(data: pd.DataFrame, by_cols: Sequence[str]) -> tuple[Any, pd.Index]:
+    """Group codes of the rows (one group without ``by``) and the group labels."""
+    if not by_cols:
+        return np.zeros(len(data), dtype=np.intp), pd.Index(["all"])
+    key = pd.MultiIndex.from_frame(data[list(by_cols)]) if len(by_cols) > 1 else data[by_cols[0]]
+    codes, uniques = pd.factorize(key, sort=True)
+    if (codes < 0).any():
+        raise DataError(
+            "missing values in the by() columns",
+            column=", ".join(by_cols),
+            rows=list(data.index[codes < 0][:20]),
+            fix="fill or drop rows with a missing group",
+        )
+    return codes, uniques
+
+
+def _finite_column(data: pd.DataFrame, col: str) -> FloatArray:
+    """A numeric column as float64 (missing as NaN); infinities are an error."""
+    series = data[col]
+    if not (pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == bool):
+        raise DataError(
+            "cannot winsorise a non-numeric column",
+            column=col,
+            fix="convert it to numbers first (pandas.to_numeric)",
+        )
+    x: FloatArray = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(x).any():
+        raise DataError(
+            "infinite values",
+            column=col,
+            rows=list(data.index[np.isinf(x)][:20]),
+            fix="replace infinities by NaN or finite values",
+        )
+    return x
+
+
+def _winsorize_column(
+    x: FloatArray,
+    codes: Any,
+    n_groups: int,
+    low: float,
+    high: float,
+    trim: bool,
+) -> tuple[FloatArray, pd.DataFrame]:
+    """Winsorised (or trimmed) values and the per-group report (cuts and counts)."""
+    valid = ~np.isnan(x)
+    g = codes[valid].astype(np.intp)
+    xv = x[valid]
+    order = np.lexsort((xv, g))
+    counts = np.bincount(g, minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
+    xs = xv[order]
+    lower = stata_percentiles(xs, starts, counts, low) if low > 0 else np.full(n_groups, -np.inf)
+    upper = stata_percentiles(xs, starts, counts, high) if high < 100 else np.full(n_groups, np.inf)
+    lo_row = np.full(x.shape[0], -np.inf)
+    hi_row = np.full(x.shape[0], np.inf)
+    lo_row[valid] = lower[g]
+    hi_row[valid] = upper[g]
+    below = valid & (x < lo_row)
+    above = valid & (x > hi_row)
+    if trim:
+        new = np.where(below | above, np.nan, x)
+    else:
+        new = np.where(below, lo_row, np.where(above, hi_row, x))
+    rep = pd.DataFrame(
+        {
+            "n": counts.astype(np.int64),
+            "lower": np.where(np.isfinite(lower), lower, np.nan),
+            "upper": np.where(np.isfinite(upper), upper, np.nan),
+            "n_low": np.bincount(codes[below], minlength=n_groups).astype(np.int64),
+            "n_high": np.bincount(codes[above], minlength=n_groups).astype(np.int64),
+        }
+    )
+    rep["n_changed"] = rep["n_low"] + rep["n_high"]
+    return new, rep
+
+
 def winsorize(
     data: pd.DataFrame,
     columns: str | Sequence[str],
@@ -139,86 +230,19 @@ def winsorize(
         raise DataError("data must be a pandas DataFrame")
     cols = [columns] if isinstance(columns, str) else list(columns)
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    try:
-        low, high = (float(cuts[0]), float(cuts[1]))
-    except (TypeError, ValueError, IndexError) as exc:
-        raise DidstudyError(
-            f"cuts must be two numbers, got {cuts!r}", fix="e.g. cuts=(1, 99)"
-        ) from exc
-    if not (0 <= low <= high <= 100):
-        raise DidstudyError(
-            f"cuts must satisfy 0 <= low <= high <= 100, got {cuts!r}", fix="e.g. cuts=(1, 99)"
-        )
+    low, high = _cut_points(cuts)
     for col in (*cols, *by_cols):
         if col not in data.columns:
             raise DataError("column not in the data", column=col)
     out = data.copy()
-    if by_cols:
-        key = pd.MultiIndex.from_frame(data[by_cols]) if len(by_cols) > 1 else data[by_cols[0]]
-        codes, uniques = pd.factorize(key, sort=True)
-        if (codes < 0).any():
-            raise DataError(
-                "missing values in the by() columns",
-                column=", ".join(by_cols),
-                rows=list(data.index[codes < 0][:20]),
-                fix="fill or drop rows with a missing group",
-            )
-    else:
-        codes, uniques = np.zeros(len(data), dtype=np.intp), pd.Index(["all"])
-    n_groups = len(uniques)
+    codes, uniques = _group_codes(data, by_cols)
     tag = suffix if suffix is not None else ("_tr" if trim else "_w")
     reports = []
     for col in cols:
-        series = data[col]
-        if not (pd.api.types.is_numeric_dtype(series.dtype) or series.dtype == bool):
-            raise DataError(
-                "cannot winsorise a non-numeric column",
-                column=col,
-                fix="convert it to numbers first (pandas.to_numeric)",
-            )
-        x = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isinf(x).any():
-            raise DataError(
-                "infinite values",
-                column=col,
-                rows=list(data.index[np.isinf(x)][:20]),
-                fix="replace infinities by NaN or finite values",
-            )
-        valid = ~np.isnan(x)
-        g = codes[valid].astype(np.intp)
-        xv = x[valid]
-        order = np.lexsort((xv, g))
-        counts = np.bincount(g, minlength=n_groups)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
-        xs = xv[order]
-        lower = (
-            stata_percentiles(xs, starts, counts, low) if low > 0 else np.full(n_groups, -np.inf)
-        )
-        upper = (
-            stata_percentiles(xs, starts, counts, high) if high < 100 else np.full(n_groups, np.inf)
-        )
-        lo_row = np.full(x.shape[0], -np.inf)
-        hi_row = np.full(x.shape[0], np.inf)
-        lo_row[valid] = lower[g]
-        hi_row[valid] = upper[g]
-        below = valid & (x < lo_row)
-        above = valid & (x > hi_row)
-        if trim:
-            new = np.where(below | above, np.nan, x)
-        else:
-            new = np.where(below, lo_row, np.where(above, hi_row, x))
+        x = _finite_column(data, col)
+        new, rep = _winsorize_column(x, codes, len(uniques), low, high, trim)
         out[col if replace else f"{col}{tag}"] = pd.Series(new, index=data.index)
-        rep = pd.DataFrame(
-            {
-                "column": col,
-                "n": counts.astype(np.int64),
-                "lower": np.where(np.isfinite(lower), lower, np.nan),
-                "upper": np.where(np.isfinite(upper), upper, np.nan),
-                "n_low": np.bincount(codes[below], minlength=n_groups).astype(np.int64),
-                "n_high": np.bincount(codes[above], minlength=n_groups).astype(np.int64),
-            }
-        )
-        rep["n_changed"] = rep["n_low"] + rep["n_high"]
+        rep.insert(0, "column", col)
         if by_cols:
             labels = uniques.to_frame(index=False) if len(by_cols) > 1 else None
             if labels is None:

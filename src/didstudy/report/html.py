@@ -266,50 +266,11 @@ def render_html_report(
     if sample:
         toc.append({"anchor": "sample", "title": labels["sample"], "children": []})
     rendered_sections = []
-    figure_number = 0
+    counter = [0]  # figures numbered across sections
     for index, raw in enumerate(sections):
-        section = _section(raw)
-        anchor = anchors.make(section.name or section.title, f"section-{index + 1}")
-        items: list[dict[str, Any]] = []
-        children: list[dict[str, str]] = []
-        for item in section.items:
-            if isinstance(item, Table):
-                item_anchor = anchors.make(f"table-{item.name}", f"table-{len(anchors.used)}")
-                html = table_to_html(item, table_id=f"{item_anchor}-table")
-                items.append({"kind": "table", "anchor": item_anchor, "html": Markup(html)})
-                children.append({"anchor": item_anchor, "title": item.title})
-            elif isinstance(item, ReportFigure) or hasattr(item, "savefig"):
-                figure = item if isinstance(item, ReportFigure) else ReportFigure(item)
-                figure_number += 1
-                caption = figure.caption or text("figure_caption", lang, number=figure_number)
-                item_anchor = anchors.make(
-                    f"figure-{figure.name}" if figure.name else None, f"figure-{figure_number}"
-                )
-                src, width = _figure_src(figure.figure, figure.format)
-                items.append(
-                    {
-                        "kind": "figure",
-                        "anchor": item_anchor,
-                        "src": src,
-                        "width": width,
-                        "caption": caption,
-                        "notes": list(figure.notes),
-                    }
-                )
-                children.append({"anchor": item_anchor, "title": caption})
-            elif isinstance(item, str):
-                items.append({"kind": "text", "text": item})
-            else:
-                raise DidstudyError(
-                    f"section {section.title!r} holds a {type(item).__name__}",
-                    fix="items are Tables, ReportFigures, matplotlib figures or strings",
-                )
-        rendered_sections.append(
-            {"anchor": anchor, "title": section.title, "intro": section.intro, "entries": items}
-        )
-        if len(children) == 1 and children[0]["title"] == section.title:
-            children = []  # a section that is one table or figure: list it once
-        toc.append({"anchor": anchor, "title": section.title, "children": children})
+        entry, toc_entry = _render_section(_section(raw), index, anchors, counter, lang)
+        rendered_sections.append(entry)
+        toc.append(toc_entry)
     warnings_list = [str(w) for w in meta.get("warnings", ()) or ()]
     toc.append({"anchor": "warnings", "title": labels["warnings"], "children": []})
     manifest = meta.get("manifest")
@@ -342,6 +303,61 @@ def render_html_report(
                 manifest, indent=2, ensure_ascii=False, sort_keys=False, default=str
             ),
         )
+    )
+
+
+def _render_section(
+    section: ReportSection, index: int, anchors: _Anchors, counter: list[int], lang: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A section's template entry and its table-of-contents entry."""
+    anchor = anchors.make(section.name or section.title, f"section-{index + 1}")
+    items: list[dict[str, Any]] = []
+    children: list[dict[str, str]] = []
+    for item in section.items:
+        entry = _render_item(section, item, anchors, counter, lang)
+        items.append(entry)
+        if entry["kind"] != "text":
+            children.append({"anchor": entry["anchor"], "title": entry["title"]})
+    if len(children) == 1 and children[0]["title"] == section.title:
+        children = []  # a section that is one table or figure: list it once
+    return (
+        {"anchor": anchor, "title": section.title, "intro": section.intro, "entries": items},
+        {"anchor": anchor, "title": section.title, "children": children},
+    )
+
+
+def _render_item(
+    section: ReportSection, item: Any, anchors: _Anchors, counter: list[int], lang: str
+) -> dict[str, Any]:
+    """The template entry of one table, figure or paragraph."""
+    from markupsafe import Markup
+
+    if isinstance(item, Table):
+        item_anchor = anchors.make(f"table-{item.name}", f"table-{len(anchors.used)}")
+        html = table_to_html(item, table_id=f"{item_anchor}-table")
+        return {"kind": "table", "anchor": item_anchor, "html": Markup(html), "title": item.title}
+    if isinstance(item, ReportFigure) or hasattr(item, "savefig"):
+        figure = item if isinstance(item, ReportFigure) else ReportFigure(item)
+        counter[0] += 1
+        caption = figure.caption or text("figure_caption", lang, number=counter[0])
+        item_anchor = anchors.make(
+            f"figure-{figure.name}" if figure.name else None, f"figure-{counter[0]}"
+        )
+        src, width = _figure_src(figure.figure, figure.format)
+        return {
+            "kind": "figure",
+            "anchor": item_anchor,
+            "src": src,
+            "width": width,
+            "caption": caption,
+            "notes": list(figure.notes),
+            "title": caption,
+        }
+    if isinstance(item, str):
+        return {"kind": "text", "text": item}
+    raise DidstudyError(
+        f"section {section.title!r} holds a {type(item).__name__}",
+        fix="items are Tables, ReportFigures, matplotlib figures or strings",
     )
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats as st
 
+from didstudy.kernels.distributions import t_ppf, t_sf
 from didstudy.results.protocol import TIDY_COLUMNS
 
 __all__ = ["EventStudyResult", "LinearCombination", "WaldTest"]
@@ -68,11 +68,11 @@ class LinearCombination:
 
     @property
     def p_value(self) -> float:
-        return float(2.0 * st.t.sf(abs(self.statistic), self.df))
+        return float(2.0 * t_sf(abs(self.statistic), self.df))
 
     @property
     def conf_int(self) -> tuple[float, float]:
-        q = float(st.t.ppf(0.5 + self.level / 2.0, self.df))
+        q = t_ppf(0.5 + self.level / 2.0, self.df)
         return self.estimate - q * self.std_error, self.estimate + q * self.std_error
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,8 +142,8 @@ class EventStudyResult:
         se = self.se
         with np.errstate(divide="ignore", invalid="ignore"):
             t = self.coef / se
-        p = 2.0 * st.t.sf(np.abs(t), self.df_t)
-        q = float(st.t.ppf(0.5 + self.level / 2.0, self.df_t))
+        p = 2.0 * t_sf(np.abs(t), self.df_t)
+        q = t_ppf(0.5 + self.level / 2.0, self.df_t)
         rel = np.full(len(self.terms), np.nan)
         rel[: len(self.rel_time)] = self.rel_time
         return pd.DataFrame(

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats as st
 
+from didstudy.kernels.distributions import t_ppf, t_sf
 from didstudy.results.protocol import TIDY_COLUMNS
 
 __all__ = ["PlaceboResult", "randomization_p_values"]
@@ -113,7 +113,7 @@ class PlaceboResult:
     @property
     def p_value(self) -> NDArray[np.float64]:
         """Conventional two-sided t p-value of every draw (t with ``df_t`` degrees of freedom)."""
-        out: NDArray[np.float64] = 2.0 * st.t.sf(np.abs(self.statistic), self.df_t)
+        out: NDArray[np.float64] = 2.0 * t_sf(np.abs(self.statistic), self.df_t)
         return out
 
     @property
@@ -159,7 +159,7 @@ class PlaceboResult:
         the real fit; ``p_value`` is the two-sided randomisation p-value. Extra columns:
         ``p_value_t`` (conventional), ``share_beyond``, ``reps``.
         """
-        q = float(st.t.ppf(0.975, self.df_t))
+        q = t_ppf(0.975, self.df_t)
         t = self.estimate / self.std_error if self.std_error > 0 else float("nan")
         p = self.p_values
         frame = pd.DataFrame(
@@ -171,7 +171,7 @@ class PlaceboResult:
                 "p_value": [p["p_two_sided"]],
                 "conf_low": [self.estimate - q * self.std_error],
                 "conf_high": [self.estimate + q * self.std_error],
-                "p_value_t": [float(2.0 * st.t.sf(abs(t), self.df_t))],
+                "p_value_t": [float(2.0 * t_sf(abs(t), self.df_t))],
                 "share_beyond": [p["share_beyond"]],
                 "reps": [self.reps],
             }

@@ -1,27 +1,36 @@
 """Immutable results of linear regressions (TWFE and friends) and collections of them.
 
 A :class:`RegressionResult` keeps the estimates, their covariance and the fit statistics. To
-change the inference (``with_vcov``) it holds a private callback bound to the demeaned design
-(regressors, residuals, weights, fixed-effect and cluster codes); ``with_vcov`` returns a new
-result and never modifies this one.
+change the inference (``with_vcov``) it keeps :class:`~didstudy.kernels.vcov.VcovPieces`: the
+bread, the residual sum of squares and the ``p x p`` score meats of the clusters it may be
+re-clustered on — never the data (docs/decisions/0011-slim-results.md). ``with_vcov`` returns a
+new result and never modifies this one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as sps
 
 from didstudy.errors import EstimationError
+from didstudy.kernels.distributions import t_ppf, t_sf
+from didstudy.kernels.vcov import (
+    SmallSampleCorrection,
+    VcovEstimate,
+    VcovPieces,
+    parse_vcov,
+    resolve_ssc,
+    vcov_from_pieces,
+)
 from didstudy.results.protocol import TIDY_COLUMNS
 
-__all__ = ["RegressionResult", "ResultCollection", "TermEstimate"]
+__all__ = ["RegressionResult", "ResultCollection", "TermEstimate", "vcov_stats"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -47,6 +56,18 @@ def _py(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_py(v) for v in value]
     return value
+
+
+def vcov_stats(est: VcovEstimate, k: int, df_resid: int) -> dict[str, Any]:
+    """The statistics of a result that depend on its variance estimator (in ``stats()`` order)."""
+    return {
+        "n_clusters": min(est.n_clusters) if est.n_clusters else None,
+        "n_clusters_by": list(est.n_clusters),
+        "df_resid": df_resid,
+        "k": k,
+        "k_fe": est.k_total - k,
+        "ssc_factor": est.factor,
+    }
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,10 @@ class RegressionResult:
         Short name of the estimator (``"twfe"``).
     depvar
         Name of the outcome.
+    vcov_pieces
+        What ``with_vcov`` needs (bread, meats per cluster variable, sample sizes), or None.
+    ssc_convention
+        The small-sample convention of ``cov``.
     """
 
     terms: tuple[str, ...]
@@ -93,9 +118,8 @@ class RegressionResult:
     dropped: Mapping[str, str] = field(default_factory=dict)
     estimator: str = "twfe"
     depvar: str = ""
-    _revcov: Callable[[Any, Any], RegressionResult] | None = field(
-        default=None, repr=False, compare=False
-    )
+    vcov_pieces: VcovPieces | None = field(default=None, repr=False, compare=False)
+    ssc_convention: SmallSampleCorrection | None = field(default=None, repr=False, compare=False)
 
     # ----- accessors -----------------------------------------------------------------------
     @property
@@ -122,7 +146,7 @@ class RegressionResult:
     def pvalue(self) -> pd.Series:
         """Two-sided p-values from the t distribution with ``df_t`` degrees of freedom."""
         t = np.abs(self.tstat.to_numpy())
-        return pd.Series(2.0 * sps.t.sf(t, self.df_t), index=list(self.terms))
+        return pd.Series(2.0 * t_sf(t, self.df_t), index=list(self.terms))
 
     # ----- protocol ------------------------------------------------------------------------
     def tidy(self, alpha: float = 0.05) -> pd.DataFrame:
@@ -136,8 +160,8 @@ class RegressionResult:
         se = np.sqrt(np.diag(self.cov)) if len(self.terms) else np.zeros(0)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = est / se
-        pval = 2.0 * sps.t.sf(np.abs(stat), self.df_t)
-        crit = float(sps.t.ppf(1.0 - alpha / 2.0, self.df_t))
+        pval = 2.0 * t_sf(np.abs(stat), self.df_t)
+        crit = t_ppf(1.0 - alpha / 2.0, self.df_t)
         frame = pd.DataFrame(
             {
                 "term": pd.Series(list(self.terms), dtype=object),
@@ -203,13 +227,47 @@ class RegressionResult:
         ----------
         vcov
             ``"iid"``, ``"hc1"``, ``"crv1"`` (clusters as fitted), or a mapping such as
-            ``{"crv1": "state"}`` / ``{"crv1": ["state", "year"]}``.
+            ``{"crv1": "state"}`` / ``{"crv1": ["state", "year"]}``. Clusters can be the fit's
+            cluster variables and the fixed-effect factors (fits of at most
+            ``RECLUSTER_MAX_ROWS`` observations), one- or multi-way; another variable raises an
+            error that says to refit with ``cluster=``.
         ssc
             Small-sample convention (``None`` keeps the current one).
+
+        Returns
+        -------
+        RegressionResult
+            The same estimates with the new covariance, ``df_t`` and cluster statistics.
+
+        Examples
+        --------
+        >>> import didstudy as ds
+        >>> res = ds.twfe(ds.load_dataset("castle"), "l_homicide", "post", fe=["state", "year"])
+        >>> res.with_vcov({"crv1": "state+year"}).stats()["n_clusters_by"]
+        [50, 11]
         """
-        if self._revcov is None:
-            raise EstimationError("this result does not keep the design needed to change vcov")
-        return self._revcov(vcov, ssc)
+        pieces = self.vcov_pieces
+        if pieces is None or self.ssc_convention is None:
+            raise EstimationError("this result does not keep the pieces needed to change vcov")
+        request = parse_vcov(vcov, None, pieces.default_clusters)
+        convention = self.ssc_convention if ssc is None else resolve_ssc(ssc)
+        est = vcov_from_pieces(pieces, request, convention)
+        k = len(self.terms)
+        stats = {
+            **self.fit_stats,
+            **vcov_stats(est, k, self.fit_stats.get("df_resid", pieces.n_obs - k)),
+            "psd_fixed": est.psd_fixed,
+        }
+        return replace(
+            self,
+            cov=est.matrix,
+            df_t=est.df_t,
+            vcov_type=est.kind,
+            clusters=est.clusters,
+            ssc=convention.name,
+            fit_stats=stats,
+            ssc_convention=convention,
+        )
 
     def summary(self) -> str:
         """Plain-text summary table."""

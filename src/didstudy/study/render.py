@@ -1,34 +1,82 @@
-"""Render steps (tables and figures of earlier results) and the HTML report of a run.
+"""Run the render steps (tables and figures of earlier results) and the report of a run.
 
 A render step names earlier steps in its result parameters (``columns = ["baseline"]``); they are
-replaced by those steps' results before the table or figure function is called. Tables are
-written in every format of ``[study] formats`` under ``tables/``, figures as PNG and SVG under
-``figures/``. ``report.html`` is self-contained (figures embedded) and says when the data are
-simulated.
+replaced by those steps' results before the table or figure function is called. How tables and
+figures look and where their files go is :mod:`didstudy.report.outputs`; ``report.html`` is
+:func:`didstudy.report.html.build_html_report`. This module only resolves arguments and calls.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import inspect
 import re
-import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
-from didstudy.errors import DidstudyWarning, MissingDependencyError, SpecError
+from didstudy.report.outputs import (
+    SIMULATED_NOTE,
+    difference_notes,
+    figure_object,
+    mark_simulated,
+    write_figure_files,
+    write_table_files,
+)
 
 if TYPE_CHECKING:
     from didstudy.study.plan import PlannedStep
-    from didstudy.study.run import Context, StepRecord
 
-__all__ = ["Artifact", "load_artifact", "pack_artifact", "render_report", "render_step"]
+__all__ = [
+    "Artifact",
+    "load_artifact",
+    "pack_artifact",
+    "referenced_steps",
+    "render_report",
+    "render_step",
+]
 
-FIGURE_FORMATS = ("png", "svg")
+
+class Context(Protocol):
+    """What rendering reads of a run (:class:`didstudy.study.run.Context`)."""
+
+    @property
+    def loaded(self) -> Any: ...
+    @property
+    def plan(self) -> Any: ...
+    @property
+    def frame(self) -> pd.DataFrame: ...
+    @property
+    def sample_log(self) -> Sequence[Any]: ...
+    @property
+    def results(self) -> Mapping[str, Any]: ...
+    def panel(self) -> Any: ...
+
+
+class StepRecord(Protocol):
+    """What the report reads of a step's record (:class:`didstudy.study.run.StepRecord`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def message(self) -> str: ...
+
+
+def referenced_steps(step: PlannedStep) -> set[str]:
+    """Names of the earlier steps a render step's result parameters refer to."""
+    names: set[str] = set()
+    for parameter in step.kind.result_parameters:
+        value = step.arguments.get(parameter)
+        if isinstance(value, str):
+            names.add(value)
+        elif isinstance(value, list | tuple):
+            names |= {str(v) for v in value}
+        elif isinstance(value, Mapping):
+            names |= {str(v) for v in value.values()}
+    return names
 
 
 class Artifact:
@@ -182,87 +230,27 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
             output = output.with_notes(*differences)
         if simulated and hasattr(output, "with_notes"):
             output = output.with_notes(SIMULATED_NOTE[lang])
-        return _write_table(context, output, stem, stage, step.name)
+        formats = context.loaded.spec.study.formats
+        files, body = write_table_files(output, stage, stem, formats, page=_page(context, output))
+        title = str(getattr(output, "title", stem))
+        return Artifact("table", step.name, title, files, body, output)
     if simulated:
-        _mark_simulated(_figure_object(output), lang)
-    formats = context.loaded.spec.study.figure_formats
-    return _write_figure(output, stem, stage, step.name, step.title or step.name, formats)
+        mark_simulated(figure_object(output), lang)
+    title = step.title or step.name
+    files, body = write_figure_files(
+        output, stage, stem, title, formats=context.loaded.spec.study.figure_formats
+    )
+    return Artifact("figure", step.name, title, files, body)
 
 
 def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[str]:
     """Notes with the tests of paired group differences of heterogeneity results (Table 6)."""
-    from didstudy.report.statistics import statistic_text
-    from didstudy.study.run import _referenced_steps
-
-    labels = _labels(context, lang)
-
-    def label(value: Any) -> str:
-        return labels.get(str(value), str(value))
-
-    notes: list[str] = []
-    for name in sorted(_referenced_steps(step)):
+    frames = []
+    for name in sorted(referenced_steps(step)):
         frame = getattr(context.results.get(name), "differences", None)
-        if not isinstance(frame, pd.DataFrame) or frame.empty:
-            continue
-        parts = []
-        for row in frame.to_dict(orient="records"):
-            p_values = [
-                statistic_text(key, row[key], lang)
-                for key in ("interaction_p_value", "permutation_p_value")
-                if isinstance(row.get(key), float) and row[key] == row[key]
-            ]
-            dimension, a, b = label(row["dimension"]), label(row["group_a"]), label(row["group_b"])
-            parts.append(
-                f"{dimension}（{a} − {b} = {row['difference']:.4f}，{'，'.join(p_values)}）"
-                if lang == "zh"
-                else f"{dimension} ({a} − {b} = {row['difference']:.4f}; {'; '.join(p_values)})"
-            )
-        head = "组间系数差异检验：" if lang == "zh" else "Tests of the group differences: "
-        notes.append(head + ("；".join(parts) + "。" if lang == "zh" else "; ".join(parts) + "."))
-    return notes
-
-
-SIMULATED_NOTE = {
-    "zh": "模拟数据：数值来自已知效应的数据生成过程，并非真实观测数据。",
-    "en": "SIMULATED data: values from a data-generating process with a known effect, "
-    "not observed data.",
-}
-SIMULATED_MARK = {"zh": "模拟数据 SIMULATED DATA", "en": "SIMULATED DATA"}
-
-
-def _mark_simulated(figure: Any, lang: str) -> None:
-    """Stamp a figure as simulated (bottom right corner); in English when no CJK font exists
-    (the figure itself fell back to English then: no glyph may print as a box)."""
-    from didstudy.report.figures import _style
-
-    if lang == "zh" and _style.find_cjk_font() is None:
-        lang = "en"
-    figure.text(
-        0.995, 0.005, SIMULATED_MARK.get(lang, SIMULATED_MARK["en"]),
-        ha="right", va="bottom", fontsize=7, color="#a33",
-    )  # fmt: skip
-
-
-def _write_table(context: Context, table: Any, stem: str, stage: Path, step: str) -> Artifact:
-    from didstudy.report.tables import table_to_html, write_table
-
-    written: list[str] = []
-    for fmt in context.loaded.spec.study.formats:
-        try:
-            paths = write_table(
-                table, stage / "tables" / stem, formats=(fmt,), page=_page(context, table)
-            )
-        except MissingDependencyError as exc:
-            warnings.warn(
-                f"table format '{fmt}' skipped: {exc.message} ({exc.fix})",
-                DidstudyWarning,
-                stacklevel=2,
-            )
-            continue
-        written += [str(Path(p).relative_to(stage)) for p in paths.values()]
-    files = tuple(written)
-    title = str(getattr(table, "title", stem))
-    return Artifact("table", step, title, files, table_to_html(table), table)
+        if isinstance(frame, pd.DataFrame):
+            frames.append(frame)
+    return difference_notes(frames, _labels(context, lang), lang)
 
 
 def _page(context: Context, table: Any) -> Any:
@@ -278,59 +266,6 @@ def _page(context: Context, table: Any) -> Any:
         font_pt=options.font_size or base.font_pt,
         fit=options.fit,
     )
-
-
-def _figure_object(output: Any) -> Any:
-    figure = getattr(output, "figure", None)
-    if figure is not None and hasattr(figure, "savefig"):
-        return figure
-    if isinstance(output, tuple) and output and hasattr(output[0], "savefig"):
-        return output[0]
-    if hasattr(output, "savefig"):
-        return output
-    raise SpecError(
-        f"a figure function returned {type(output).__name__}, not a matplotlib figure",
-        fix="report this as a bug",
-    )
-
-
-def _write_figure(
-    output: Any,
-    stem: str,
-    stage: Path,
-    step: str,
-    title: str,
-    formats: tuple[str, ...] = FIGURE_FORMATS,
-) -> Artifact:
-    from didstudy.report.figures.save import save_figure
-
-    figure = _figure_object(output)
-    # the report embeds the PNG: written even when the study asks only for pdf/svg
-    wanted = tuple(dict.fromkeys(("png", *formats)))
-    paths = save_figure(figure, stage / "figures" / stem, formats=wanted)
-    files = tuple(str(Path(p).relative_to(stage)) for p in paths)
-    png = next((Path(p) for p in paths if str(p).endswith(".png")), None)
-    body = ""
-    if png is not None:
-        encoded = base64.b64encode(png.read_bytes()).decode("ascii")
-        body = f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
-    try:
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
-    except Exception:  # pragma: no cover
-        pass
-    return Artifact("figure", step, title, files, body)
-
-
-_CSS = """
-body{font-family:-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",sans-serif;
-max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-.simulated{background:#fff3cd;border:1px solid #e0c36c;padding:.8em 1em;margin:1em 0}
-section{margin:2.5em 0} img{max-width:100%} td.num{text-align:right}
-table.steps{border-collapse:collapse} table.steps td,table.steps th{padding:.2em .8em;
-border-bottom:1px solid #ddd;text-align:left}
-"""
 
 
 def _sample_facts(context: Context) -> dict[str, Any]:
@@ -369,10 +304,8 @@ def render_report(
     manifest: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Write ``report.html`` (self-contained) with the report package; return warnings."""
-    try:
-        from didstudy.report.html import ReportFigure, ReportSection, build_html_report
-    except ImportError:
-        return _render_fallback(context, records, artifacts, stage, lang)
+    from didstudy.report.html import ReportFigure, ReportSection, build_html_report
+
     meta = context.loaded.spec.study
     sections = []
     for artifact in artifacts:
@@ -400,67 +333,3 @@ def render_report(
         stage / "report.html",
     )
     return []
-
-
-def _render_fallback(
-    context: Context,
-    records: tuple[StepRecord, ...],
-    artifacts: list[Artifact],
-    stage: Path,
-    lang: str,
-) -> list[str]:
-    """A plain self-contained ``report.html`` when the report package's HTML builder is missing."""
-    problems: list[str] = []
-    meta = context.loaded.spec.study
-    css = ""
-    try:
-        from didstudy.report.tables import TABLE_CSS
-
-        css = TABLE_CSS
-    except ImportError:  # pragma: no cover
-        problems.append("table CSS unavailable")
-    zh = lang == "zh"
-    banner = ""
-    if meta.simulated:
-        text = (
-            "模拟数据：本报告中的所有数值均来自已知效应的模拟数据生成过程，并非真实观测数据。"
-            if zh
-            else "SIMULATED DATA: every number in this report comes from a simulated "
-            "data-generating process with a known effect, not from observed data."
-        )
-        banner = f'<div class="simulated"><strong>{html.escape(text)}</strong>'
-        if meta.note:
-            banner += f"<br>{html.escape(meta.note)}"
-        banner += "</div>"
-    rows = "".join(
-        f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(r.kind)}</td>"
-        f"<td>{html.escape(r.status)}</td><td class='num'>{r.seconds:.2f}</td>"
-        f"<td>{html.escape(r.message)}</td></tr>"
-        for r in records
-    )
-    steps_head = "步骤" if zh else "Steps"
-    sections = "".join(
-        f'<section id="{_safe(a.step)}">{a.html if a.kind == "table" else ""}'
-        + (f"<h3>{html.escape(a.title)}</h3>{a.html}" if a.kind == "figure" else "")
-        + "</section>"
-        for a in artifacts
-    )
-    sample = context.sample_log
-    sample_html = "".join(
-        f"<li>{html.escape(s.rule)}: {s.units_before} → {s.units_after} "
-        f"({s.rows_before} → {s.rows_after} rows)</li>"
-        for s in sample
-    )
-    page = (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(meta.title)}</title>\n<style>{_CSS}\n{css}</style>\n</head>\n<body>\n"
-        f"<h1>{html.escape(meta.title)}</h1>\n{banner}\n"
-        f"<h2>{'样本' if zh else 'Sample'}</h2><ul>{sample_html}</ul>\n"
-        f"{sections}\n"
-        f"<h2>{steps_head}</h2><table class='steps'><tr><th>name</th><th>kind</th>"
-        f"<th>status</th><th>s</th><th></th></tr>{rows}</table>\n"
-        f"{banner}\n</body>\n</html>\n"
-    )
-    (stage / "report.html").write_text(page, encoding="utf-8")
-    return problems

@@ -25,6 +25,7 @@ from didstudy.errors import DidstudyError, SpecError
 from didstudy.study.artifacts import staging_directory, write_json
 from didstudy.study.cache import StepCache, cache_key, code_version
 from didstudy.study.plan import Plan, PlannedStep, make_plan
+from didstudy.study.render import referenced_steps as _referenced_steps
 from didstudy.study.sources import (
     LoadedSource,
     SampleLog,
@@ -289,20 +290,6 @@ def _wrap(context: Context, step: PlannedStep, exc: DidstudyError) -> DidstudyEr
         rows=exc.rows,
         fix=exc.fix,
     )
-
-
-def _referenced_steps(step: PlannedStep) -> set[str]:
-    """Names of the earlier steps a render step's result parameters refer to."""
-    names: set[str] = set()
-    for parameter in step.kind.result_parameters:
-        value = step.arguments.get(parameter)
-        if isinstance(value, str):
-            names.add(value)
-        elif isinstance(value, list | tuple):
-            names |= {str(v) for v in value}
-        elif isinstance(value, Mapping):
-            names |= {str(v) for v in value.values()}
-    return names
 
 
 def _render_key(context: Context, step: PlannedStep, lang: str) -> str:

@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from didstudy.errors import DidstudyWarning
-from didstudy.report.figures.save import LANG_ATTRIBUTE, save_figure
 from didstudy.report.labels import normalize_lang
+
+#: Attribute of a figure that records the language it was built in (read when it is saved).
+LANG_ATTRIBUTE = "didstudy_lang"
 
 __all__ = [
     "CJK_FONT_CANDIDATES",
+    "LANG_ATTRIBUTE",
     "SAMPLE_CHINESE",
     "figure_style",
     "find_cjk_font",
     "has_cjk",
     "normalize_lang",
     "resolve_lang",
-    "save_figure",
     "style_rc",
     "styled_figure",
 ]

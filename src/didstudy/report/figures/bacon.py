@@ -73,10 +73,26 @@ def bacon_figure(
 
     With controls the between-group 2×2s are plotted and the within term is stated in a note.
 
+    Parameters
+    ----------
+    result
+        A :class:`~didstudy.results.bacon.BaconResult` (:func:`didstudy.bacon`).
+    lang, labels
+        Language of the labels (``"zh"`` or ``"en"``) and label overrides.
+    title, figsize
+        Figure title and size in inches.
+
     Returns
     -------
     matplotlib.figure.Figure
         One scatter collection per comparison type present; points = comparisons.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> fig = ds.bacon_figure(ds.bacon(panel, "y", "treat"))
+    >>> paths = ds.save_figure(fig, "out/bacon")
     """
     frame = result.comparisons_frame()
     if frame.empty:

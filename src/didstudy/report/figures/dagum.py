@@ -89,6 +89,13 @@ def dagum_figure(
     -------
     matplotlib.figure.Figure
         Built without pyplot; save it with :func:`~didstudy.report.figures.save.save_figure`.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> result = ds.dagum_panel(counties, value="light", group="city", time="year")
+    ... # doctest: +SKIP
+    >>> fig = ds.dagum_figure(result, kind="both")  # doctest: +SKIP
     """
     frame = _components(components)
     time = frame["time"].to_numpy()

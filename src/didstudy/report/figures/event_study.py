@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
 
 from didstudy.errors import DataError
+from didstudy.kernels.distributions import t_ppf
 from didstudy.report.figures._style import figure_style, styled_figure
 from didstudy.report.figures.overlap import place_clear
 from didstudy.report.figures.save import save_figure
@@ -83,12 +83,19 @@ def event_study_figure(
     matplotlib.figure.Figure
         One errorbar point per estimated coefficient, plus a hollow marker at the base
         period (normalised to 0).
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> fig = ds.event_study_figure(ds.event_study(panel, "y", window=(-4, 4)))
+    >>> paths = ds.save_figure(fig, "out/figure1")
     """
     table = result.figure_data()
     est = table[~table["is_base"]]
     if est.empty:
         raise DataError("the event study has no coefficients to plot")
-    q = float(st.t.ppf(0.5 + level / 2.0, result.df_t))
+    q = t_ppf(0.5 + level / 2.0, result.df_t)
     rel = est["rel_time"].to_numpy(dtype=float)
     coef = est["estimate"].to_numpy(dtype=float)
     half = q * est["std_error"].to_numpy(dtype=float)

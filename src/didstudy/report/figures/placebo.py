@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
 
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
@@ -64,11 +63,31 @@ def placebo_figure(
     (estimate, conventional p-value) against the right axis, with a dotted line at
     ``p_threshold``.
 
+    Parameters
+    ----------
+    result
+        A :class:`~didstudy.results.placebo.PlaceboResult` (:func:`didstudy.placebo`).
+    lang, labels
+        Language of the axis labels (``"zh"`` or ``"en"``) and label overrides.
+    bins
+        Histogram bins (as :func:`numpy.histogram_bin_edges`).
+    p_threshold, show_pvalues
+        Dotted line at this p-value; plot each draw's p-value on a second axis.
+    title, figsize
+        Figure title and size in inches.
+
     Returns
     -------
     matplotlib.figure.Figure
         Left axis: histogram bars and the KDE line; right axis (twin): one scatter point per
         valid draw.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> fig = ds.placebo_figure(ds.placebo(panel, "y", reps=500, seed=1), lang="zh")
+    >>> paths = ds.save_figure(fig, "out/figure2", formats=("png",))
     """
     coef = result.coef
     ok = np.isfinite(coef)
@@ -94,6 +113,8 @@ def placebo_figure(
         pad = 0.05 * (hi - lo if hi > lo else 1.0)
         grid = np.linspace(lo - pad, hi + pad, 400)
         if float(np.std(draws)) > 0:
+            from scipy import stats as st
+
             kde = st.gaussian_kde(draws)
             ax.plot(grid, kde(grid), color="#0B3C8C", linewidth=1.6, label=text["kde"], zorder=2)
         ax.axvline(

@@ -101,6 +101,18 @@ def rollout_figure(
         ``time``, ``treat``), or a :class:`~didstudy.data.panel.Panel` (its roles are used).
     max_unit_labels
         Label every unit when there are at most this many; otherwise label the cohorts.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The heatmap (treated cells dark), cohorts separated by lines.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> fig = ds.rollout_figure(panel, lang="en")
+    >>> paths = ds.save_figure(fig, "out/rollout")
     """
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch

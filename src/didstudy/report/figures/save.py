@@ -11,6 +11,7 @@ from typing import Any
 
 from didstudy.errors import DidstudyError
 from didstudy.report.atomic import atomic_write_bytes
+from didstudy.report.figures._style import LANG_ATTRIBUTE, figure_style
 
 __all__ = ["FIGURE_FORMATS", "LANG_ATTRIBUTE", "figure_bytes", "save_figure"]
 
@@ -27,7 +28,6 @@ _STABLE_METADATA: dict[str, dict[str, Any]] = {
 # Save-time settings: text as paths in SVG (no font needed by the viewer), fixed element ids.
 _SAVE_RC: dict[str, Any] = {"svg.fonttype": "path", "svg.hashsalt": "didstudy", "pdf.fonttype": 42}
 DEFAULT_DPI = 200.0
-LANG_ATTRIBUTE = "didstudy_lang"
 
 
 def figure_bytes(
@@ -53,8 +53,6 @@ def figure_bytes(
     style_lang = lang if lang is not None else getattr(fig, LANG_ATTRIBUTE, None)
     with contextlib.ExitStack() as stack:
         if style_lang is not None:
-            from didstudy.report.figures._style import figure_style
-
             stack.enter_context(figure_style(style_lang))
         rc: Any = _SAVE_RC
         stack.enter_context(matplotlib.rc_context(rc))
@@ -90,6 +88,14 @@ def save_figure(
     -------
     tuple of Path
         The written files, in the order of ``formats``.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> fig = ds.rollout_figure(panel)
+    >>> [p.name for p in ds.save_figure(fig, "out/rollout", formats=("png", "svg"))]
+    ['rollout.png', 'rollout.svg']
     """
     stem = Path(path_stem)
     if stem.suffix.lstrip(".").lower() in FIGURE_FORMATS:

@@ -105,6 +105,17 @@ def bacon_table(
         ``{type: label}`` overriding the built-in labels of known types (R/Stata spellings).
     total
         Append the weighted-sum row (the TWFE estimate) and the sum of weights.
+
+    Returns
+    -------
+    Table
+        One row per comparison type (weight, average 2x2 estimate), optionally a total row.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> table = ds.bacon_table(ds.bacon(panel, "y", "treat"), lang="zh")
     """
     code = normalize_lang(lang)
     frame = _as_frame(summary)

@@ -69,6 +69,19 @@ def balance_table(
     percent
         Whether ``std_diff`` is in percent (Stata ``pstest``; header ``标准化偏差（%）``) or a
         fraction (header without ``%``).
+
+    Returns
+    -------
+    Table
+        Rows are covariates; columns treated mean, control mean and standardised difference,
+        before and after matching.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> psm = ds.psm_did(panel, "y", "treat", covariates=["x1", "x2"], seed=1)
+    >>> table = ds.balance_table(psm.balance_frame("pooled", percent=True))
     """
     code = normalize_lang(lang)
     require_columns(balance, ["variable"], "the balance frame")

@@ -63,6 +63,16 @@ def definitions_table(
         ``variable``, ``definition`` and optionally ``type`` (``被解释变量``, ``控制变量``, ...).
         Consecutive rows of one type show the type once (the column is dropped when no row has
         a type).
+
+    Returns
+    -------
+    Table
+        Variable, label and definition (and source) per row.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> table = ds.definitions_table([["indg", "Industrial agglomeration", "Dagum Gini"]])
     """
     code = normalize_lang(lang)
     records = _records(definitions)

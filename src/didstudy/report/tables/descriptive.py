@@ -64,6 +64,17 @@ def descriptive_table(
     ------
     DataError
         When a variable is missing or not numeric (the message names the column).
+
+    Returns
+    -------
+    Table
+        One row per variable with the requested statistics.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> df = ds.simulate_staggered(seed=1)
+    >>> table = ds.descriptive_table(df, ["y", "treat", "x1"], lang="en")
     """
     code = normalize_lang(lang)
     if variables is None:

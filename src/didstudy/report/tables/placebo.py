@@ -70,6 +70,18 @@ def placebo_table(
         A placebo result with ``draws()`` and ``estimate`` works too.
     actual
         The estimate on the real treatment assignment (default: ``draws.estimate``).
+
+    Returns
+    -------
+    Table
+        Quantiles of the placebo coefficients, the actual estimate and the randomisation
+        p-values.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> table = ds.placebo_table(ds.placebo(panel, "y", reps=500, seed=1))
     """
     code = normalize_lang(lang)
     if actual is None:

@@ -394,6 +394,13 @@ def regression_table(
     Returns
     -------
     Table
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> table = ds.regression_table({"TWFE": ds.twfe(panel, "y", "treat", controls=["x1"])})
+    >>> paths = ds.write_table(table, "out/table3", formats=("md", "tex", "docx"))
     """
     code = normalize_lang(lang)
     differences: pd.DataFrame | None = None
@@ -414,99 +421,22 @@ def regression_table(
         if mechanism is not None:
             names, groups = mechanism
     names = [str(labels[nm]) if labels and nm in labels else nm for nm in names]
-    n = len(results)
     if not isinstance(stars, Stars):
         stars = stars_of(stars)
     tidies = [_tidy(r, nm, i) for i, (nm, r) in enumerate(items)]
-
-    appearance: list[str] = []
-    for frame in tidies:
-        for term in frame:
-            if term not in appearance:
-                appearance.append(term)
     hidden = set(controls) if (controls and not show_controls) else set()
-    terms = [
-        t for t in _select_terms(appearance, keep, drop, constant_last=True) if t not in hidden
-    ]
-
+    terms = _visible_terms(tidies, keep, drop, hidden)
     if caption is None:
         try:
             caption = text(f"caption_{kind}", code)
         except KeyError:
             caption = text("caption_regression", code)
-    stub = text("variable", code)
-
-    header: list[Row] = []
-    if isinstance(dep_var, str):
-        dep_cell = Cell(text("dep_var", code, name=dep_var), n)
-        header.append(Row((Cell("", align="left"), dep_cell), "group"))
-    if groups is not None:
-        header.append(group_header_row(groups, n, name or kind))
-    if numbers:
-        header.append(Row.of(["", *(f"({i + 1})" for i in range(n))], "header"))
-    if show_names is None:
-        show_names = any(names) and names != [f"({i + 1})" for i in range(n)]
-    if show_names:
-        header.append(Row.of(["", *names], "header"))
-    if dep_var is not None and not isinstance(dep_var, str):
-        per_column = [str(d) for d in dep_var]
-        if len(per_column) != n:
-            raise DataError(
-                f"dep_var lists {len(per_column)} names for {n} columns",
-                fix="give one dependent variable per column, or one string for all",
-            )
-        header.append(Row.of(["", *per_column], "header"))
-    if not header:
-        header.append(Row.of(["", *([""] * n)], "header"))
-    last = header[-1]
-    header[-1] = Row((Cell(stub, align="left"), *last.cells[1:]), "header")
-
-    body: list[Row] = []
-    for term in terms:
-        coef, below = [variable_label(term, code, labels)], [""]
-        for frame in tidies:
-            if term not in frame:
-                coef.append("")
-                below.append("")
-                continue
-            record = frame[term]
-            estimate = fmt_number(record["estimate"], digits)
-            coef.append(estimate + (stars(record.get("p_value")) if estimate else ""))
-            below.append(_statistic_cell(record, statistic, digits))
-        body.append(Row.of(coef, "coef"))
-        if statistic != "none":
-            body.append(Row.of(below, "stat"))
-
-    footer: list[Row] = []
-    if differences is not None and not differences.empty:
-        footer += _difference_rows(differences, full_names, code, digits)
-    yes, no = text("yes", code), text("no", code)
-    if controls_row is not None:
-        flags = _flags(controls_row, n, "controls_row")
-        footer.append(Row.of([text("controls", code), *(yes if f else no for f in flags)]))
-    elif hidden:
-        flags = [any(c in frame for c in controls) for frame in tidies]
-        footer.append(Row.of([text("controls", code), *(yes if f else no for f in flags)]))
-    fe_spec: Mapping[str, bool | Sequence[bool]] | None = fixed_effects
-    if fe_spec is None:
-        fe_spec = _auto_fixed_effects(results)
-    for fe, value in (fe_spec or {}).items():
-        flags = _flags(value, n, f"fixed_effects[{fe!r}]")
-        label = text("fe_row", code, name=variable_label(fe, code, labels))
-        label = label[:1].upper() + label[1:] if code == "en" else label
-        footer.append(Row.of([label, *(yes if f else no for f in flags)], "indicator"))
-    for label, values in extra_rows:
-        texts = [str(v) for v in values]
-        if len(texts) != n:
-            raise DataError(
-                f"extra row {label!r} has {len(texts)} values for {n} columns",
-                fix="give one value per column",
-            )
-        footer.append(Row.of([str(label), *texts], "indicator"))
-    for key in stats:
-        values = [_stat_value(key, r.stats().get(key), stat_digits, thousands) for r in results]
-        if any(values) or key not in _OPTIONAL_STATS:
-            footer.append(Row.of([_stat_label(key, code), *values], "summary"))
+    header = _header_rows(code, names, dep_var, groups, numbers, show_names, name or kind)
+    body = _coefficient_rows(terms, tidies, code, labels, digits, statistic, stars)
+    footer = _footer_rows(
+        results, tidies, full_names, differences, code, labels, digits, controls, hidden,
+        controls_row, fixed_effects, extra_rows, stats, stat_digits, thousands,
+    )  # fmt: skip
     if footer:
         if rule_before_summary is None:
             rule_before_summary = code == "en"
@@ -538,3 +468,134 @@ def regression_table(
         return table
     printed = {t: variable_label(t, code, labels) for t in terms}
     return apply_table_options(table, table_options(options, printed))
+
+
+def _visible_terms(
+    tidies: Sequence[Mapping[str, Any]],
+    keep: Sequence[str] | None,
+    drop: Sequence[str],
+    hidden: set[str],
+) -> list[str]:
+    """Terms in order of first appearance, selected, the constant last, hidden controls out."""
+    appearance: list[str] = []
+    for frame in tidies:
+        for term in frame:
+            if term not in appearance:
+                appearance.append(term)
+    return [t for t in _select_terms(appearance, keep, drop, constant_last=True) if t not in hidden]
+
+
+def _header_rows(
+    code: str,
+    names: list[str],
+    dep_var: str | Sequence[str] | None,
+    groups: Sequence[tuple[str, int]] | None,
+    numbers: bool,
+    show_names: bool | None,
+    group_name: str,
+) -> list[Row]:
+    """Dependent variable, column groups, column numbers and names; the stub on the last row."""
+    n = len(names)
+    header: list[Row] = []
+    if isinstance(dep_var, str):
+        dep_cell = Cell(text("dep_var", code, name=dep_var), n)
+        header.append(Row((Cell("", align="left"), dep_cell), "group"))
+    if groups is not None:
+        header.append(group_header_row(groups, n, group_name))
+    if numbers:
+        header.append(Row.of(["", *(f"({i + 1})" for i in range(n))], "header"))
+    if show_names is None:
+        show_names = any(names) and names != [f"({i + 1})" for i in range(n)]
+    if show_names:
+        header.append(Row.of(["", *names], "header"))
+    if dep_var is not None and not isinstance(dep_var, str):
+        per_column = [str(d) for d in dep_var]
+        if len(per_column) != n:
+            raise DataError(
+                f"dep_var lists {len(per_column)} names for {n} columns",
+                fix="give one dependent variable per column, or one string for all",
+            )
+        header.append(Row.of(["", *per_column], "header"))
+    if not header:
+        header.append(Row.of(["", *([""] * n)], "header"))
+    last = header[-1]
+    header[-1] = Row((Cell(text("variable", code), align="left"), *last.cells[1:]), "header")
+    return header
+
+
+def _coefficient_rows(
+    terms: Sequence[str],
+    tidies: Sequence[Mapping[str, Mapping[str, Any]]],
+    code: str,
+    labels: Mapping[str, str] | None,
+    digits: int,
+    statistic: StatisticKind,
+    stars: Stars,
+) -> list[Row]:
+    """Per term: the estimates with stars, then (unless ``statistic="none"``) the statistic."""
+    body: list[Row] = []
+    for term in terms:
+        coef, below = [variable_label(term, code, labels)], [""]
+        for frame in tidies:
+            if term not in frame:
+                coef.append("")
+                below.append("")
+                continue
+            record = frame[term]
+            estimate = fmt_number(record["estimate"], digits)
+            coef.append(estimate + (stars(record.get("p_value")) if estimate else ""))
+            below.append(_statistic_cell(record, statistic, digits))
+        body.append(Row.of(coef, "coef"))
+        if statistic != "none":
+            body.append(Row.of(below, "stat"))
+    return body
+
+
+def _footer_rows(
+    results: Sequence[Any],
+    tidies: Sequence[Mapping[str, Any]],
+    full_names: Sequence[str],
+    differences: pd.DataFrame | None,
+    code: str,
+    labels: Mapping[str, str] | None,
+    digits: int,
+    controls: Sequence[str],
+    hidden: set[str],
+    controls_row: bool | Sequence[bool] | None,
+    fixed_effects: Mapping[str, bool | Sequence[bool]] | None,
+    extra_rows: Sequence[tuple[str, Sequence[Any]]],
+    stats: Sequence[str],
+    stat_digits: int,
+    thousands: str | None,
+) -> list[Row]:
+    """Group differences, controls and fixed-effect indicators, extra rows, statistics."""
+    n = len(results)
+    footer: list[Row] = []
+    if differences is not None and not differences.empty:
+        footer += _difference_rows(differences, list(full_names), code, digits)
+    yes, no = text("yes", code), text("no", code)
+    if controls_row is not None:
+        flags = _flags(controls_row, n, "controls_row")
+        footer.append(Row.of([text("controls", code), *(yes if f else no for f in flags)]))
+    elif hidden:
+        flags = [any(c in frame for c in controls) for frame in tidies]
+        footer.append(Row.of([text("controls", code), *(yes if f else no for f in flags)]))
+    fe_spec = fixed_effects if fixed_effects is not None else _auto_fixed_effects(list(results))
+    for fe, value in (fe_spec or {}).items():
+        flags = _flags(value, n, f"fixed_effects[{fe!r}]")
+        label = text("fe_row", code, name=variable_label(fe, code, labels))
+        label = label[:1].upper() + label[1:] if code == "en" else label
+        footer.append(Row.of([label, *(yes if f else no for f in flags)], "indicator"))
+    for label, values in extra_rows:
+        texts = [str(v) for v in values]
+        if len(texts) != n:
+            raise DataError(
+                f"extra row {label!r} has {len(texts)} values for {n} columns",
+                fix="give one value per column",
+            )
+        footer.append(Row.of([str(label), *texts], "indicator"))
+    for key in stats:
+        values = [_stat_value(key, r.stats().get(key), stat_digits, thousands) for r in results]
+        if any(values) or key not in _OPTIONAL_STATS:
+            footer.append(Row.of([_stat_label(key, code), *values], "summary"))
+    return footer

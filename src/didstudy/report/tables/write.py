@@ -66,8 +66,35 @@ def write_table(
     formats: Sequence[str] = TABLE_FORMATS,
     page: PageSpec | None = None,
 ) -> dict[str, Path]:
-    """Write ``<path_stem>.<fmt>`` for every format, each atomically; returns ``{fmt: path}``.
-    LaTeX and Word are fitted to ``page`` (:mod:`didstudy.report.tables.layout`)."""
+    """Write ``<path_stem>.<fmt>`` for every format, each atomically.
+
+    Parameters
+    ----------
+    table
+        A table from any builder (:func:`didstudy.regression_table`, ...).
+    path_stem
+        Path without suffix; the directory is created.
+    formats
+        Any of ``tex``, ``docx``, ``xlsx``, ``html``, ``md``, ``csv`` (Word and Excel need the
+        ``didstudy[office]`` extra).
+    page
+        The page LaTeX and Word tables are fitted to (:mod:`didstudy.report.tables.layout`;
+        default: A4 for Chinese tables, Letter for English ones).
+
+    Returns
+    -------
+    dict of str to Path
+        The file written for each format.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> panel = ds.Panel(ds.simulate_staggered(seed=1), unit="unit", time="time", treat="treat")
+    >>> table = ds.regression_table({"TWFE": ds.twfe(panel, "y", "treat")})
+    >>> paths = ds.write_table(table, "out/table3", formats=("md", "csv"))
+    >>> sorted(paths)
+    ['csv', 'md']
+    """
     stem = Path(path_stem)
     if stem.suffix.lstrip(".") in TABLE_FORMATS:
         stem = stem.with_suffix("")

@@ -25,6 +25,7 @@ Group sums are ``numpy.bincount`` calls on integer codes; everything is float64.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_TOL",
     "DIRECT_MAX_LEVELS",
     "DemeanMethod",
+    "DirectDemeaner",
     "FixedEffectCodes",
     "demean",
     "demean_method",
@@ -194,7 +196,7 @@ def demean(
     elif chosen == "closed-form":
         _demean_balanced(mat, codes[0], codes[1], target)
     elif chosen == "direct":
-        _demean_direct(mat, codes, w, target)
+        DirectDemeaner.build(codes, w).apply(mat, target)
     else:
         _demean_iterative(mat, codes, w, target, tol=tol, maxiter=maxiter)
     return target.reshape(-1) if one_dim else target
@@ -259,24 +261,113 @@ def _demean_balanced(
             out[:, j] = res.reshape(-1)[cell]
 
 
-def _demean_direct(
-    mat: FloatArray, codes: list[FixedEffectCodes], w: FloatArray | None, out: FloatArray
-) -> None:
-    """Concentrate out the largest factor; solve the small system of the others exactly.
+@dataclass(frozen=True)
+class DirectDemeaner:
+    """Exact within transformation for two or more factors, factorised once.
 
     With ``D1`` the largest factor and ``R`` the stacked dummies of the others, the coefficients
-    ``g`` of ``R`` solve ``(R'WR - R'WD1 (D1'WD1)^-1 D1'WR) g = R'W x - R'WD1 (D1'WD1)^-1 D1'W x``;
-    the residual is then ``x - R g`` demeaned within the levels of ``D1``.
-    """
-    order = sorted(range(len(codes)), key=lambda q: -codes[q].n_levels)
-    big = codes[order[0]]
-    rest = [codes[q] for q in order[1:]]
-    offsets = np.cumsum([0] + [c.n_levels for c in rest])
-    p = int(offsets[-1])
-    w_big = _group_totals(big, w)
-    inv_big = np.divide(1.0, w_big, out=np.zeros_like(w_big), where=w_big > 0)
+    ``g`` of ``R`` solve the concentrated normal equations
+    ``(R'WR - R'WD1 (D1'WD1)^-1 D1'WR) g = R'W x - R'WD1 (D1'WD1)^-1 D1'W x`` (Abowd, Kramarz &
+    Margolis 1999); the residual is then ``x - R g`` demeaned within the levels of ``D1``. The
+    system (at most :data:`DIRECT_MAX_LEVELS` square) is factorised by :meth:`build` once and
+    applied to columns one at a time (:meth:`apply`, bincount passes, in place) or to an
+    ``n x R`` block at once (:meth:`apply_block`, sparse products: many placebo columns).
 
-    # R'WR (p x p): dense blocks of pairwise cross-tabulations of the small factors
+    Examples
+    --------
+    >>> unit, year = np.repeat(np.arange(3), 2), np.tile(np.arange(2), 3)
+    >>> x = np.arange(6.0)[:, None]
+    >>> solver = DirectDemeaner.build([FixedEffectCodes.from_array(unit),
+    ...                                FixedEffectCodes.from_array(year)], None)
+    >>> bool(np.allclose(solver.apply_block(x), 0.0))
+    True
+    """
+
+    big: FixedEffectCodes
+    rest: tuple[FixedEffectCodes, ...]
+    offsets: IntArray
+    inv_big: FloatArray
+    pinv: FloatArray
+    weights: FloatArray | None
+
+    @classmethod
+    def build(cls, codes: Sequence[FixedEffectCodes], w: FloatArray | None) -> DirectDemeaner:
+        """Factorise the concentrated system of ``codes`` (two or more factors)."""
+        order = sorted(range(len(codes)), key=lambda q: -codes[q].n_levels)
+        big = codes[order[0]]
+        rest = [codes[q] for q in order[1:]]
+        offsets = np.cumsum([0] + [c.n_levels for c in rest])
+        w_big = _group_totals(big, w)
+        inv_big = np.divide(1.0, w_big, out=np.zeros_like(w_big), where=w_big > 0)
+        system = _concentrated_system(big, rest, offsets, w, inv_big)
+        eigval, eigvec = np.linalg.eigh(system)
+        keep = eigval > _PINV_RTOL * max(float(eigval[-1]), 1e-300)
+        pinv = (eigvec[:, keep] / eigval[keep]) @ eigvec[:, keep].T
+        return cls(big, tuple(rest), offsets, inv_big, pinv, w)
+
+    def apply(self, mat: FloatArray, out: FloatArray) -> None:
+        """Demean every column of ``mat`` into ``out`` (may be ``mat``), one column at a time."""
+        big, rest, offsets, w = self.big, self.rest, self.offsets, self.weights
+        for j in range(mat.shape[1]):
+            x = mat[:, j]
+            xw = x if w is None else x * w
+            rhs_rest = np.concatenate(
+                [np.bincount(c.codes, weights=xw, minlength=c.n_levels) for c in rest]
+            )
+            big_mean: FloatArray = (_group_sums(big, x, w) * self.inv_big)[big.codes]
+            if w is not None:
+                big_mean = big_mean * w
+            rhs = rhs_rest - np.concatenate(
+                [np.bincount(c.codes, weights=big_mean, minlength=c.n_levels) for c in rest]
+            )
+            del big_mean
+            coef = self.pinv @ rhs
+            r = x.copy()
+            for i, c in enumerate(rest):
+                r -= coef[offsets[i] : offsets[i + 1]][c.codes]
+            rw = r if w is None else r * w
+            r -= (np.bincount(big.codes, weights=rw, minlength=big.n_levels) * self.inv_big)[
+                big.codes
+            ]
+            out[:, j] = r
+
+    def apply_block(self, x: FloatArray) -> FloatArray:
+        """Demeaned copy of an ``n x R`` block, as a few sparse x dense products."""
+        big_w, big_t, rest_w, rest_t = self._sparse
+        rhs = rest_w @ x - rest_w @ (big_t @ ((big_w @ x) * self.inv_big[:, np.newaxis]))
+        r = x - rest_t @ (self.pinv @ rhs)
+        out: FloatArray = r - big_t @ ((big_w @ r) * self.inv_big[:, np.newaxis])
+        return out
+
+    @functools.cached_property
+    def _sparse(self) -> tuple[Any, Any, Any, Any]:
+        from scipy import sparse
+
+        n = self.big.codes.size
+        rows = np.arange(n)
+        w = np.ones(n) if self.weights is None else self.weights
+        big_t = sparse.csr_matrix(
+            (np.ones(n), (rows, self.big.codes)), shape=(n, self.big.n_levels)
+        )
+        cols = np.concatenate([c.codes + self.offsets[i] for i, c in enumerate(self.rest)])
+        rest_t = sparse.csr_matrix(
+            (np.ones(cols.size), (np.tile(rows, len(self.rest)), cols)),
+            shape=(n, int(self.offsets[-1])),
+        )
+        big_w = sparse.csr_matrix((w, (self.big.codes, rows)), shape=(self.big.n_levels, n))
+        rest_w = sparse.csr_matrix(rest_t.T.multiply(w[np.newaxis, :]))
+        return big_w, big_t, rest_w, rest_t
+
+
+def _concentrated_system(
+    big: FixedEffectCodes,
+    rest: Sequence[FixedEffectCodes],
+    offsets: IntArray,
+    w: FloatArray | None,
+    inv_big: FloatArray,
+) -> FloatArray:
+    """``R'WR - R'WD1 (D1'WD1)^-1 D1'WR`` (symmetrised), from pairwise cross-tabulations."""
+    p = int(offsets[-1])
     system = np.zeros((p, p))
     for i, ci in enumerate(rest):
         for j, cj in enumerate(rest):
@@ -298,31 +389,8 @@ def _demean_direct(
             system[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]] -= block
             if j != i:
                 system[offsets[j] : offsets[j + 1], offsets[i] : offsets[i + 1]] -= block.T
-    system = 0.5 * (system + system.T)
-    eigval, eigvec = np.linalg.eigh(system)
-    keep = eigval > _PINV_RTOL * max(float(eigval[-1]), 1e-300)
-    pinv = (eigvec[:, keep] / eigval[keep]) @ eigvec[:, keep].T
-
-    for j in range(mat.shape[1]):
-        x = mat[:, j]
-        xw = x if w is None else x * w
-        rhs_rest = np.concatenate(
-            [np.bincount(c.codes, weights=xw, minlength=c.n_levels) for c in rest]
-        )
-        big_mean: FloatArray = (_group_sums(big, x, w) * inv_big)[big.codes]
-        if w is not None:
-            big_mean = big_mean * w
-        rhs = rhs_rest - np.concatenate(
-            [np.bincount(c.codes, weights=big_mean, minlength=c.n_levels) for c in rest]
-        )
-        del big_mean
-        coef = pinv @ rhs
-        r = x.copy()
-        for i, c in enumerate(rest):
-            r -= coef[offsets[i] : offsets[i + 1]][c.codes]
-        rw = r if w is None else r * w
-        r -= (np.bincount(big.codes, weights=rw, minlength=big.n_levels) * inv_big)[big.codes]
-        out[:, j] = r
+    out: FloatArray = 0.5 * (system + system.T)
+    return out
 
 
 def _scaled_crosstab(

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from didstudy.estimation.demean import FixedEffectCodes
+from didstudy.kernels.demean import FixedEffectCodes
 
 __all__ = [
     "encode_factor",

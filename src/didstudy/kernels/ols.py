@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg
 
 from didstudy.errors import EstimationError
 
@@ -63,7 +62,12 @@ def screen_collinear(
     raw_ss: FloatArray | None = None,
     tol: float = COLLINEAR_TOL,
 ) -> tuple[list[int], list[int], list[int]]:
-    """Order-preserving collinearity screen on ``X'WX``: (kept, dropped_fe, dropped_collinear)."""
+    """Order-preserving collinearity screen on ``X'WX``: (kept, dropped_fe, dropped_collinear).
+
+    A column is dropped when its squared correlation residual on the kept columns, from the
+    Cholesky factor of their correlation matrix built one column at a time (forward
+    substitution), is at most ``tol``.
+    """
     p = gram.shape[0]
     diag = np.diag(gram).copy()
     kept: list[int] = []
@@ -78,7 +82,7 @@ def screen_collinear(
         col = gram[kept, j] / np.sqrt(diag[j] * diag[kept]) if kept else np.zeros(0)
         m = len(kept)
         if m:
-            lvec = linalg.solve_triangular(chol[:m, :m], col, lower=True)
+            lvec = _forward_substitution(chol[:m, :m], col)
             resid = 1.0 - float(lvec @ lvec)
         else:
             lvec = np.zeros(0)
@@ -90,6 +94,14 @@ def screen_collinear(
         chol[m, m] = np.sqrt(resid)
         kept.append(j)
     return kept, dropped_fe, dropped_col
+
+
+def _forward_substitution(lower: FloatArray, b: FloatArray) -> FloatArray:
+    """``L^{-1} b`` for a small lower-triangular ``L`` (a few columns: no LAPACK call)."""
+    out = np.empty(b.shape[0])
+    for i in range(b.shape[0]):
+        out[i] = (b[i] - lower[i, :i] @ out[:i]) / lower[i, i]
+    return out
 
 
 def ols(
@@ -114,6 +126,8 @@ def ols(
     tol
         Collinearity tolerance.
     """
+    from scipy.linalg import lapack
+
     if weights is None:
         gram = X.T @ X
         xty = X.T @ y
@@ -130,12 +144,14 @@ def ols(
     sub = gram[np.ix_(idx, idx)]
     scale = 1.0 / np.sqrt(np.diag(sub))
     scaled = sub * scale[:, np.newaxis] * scale[np.newaxis, :]
-    try:
-        factor = linalg.cho_factor(scaled, lower=True)
-    except linalg.LinAlgError as exc:
-        raise EstimationError("the regressors are collinear; cannot solve least squares") from exc
-    coef = scale * linalg.cho_solve(factor, scale * xty[idx])
-    inv_scaled = linalg.cho_solve(factor, np.eye(idx.size))
+    # LAPACK potrf / potrs directly: what cho_factor / cho_solve call, without their checks
+    if not np.all(np.isfinite(scaled)):
+        raise EstimationError("the regressors contain missing or infinite values")
+    chol, info = lapack.dpotrf(scaled, lower=1, clean=0)
+    if info != 0:
+        raise EstimationError("the regressors are collinear; cannot solve least squares")
+    coef = scale * lapack.dpotrs(chol, scale * xty[idx], lower=1)[0]
+    inv_scaled = lapack.dpotrs(chol, np.eye(idx.size), lower=1)[0]
     bread = inv_scaled * scale[:, np.newaxis] * scale[np.newaxis, :]
     Xk = X if idx.size == X.shape[1] else X[:, idx]
     resid = y - Xk @ coef
