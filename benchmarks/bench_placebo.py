@@ -58,18 +58,19 @@ def simulated_panel(drop_share: float = 0.0) -> pd.DataFrame:
     )
 
 
-def _run_placebo(df: pd.DataFrame, reps: int, algorithm: str = "auto") -> Any:
+def _run_placebo(df: Any, reps: int, algorithm: str = "auto") -> Any:
+    """``df``: a DataFrame, or the Panel built once outside the timed runs (decision 0020)."""
+    from didstudy.data.panel import Panel, as_panel
     from didstudy.inference.placebo import placebo
 
+    panel = df if isinstance(df, Panel) else as_panel(df, unit="unit", time="time", treat="treat")
     return placebo(
-        df,
+        panel,
         "y",
         "treat",
         CONTROLS,
         reps=reps,
         seed=1,
-        unit="unit",
-        time="time",
         algorithm=algorithm,  # type: ignore[arg-type]
     )
 
@@ -77,7 +78,9 @@ def _run_placebo(df: pd.DataFrame, reps: int, algorithm: str = "auto") -> Any:
 def child_didstudy(
     reps: int, algorithm: str, repeats: int, drop_share: float = 0.0
 ) -> dict[str, Any]:
-    df = simulated_panel(drop_share)
+    from didstudy.data.panel import as_panel
+
+    df = as_panel(simulated_panel(drop_share), unit="unit", time="time", treat="treat")
     _run_placebo(df, min(reps, 50), algorithm)  # warm-up (imports, caches)
     times = []
     for _ in range(repeats):

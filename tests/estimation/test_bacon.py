@@ -200,7 +200,15 @@ def test_controls_match_twfe_engine(castle: pd.DataFrame) -> None:
     from didstudy.estimation.twfe import twfe
 
     res = bacon(castle, "l_homicide", "post", ["l_pop", "l_income"], unit="state", time="year")
-    fit = twfe(castle, "l_homicide", "post", ["l_pop", "l_income"], fe=["state", "year"])
+    fit = twfe(
+        castle,
+        "l_homicide",
+        "post",
+        ["l_pop", "l_income"],
+        fe=["state", "year"],
+        unit="state",
+        time="year",
+    )
     assert res.estimate == pytest.approx(fit.term("post").estimate, abs=IDENTITY_TOL)
     assert res.decomposed_estimate == pytest.approx(res.estimate, abs=IDENTITY_TOL)
     assert res.within_weight is not None and 0 < res.within_weight < 1

@@ -60,7 +60,15 @@ def test_full_interaction_equals_split_difference_and_recovers_effects() -> None
     )
     assert res.models.names == ["big: 0", "big: 1"]
     b0, b1 = res.models.get("big: 0"), res.models.get("big: 1")
-    direct = twfe(df[df["big"] == 1], "y", "treat", ["x1", "x2"], fe=["unit", "time"])
+    direct = twfe(
+        df[df["big"] == 1],
+        "y",
+        "treat",
+        ["x1", "x2"],
+        fe=["unit", "time"],
+        unit="unit",
+        time="time",
+    )
     assert b1.coef["treat"] == pytest.approx(direct.coef["treat"], abs=1e-12)
     row = res.differences.iloc[0]
     # the fully interacted model is the two split regressions stacked: exact identity
@@ -107,7 +115,15 @@ def test_closed_form_kernel_equals_loop_and_twfe() -> None:
     ok = np.isfinite(slow)
     np.testing.assert_array_equal(ok, np.isfinite(fast))
     np.testing.assert_allclose(fast[ok], slow[ok], atol=ALGO_TOL)
-    direct = twfe(df[df["big"] == 1], "y", "treat", ["x1", "x2"], fe=["unit", "time"])
+    direct = twfe(
+        df[df["big"] == 1],
+        "y",
+        "treat",
+        ["x1", "x2"],
+        fe=["unit", "time"],
+        unit="unit",
+        time="time",
+    )
     assert fast[0] == pytest.approx(direct.coef["treat"], abs=ALGO_TOL)
 
 

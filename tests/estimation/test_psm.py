@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from didstudy.data.simulate import simulate_staggered
+from didstudy.estimation._inputs import frame_twfe
 from didstudy.estimation.psm import balance_stats, psm_did
-from didstudy.estimation.twfe import twfe
 
 pytestmark = pytest.mark.filterwarnings("ignore::didstudy.errors.SingletonWarning")
 
@@ -183,7 +183,10 @@ def test_recovers_known_effect_and_weights_equal_stacking() -> None:
         ]
     )
     stacked = rows.merge(df, on=["unit", "time"])
-    direct = twfe(stacked, "y", "treat", ["x1", "x2", "x3"], fe=["unit", "time"], cluster="unit")
+    # the stacked matched sample repeats (unit, time) pairs: a frame-level fit, not a Panel
+    direct = frame_twfe(
+        stacked, "y", "treat", ["x1", "x2", "x3"], fe=["unit", "time"], cluster="unit"
+    )
     assert res.regression.coef["treat"] == pytest.approx(direct.coef["treat"], abs=IDENTITY_TOL)
     assert res.nobs_matched < len(df)
     pooled = res.balance[res.balance["scope"] == "pooled"]

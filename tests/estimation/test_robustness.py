@@ -61,7 +61,15 @@ def test_drop_equals_direct_regression_and_recovers_effect(sim: pd.DataFrame) ->
         drop={"municipalities": codes, "first ten": list(sim["unit"].unique()[:10])},
     )
     assert out.names == ["drop municipalities", "drop first ten"]
-    direct = twfe(sim[~sim["unit"].isin(codes)], "y", "treat", CONTROLS, fe=["unit", "time"])
+    direct = twfe(
+        sim[~sim["unit"].isin(codes)],
+        "y",
+        "treat",
+        CONTROLS,
+        fe=["unit", "time"],
+        unit="unit",
+        time="time",
+    )
     res = out.get("drop municipalities")
     assert res.coef["treat"] == pytest.approx(direct.coef["treat"], abs=IDENTITY_TOL)
     assert res.se["treat"] == pytest.approx(direct.se["treat"], rel=IDENTITY_TOL)
@@ -127,14 +135,16 @@ def test_winsorized_equals_direct_and_recovers_effect(sim: pd.DataFrame) -> None
     # contaminate the outcome with huge outliers in a few treated post-adoption observations
     idx = df.index[df["treat"] == 1][:8]
     df.loc[idx, "y"] = df.loc[idx, "y"] + 50.0
-    raw = twfe(df, "y", "treat", CONTROLS, fe=["unit", "time"]).term("treat")
+    raw = twfe(df, "y", "treat", CONTROLS, fe=["unit", "time"], unit="unit", time="time").term(
+        "treat"
+    )
     assert abs(raw.estimate - EFFECT) > 0.5  # the outliers wreck the baseline
     out = robustness_winsorized(df, "y", "treat", CONTROLS, unit="unit", time="time")
     assert out.names == ["winsorized p1/p99"]
     res = out.get("winsorized p1/p99")
     wf = winsorize(df, ["y", *CONTROLS], cuts=(1, 99), replace=True).frame
     assert wf["y"].max() < 10.0  # the outliers were clipped
-    direct = twfe(wf, "y", "treat", CONTROLS, fe=["unit", "time"])
+    direct = twfe(wf, "y", "treat", CONTROLS, fe=["unit", "time"], unit="unit", time="time")
     assert res.coef["treat"] == pytest.approx(direct.coef["treat"], abs=IDENTITY_TOL)
     assert abs(res.coef["treat"] - EFFECT) < 0.1 * abs(raw.estimate - EFFECT)
     assert df["y"].max() > 40.0  # the caller's frame is untouched

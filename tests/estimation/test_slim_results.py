@@ -47,7 +47,7 @@ def test_twfe_result_on_mpdta_pickles_small(mpdta: pd.DataFrame) -> None:
 
 def test_with_vcov_from_pieces_equals_a_direct_fit(mpdta: pd.DataFrame) -> None:
     args = {"fe": ["countyreal", "year"], "controls": ["lpop"]}
-    res = ds.twfe(mpdta, "lemp", "post", cluster="state", **args)
+    res = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", cluster="state", **args)
     cases = [
         ("hc1", {"vcov": "hc1"}),
         ("iid", {"vcov": "iid"}),
@@ -56,18 +56,18 @@ def test_with_vcov_from_pieces_equals_a_direct_fit(mpdta: pd.DataFrame) -> None:
         ({"crv1": "year+state"}, {"cluster": "year+state"}),
     ]
     for request, direct_args in cases:
-        direct = ds.twfe(mpdta, "lemp", "post", **args, **direct_args)
+        direct = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", **args, **direct_args)
         changed = res.with_vcov(request)
         np.testing.assert_allclose(changed.cov, direct.cov, rtol=PIECES_RTOL)
         assert changed.df_t == direct.df_t and changed.stats() == direct.stats()
-    stata = ds.twfe(mpdta, "lemp", "post", cluster="countyreal", ssc="stata", **args)
+    stata = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", cluster="countyreal", ssc="stata", **args)
     switched = res.with_vcov({"crv1": "countyreal"}, ssc="stata")
     np.testing.assert_allclose(switched.cov, stata.cov, rtol=PIECES_RTOL)
     assert switched.stats() == stata.stats()
 
 
 def test_a_cluster_that_was_not_kept_asks_for_a_refit(mpdta: pd.DataFrame) -> None:
-    res = ds.twfe(mpdta, "lemp", "post", fe=["countyreal", "year"])
+    res = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", fe=["countyreal", "year"])
     with pytest.raises(EstimationError, match="refit with cluster='state'"):
         res.with_vcov({"crv1": "state"})
 
@@ -77,7 +77,7 @@ def test_large_fits_keep_only_their_own_clusters(
 ) -> None:
     """Above RECLUSTER_MAX_ROWS only the fit's clusters are kept (each factor costs p passes)."""
     monkeypatch.setattr(design_module, "RECLUSTER_MAX_ROWS", 100)
-    res = ds.twfe(mpdta, "lemp", "post", fe=["countyreal", "year"], cluster="state")
+    res = ds.twfe(mpdta, "lemp", "post", unit="countyreal", time="year", fe=["countyreal", "year"], cluster="state")
     assert res.vcov_pieces is not None and res.vcov_pieces.cluster_names == ("state",)
     with pytest.raises(EstimationError, match="refit with cluster='year'"):
         res.with_vcov({"crv1": "year"})

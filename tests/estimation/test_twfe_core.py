@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from didstudy.data.panel import as_panel
 from didstudy.errors import (
     CollinearityWarning,
     DataError,
@@ -36,7 +37,9 @@ def castle() -> pd.DataFrame:
 
 
 def test_castle_published_estimate(castle: pd.DataFrame) -> None:
-    res = twfe(castle, y="l_homicide", treat="post", fe=["state", "year"])
+    res = twfe(
+        castle, y="l_homicide", treat="post", fe=["state", "year"], unit="state", time="year"
+    )
     assert abs(res.coef["post"] - CASTLE_TWFE) < CASTLE_TOL
     assert res.nobs == 550
     st = res.stats()
@@ -154,6 +157,8 @@ def test_within_equals_lsdv(fe: list[str], drop: float, weighted: bool, kind: st
         weights="w" if weighted else None,
         vcov=kind,
         ssc={"fixef_k": "full"},
+        unit="unit",
+        time="time",
     )
     k_total = None if len(fe) == 2 else 3 + res.stats()["k_fe"]
     b, se, rank = _lsdv(
@@ -169,7 +174,16 @@ def test_dgp_recovery_and_coverage() -> None:
     """y = 1.5 D + ...: estimate within 4 SE; CRV1 95% CI covers the truth ~95% of the time."""
     rng = np.random.default_rng(2024)
     df = _panel(rng, 60, 10)
-    res = twfe(df, "y", "d", ["x1", "x2"], fe=["unit", "time", "region^time"], cluster="unit")
+    res = twfe(
+        df,
+        "y",
+        "d",
+        ["x1", "x2"],
+        fe=["unit", "time", "region^time"],
+        cluster="unit",
+        unit="unit",
+        time="time",
+    )
     assert abs(res.coef["d"] - 1.5) < 4 * res.se["d"]
     assert abs(res.coef["x1"] - 0.5) < 4 * res.se["x1"]
     # Monte Carlo coverage: cluster-correlated errors (unit AR(1)), 150 replications
@@ -189,7 +203,9 @@ def test_dgp_recovery_and_coverage() -> None:
         yv = 1.0 * d + rng.normal(size=n_units)[unit] + e.reshape(-1)
         design = base.assign(d=d, y=yv)
         lo, hi = (
-            twfe(design, "y", "d", fe=["unit", "time"]).tidy().loc[0, ["conf_low", "conf_high"]]
+            twfe(design, "y", "d", fe=["unit", "time"], unit="unit", time="time")
+            .tidy()
+            .loc[0, ["conf_low", "conf_high"]]
         )
         cover += int(lo <= 1.0 <= hi)
     rate = cover / reps
@@ -216,7 +232,7 @@ def test_fit_many_matches_twfe() -> None:
         coef, se = design.fit_many(design.demean(draws[design.sample]))
         for j in range(R):
             ref = twfe(
-                df,
+                as_panel(df, unit="unit", time="time", treat="d"),
                 "y",
                 f"p{j}",
                 ["x1", "x2"],
@@ -224,6 +240,8 @@ def test_fit_many_matches_twfe() -> None:
                 cluster=cl or "unit",
                 weights=w,
                 vcov=kind,
+                unit="unit",
+                time="time",
             )
             np.testing.assert_allclose(coef[j], ref.coef[f"p{j}"], rtol=FIT_MANY_RTOL)
             np.testing.assert_allclose(se[j], ref.se[f"p{j}"], rtol=FIT_MANY_RTOL)
@@ -232,11 +250,21 @@ def test_fit_many_matches_twfe() -> None:
 
 
 def test_with_vcov_returns_new_result(castle: pd.DataFrame) -> None:
-    res = twfe(castle, y="l_homicide", treat="post", fe=["state", "year"])
+    res = twfe(
+        castle, y="l_homicide", treat="post", fe=["state", "year"], unit="state", time="year"
+    )
     hc = res.with_vcov("hc1")
     assert res.vcov_type == "crv1" and hc.vcov_type == "hc1"
     assert hc.coef["post"] == res.coef["post"] and hc.se["post"] != res.se["post"]
-    direct = twfe(castle, y="l_homicide", treat="post", fe=["state", "year"], vcov="hc1")
+    direct = twfe(
+        castle,
+        y="l_homicide",
+        treat="post",
+        fe=["state", "year"],
+        vcov="hc1",
+        unit="state",
+        time="year",
+    )
     assert hc.se["post"] == pytest.approx(direct.se["post"], rel=1e-12)
     two = res.with_vcov({"crv1": "state+year"})
     assert two.stats()["n_clusters_by"] == [50, 11] and two.df_t == 10
@@ -265,7 +293,9 @@ def test_sample_handling_and_warnings() -> None:
     df["const_unit"] = df["unit"] * 2.0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = twfe(df, "y", "d", ["x1", "const_unit", "x2"], fe=["unit", "time"])
+        res = twfe(
+            df, "y", "d", ["x1", "const_unit", "x2"], fe=["unit", "time"], unit="unit", time="time"
+        )
     kinds = {type(w.message) for w in caught}
     assert SingletonWarning in kinds and CollinearityWarning in kinds
     st = res.stats()
@@ -273,17 +303,28 @@ def test_sample_handling_and_warnings() -> None:
     assert res.nobs == len(df) - 4
     assert "const_unit" not in res.terms and "const_unit" in res.dropped
     with pytest.raises(DataError, match="nope"):
-        twfe(df, "y", "nope", fe=["unit", "time"])
+        twfe(df, "y", "nope", fe=["unit", "time"], unit="unit", time="time")
     with pytest.raises(EstimationError):
         twfe(df, "y", "d")  # DataFrame without fe
 
 
 def test_stepwise_table(castle: pd.DataFrame) -> None:
     controls = ["l_police", "unemployrt", "poverty"]
-    table = stepwise(castle, "l_homicide", "post", controls, fe=["state", "year"], cluster="state")
+    table = stepwise(
+        castle,
+        "l_homicide",
+        "post",
+        controls,
+        fe=["state", "year"],
+        cluster="state",
+        unit="state",
+        time="year",
+    )
     assert table.names == ["(1)", "(2)", "(3)", "(4)"]
     assert abs(table.get("(1)").coef["post"] - CASTLE_TWFE) < CASTLE_TOL
-    last = twfe(castle, "l_homicide", "post", controls, fe=["state", "year"])
+    last = twfe(
+        castle, "l_homicide", "post", controls, fe=["state", "year"], unit="state", time="year"
+    )
     assert table.get("(4)").coef["post"] == pytest.approx(last.coef["post"], rel=1e-12)
     long = table.tidy()
     assert list(long.columns) == ["model", *TIDY_COLUMNS] and len(long) == 1 + 2 + 3 + 4
@@ -297,13 +338,29 @@ def test_panel_input_defaults(castle: pd.DataFrame) -> None:
 
     panel = Panel(castle, unit="state", time="year", treat="post")
     res = twfe(panel, y="l_homicide", treat="post")
-    ref = twfe(castle, y="l_homicide", treat="post", fe=["state", "year"], cluster="state")
+    ref = twfe(
+        castle,
+        y="l_homicide",
+        treat="post",
+        fe=["state", "year"],
+        cluster="state",
+        unit="state",
+        time="year",
+    )
     assert res.coef["post"] == pytest.approx(ref.coef["post"], rel=1e-12)
     assert res.se["post"] == pytest.approx(ref.se["post"], rel=1e-12)
     assert res.stats()["fixed_effects"] == ["state", "year"] and res.clusters == ("state",)
     weighted = Panel(castle, unit="state", time="year", treat="post", weight="popwt")
     res_w = twfe(weighted, y="l_homicide", treat="post")
-    ref_w = twfe(castle, "l_homicide", "post", fe=["state", "year"], weights="popwt")
+    ref_w = twfe(
+        castle,
+        "l_homicide",
+        "post",
+        fe=["state", "year"],
+        weights="popwt",
+        unit="state",
+        time="year",
+    )
     assert res_w.coef["post"] == pytest.approx(ref_w.coef["post"], rel=1e-12)
     assert res_w.coef["post"] != pytest.approx(res.coef["post"], rel=1e-6)
 
@@ -316,10 +373,14 @@ def test_iterative_path_string_ids_and_ssc_switch(monkeypatch: pytest.MonkeyPatc
     df = _panel(rng, 30, 8, drop=0.2)
     df["unit"] = "u" + df["unit"].astype(str)
     df["time"] = pd.Categorical(df["time"])
-    direct = twfe(df, "y", "d", ["x1"], fe=["unit", "time", "region^time"])
+    direct = twfe(
+        df, "y", "d", ["x1"], fe=["unit", "time", "region^time"], unit="unit", time="time"
+    )
     assert direct.stats()["demean_method"] == "direct"
     monkeypatch.setattr(demean_module, "DIRECT_MAX_LEVELS", 1)
-    iterative = twfe(df, "y", "d", ["x1"], fe=["unit", "time", "region^time"])
+    iterative = twfe(
+        df, "y", "d", ["x1"], fe=["unit", "time", "region^time"], unit="unit", time="time"
+    )
     assert iterative.stats()["demean_method"] == "iterative"
     np.testing.assert_allclose(iterative.coef.to_numpy(), direct.coef.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(iterative.se.to_numpy(), direct.se.to_numpy(), rtol=1e-9)
@@ -328,7 +389,10 @@ def test_iterative_path_string_ids_and_ssc_switch(monkeypatch: pytest.MonkeyPatc
     assert stata.df_t == min(
         stata.stats()["n_clusters"] - 1, stata.nobs - stata.stats()["k"] - stata.stats()["k_fe"]
     )
-    separate = stepwise(df, "y", "d", ["x1", "x2"], fe=["unit", "time"], same_sample=False)
+    separate = stepwise(
+        df, "y", "d", ["x1", "x2"], fe=["unit", "time"], same_sample=False, unit="unit", time="time"
+    )
     assert separate.get("(3)").coef["d"] == pytest.approx(
-        twfe(df, "y", "d", ["x1", "x2"], fe=["unit", "time"]).coef["d"], rel=1e-12
+        twfe(df, "y", "d", ["x1", "x2"], fe=["unit", "time"], unit="unit", time="time").coef["d"],
+        rel=1e-12,
     )

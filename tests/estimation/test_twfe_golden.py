@@ -43,6 +43,8 @@ def test_twfe_matches_pyfixest(name: str, fixef_k: str) -> None:
         weights=case["weights"],
         vcov=_vcov(case["vcov"]),
         ssc={"fixef_k": fixef_k},
+        unit="unit",
+        time="time",
     )
     terms = list(ref["coef"])
     assert list(res.terms) == terms

@@ -44,7 +44,9 @@ def _refit(df: pd.DataFrame, res: object, draw: int, **kwargs: object) -> tuple[
     data = df.assign(pseudo=(df["time"] >= g).astype(float))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = twfe(data, "y", "pseudo", CONTROLS, fe=["unit", "time"], **kwargs)  # type: ignore[arg-type]
+        fit = twfe(
+            data, "y", "pseudo", CONTROLS, fe=["unit", "time"], **kwargs, unit="unit", time="time"
+        )  # type: ignore[arg-type]
     term = fit.term("pseudo")
     return term.estimate, term.std_error
 
@@ -73,7 +75,7 @@ def test_each_draw_equals_a_full_twfe_fit(case: str, algorithm: str, kwargs: dic
         algorithm=algorithm,
         **kwargs,  # type: ignore[arg-type]
     )
-    real = twfe(df, "y", "treat", CONTROLS, fe=["unit", "time"], **kwargs)  # type: ignore[arg-type]
+    real = twfe(df, "y", "treat", CONTROLS, fe=["unit", "time"], **kwargs, unit="unit", time="time")  # type: ignore[arg-type]
     assert res.estimate == pytest.approx(real.term("treat").estimate, abs=DRAW_TOL)
     assert res.std_error == pytest.approx(real.term("treat").std_error, abs=DRAW_TOL)
     for draw in (0, 17, 39):

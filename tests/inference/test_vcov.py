@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from didstudy.data.panel import as_panel
 from didstudy.errors import EstimationError
 from didstudy.estimation.twfe import twfe
 from didstudy.kernels.vcov import (
@@ -134,8 +135,11 @@ def test_exact_counting_through_twfe() -> None:
         for t in periods:
             rows.append((unit, t, rng.normal(), rng.normal()))
     df = pd.DataFrame(rows, columns=["unit", "time", "x", "y"])
-    fx = twfe(df, "y", "x", fe=["unit", "time"], vcov="iid")
-    st = twfe(df, "y", "x", fe=["unit", "time"], vcov="iid", ssc="stata")
+    # a Panel needs a treatment role; x (continuous) is the regressor, g only the role
+    df["g"] = np.select([df["unit"] < 5, (df["unit"] >= 10) & (df["unit"] < 15)], [2, 7], 0)
+    panel = as_panel(df, unit="unit", time="time", cohort="g")
+    fx = twfe(panel, "y", "x", fe=["unit", "time"], vcov="iid")
+    st = twfe(panel, "y", "x", fe=["unit", "time"], vcov="iid", ssc="stata")
     assert fx.stats()["k_fe"] == 20 + 10 - 1
     assert st.stats()["k_fe"] == 20 + 10 - 2
     n = 100

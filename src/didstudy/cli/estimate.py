@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from didstudy.cli._app import app, console, err_console
-from didstudy.errors import DidstudyWarning
+from didstudy.errors import DidstudyError, DidstudyWarning
 
 
 def _names(value: str | None) -> list[str]:
@@ -31,6 +31,52 @@ def _fmt(value: Any, digits: int = 4) -> str:
             else f"{value:.{digits}f}"
         )
     return str(value)
+
+
+def _fit(
+    file: Path,
+    y: str,
+    treat: str,
+    unit: str,
+    time: str,
+    controls: str | None,
+    fe: str | None,
+    cluster: str | None,
+    vcov: str | None,
+    ssc: str | None,
+    weights: str | None,
+) -> Any:
+    """Read ``file``, validate it through the Panel (as ``didstudy panel``), fit the TWFE."""
+    from didstudy.cli.panel import validated_panel
+    from didstudy.data.io import read_table
+    from didstudy.estimation.twfe import twfe
+
+    treats = _names(treat)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DidstudyWarning)
+        df = read_table(file)
+        try:
+            panel = validated_panel(df, unit=unit, time=time, treat=treats[0] if treats else None)
+            res = twfe(
+                panel,
+                y,
+                treats,
+                _names(controls),
+                fe=_names(fe) or None,
+                cluster=_names(cluster) or None,
+                weights=weights,
+                vcov=vcov,
+                ssc=ssc,
+            )
+        except DidstudyError as exc:
+            if exc.file is None:
+                exc.file = str(file)
+                exc.args = (exc.render(),)
+            raise
+    for w in caught:
+        if issubclass(w.category, DidstudyWarning):
+            err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
+    return res
 
 
 @app.command("twfe")
@@ -63,44 +109,7 @@ def twfe_command(
     Standard errors are clustered by the unit by default, with fixest's small-sample
     correction. Rows with missing values and singleton observations are dropped and counted.
     """
-    from didstudy.data.io import read_table
-    from didstudy.errors import DataError
-    from didstudy.estimation.twfe import twfe
-
-    df = read_table(file)
-    for role, col in (("--unit", unit), ("--time", time)):
-        if col not in df.columns:
-            raise DataError(
-                f"{role} column not found",
-                file=str(file),
-                column=col,
-                fix=f"available columns: {', '.join(map(str, list(df.columns)[:20]))}",
-            )
-    fe_list = _names(fe) or [unit, time]
-    cluster_list = _names(cluster) or [unit]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DidstudyWarning)
-        try:
-            res = twfe(
-                df,
-                y,
-                _names(treat),
-                _names(controls),
-                fe=fe_list,
-                cluster=cluster_list,
-                weights=weights,
-                vcov=vcov,
-                ssc=ssc,
-            )
-        except Exception as exc:
-            if getattr(exc, "file", "x") is None:
-                exc.file = str(file)  # type: ignore[attr-defined]
-                exc.args = (exc.render(),)  # type: ignore[attr-defined]
-            raise
-    for w in caught:
-        if issubclass(w.category, DidstudyWarning):
-            err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False)
-
+    res = _fit(file, y, treat, unit, time, controls, fe, cluster, vcov, ssc, weights)
     tidy = res.tidy(alpha)
     level = round(100 * (1 - alpha))
     table = Table(title=f"TWFE: {escape(y)}", show_lines=False)

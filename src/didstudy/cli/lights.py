@@ -103,26 +103,8 @@ def lights_command(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from didstudy.kernels.resample import get_executor
-    from didstudy.lights.pipeline import lights_panel
-    from didstudy.lights.zonal import zonal_stats
-
-    if method not in ("coverage", "center"):
-        raise ValidationError(f"unknown --method {method!r}", fix="use coverage or center")
-    if out.suffix.lower() not in (".parquet", ".csv"):
-        raise ValidationError(
-            f"unknown output format {out.suffix!r}", fix="name the output *.parquet or *.csv"
-        )
+    executor = _checked_executor(method, out, threads, workers, scheduler)
     paths = _expand(rasters)
-    if threads is not None and (workers is not None or scheduler is not None):
-        raise ValidationError(
-            "--threads cannot be combined with --workers or --scheduler", fix="choose one"
-        )
-    executor = (
-        get_executor("threads", workers=threads)
-        if threads is not None
-        else get_executor(workers=workers, scheduler=scheduler)
-    )
     progress = Progress(
         TextColumn("[bold]lights[/]"),
         BarColumn(),
@@ -131,6 +113,13 @@ def lights_command(
         console=console,
         transient=False,
     )
+    options: dict[str, Any] = {
+        "method": method,
+        "engine": engine,
+        "nodata": tuple(nodata or ()),
+        "executor": executor,
+        "cache_dir": cache,
+    }
     with progress:
         task = progress.add_task("building overlay", total=len(paths))
 
@@ -138,45 +127,11 @@ def lights_command(
             progress.update(task, advance=1, description=label)
 
         if mapping is None:
-            table = zonal_stats(
-                paths,
-                zones,
-                id_col,
-                stats=tuple(s.strip() for s in stats.split(",") if s),
-                method=method,  # type: ignore[arg-type]
-                engine=engine,  # type: ignore[arg-type]
-                nodata=tuple(nodata or ()),
-                executor=executor,
-                cache_dir=cache,
-                progress=tick,
-            )
-            metadata = dict(table.attrs.get("lights", {}))
-            table.attrs = {}
-            _write(table, out)
-            written = [out]
+            stat_names = tuple(s.strip() for s in stats.split(",") if s)
+            written, metadata = _zonal(paths, zones, id_col, stat_names, out, tick, options)
         else:
-            panel = lights_panel(
-                paths,
-                zones,
-                id_col,
-                mapping=None if mapping == "china" else mapping,
-                vintage=vintage,
-                method=method,  # type: ignore[arg-type]
-                engine=engine,  # type: ignore[arg-type]
-                min_units=min_units,
-                nodata=tuple(nodata or ()),
-                executor=executor,
-                cache_dir=cache,
-                progress=tick,
-            )
-            metadata = panel.metadata
-            written = [out, _sibling(out, "indg"), _sibling(out, "components")]
-            _write(panel.county, out)
-            _write(panel.indg, written[1])
-            _write(panel.components, written[2])
-            if len(panel.unmatched):
-                written.append(_sibling(out, "unmatched"))
-                _write(panel.unmatched, written[-1])
+            panel_options = {**options, "vintage": vintage, "min_units": min_units}
+            written, metadata = _panel(paths, zones, id_col, mapping, out, tick, panel_options)
     meta_path = out.with_name(f"{out.stem}_metadata.json")
     meta_path.write_text(
         json.dumps({"executor": executor.describe(), **metadata}, indent=1, default=str),
@@ -185,3 +140,73 @@ def lights_command(
     written.append(meta_path)
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _checked_executor(
+    method: str, out: Path, threads: int | None, workers: int | None, scheduler: str | None
+) -> Any:
+    """Check the options that need no data and build the executor."""
+    from didstudy.kernels.resample import get_executor
+
+    if method not in ("coverage", "center"):
+        raise ValidationError(f"unknown --method {method!r}", fix="use coverage or center")
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise ValidationError(
+            f"unknown output format {out.suffix!r}", fix="name the output *.parquet or *.csv"
+        )
+    if threads is not None and (workers is not None or scheduler is not None):
+        raise ValidationError(
+            "--threads cannot be combined with --workers or --scheduler", fix="choose one"
+        )
+    if threads is not None:
+        return get_executor("threads", workers=threads)
+    return get_executor(workers=workers, scheduler=scheduler)
+
+
+def _zonal(
+    paths: list[str],
+    zones: Path,
+    id_col: str,
+    stats: tuple[str, ...],
+    out: Path,
+    tick: Any,
+    options: dict[str, Any],
+) -> tuple[list[Path], dict[str, Any]]:
+    """One row per zone and raster, written to ``out``."""
+    from didstudy.lights.zonal import zonal_stats
+
+    table = zonal_stats(paths, zones, id_col, stats=stats, progress=tick, **options)
+    metadata = dict(table.attrs.get("lights", {}))
+    table.attrs = {}
+    _write(table, out)
+    return [out], metadata
+
+
+def _panel(
+    paths: list[str],
+    zones: Path,
+    id_col: str,
+    mapping: str,
+    out: Path,
+    tick: Any,
+    options: dict[str, Any],
+) -> tuple[list[Path], dict[str, Any]]:
+    """County-year light, INDG, Dagum components (and unmatched counties) next to ``out``."""
+    from didstudy.lights.pipeline import lights_panel
+
+    panel = lights_panel(
+        paths,
+        zones,
+        id_col,
+        mapping=None if mapping == "china" else mapping,
+        progress=tick,
+        **options,
+    )
+    written = [out, _sibling(out, "indg"), _sibling(out, "components")]
+    _write(panel.county, out)
+    _write(panel.indg, written[1])
+    _write(panel.components, written[2])
+    if len(panel.unmatched):
+        written.append(_sibling(out, "unmatched"))
+        _write(panel.unmatched, written[-1])
+    return written, dict(panel.metadata)

@@ -41,6 +41,19 @@ def _filter(df: Any, query: str) -> Any:
     return out
 
 
+def validated_panel(df: Any, **roles: Any) -> Any:
+    """The Panel of ``df`` with ``roles``, checked for an estimable treatment.
+
+    The one validation of ``didstudy panel``, ``didstudy twfe``, ``validate`` and ``run``
+    (:meth:`~didstudy.data.panel.Panel.require_estimable`, decision record 0020).
+    """
+    from didstudy.data.panel import Panel
+
+    panel = Panel(df, **roles)
+    panel.require_estimable()
+    return panel
+
+
 @app.command("panel")
 def panel_command(
     file: Annotated[Path, typer.Argument(help="Data file: csv, tsv, xlsx, dta or parquet.")],
@@ -79,14 +92,12 @@ def panel_command(
     (--cohort). Problems (duplicated unit-period rows, a treatment that is not 0/1 or switches
     off, missing values) stop with a message naming the column, the rows and the fix.
     """
-    from didstudy.data.panel import Panel
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         df = _read(file, sheet, encoding)
         if query:
             df = _filter(df, query)
-        panel = Panel(
+        panel = validated_panel(
             df,
             unit=unit,
             time=time,

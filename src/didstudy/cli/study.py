@@ -50,6 +50,7 @@ def _execute(
     cache_dir: Path | None = None,
 ) -> None:
     from didstudy.study.run import ProgressEvent, run_study
+    from didstudy.study.spec import load_spec
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -84,6 +85,9 @@ def _execute(
         f"wrote [bold]{escape(str(outcome.out))}[/] ({len(outcome.files)} files, "
         f"{len(outcome.records)} steps, {cached} from cache) in {outcome.seconds:.1f} s"
     )
+    if load_spec(study).spec.study.seed is None:
+        seed = outcome.results["study"]["seed"]
+        console.print(f"seed {seed} drawn: write seed = {seed} in [study] to reproduce this run")
     for record in outcome.unavailable:
         err_console.print(f"[yellow]skipped:[/] {escape(record.name)}: {escape(record.message)}")
 

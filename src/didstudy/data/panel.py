@@ -27,9 +27,15 @@ from didstudy.data.validate import (
     check_treat_matches_cohort,
     find_gaps,
 )
-from didstudy.errors import DataError, PanelWarning, ValidationError, format_rows
+from didstudy.errors import (
+    DataError,
+    PanelRequiredError,
+    PanelWarning,
+    ValidationError,
+    format_rows,
+)
 
-__all__ = ["DERIVED_COLUMNS", "Panel"]
+__all__ = ["DERIVED_COLUMNS", "Panel", "as_panel", "panel_for"]
 
 COHORT = "_cohort"
 REL_TIME = "_rel_time"
@@ -41,6 +47,216 @@ DERIVED_COLUMNS: tuple[str, ...] = (COHORT, REL_TIME, NEVER, TREATED, ALWAYS)
 
 def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _warn(msg: str, notes: list[str]) -> None:
+    notes.append(msg)
+    # stacklevel 4: the caller of Panel(...) (helper -> __init__ -> caller)
+    warnings.warn(msg, PanelWarning, stacklevel=4)
+
+
+def _check_roles(
+    df: pd.DataFrame,
+    unit: str,
+    time: str,
+    treat: str | None,
+    cohort: str | None,
+    weight: str | None,
+    cluster: str | None,
+) -> dict[str, str]:
+    """The named roles ``{role: column}``; raise on a missing column or a role clash."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(
+            f"Panel needs a pandas DataFrame, got {type(df).__name__}.",
+            fix="read the data with didstudy.read_table(...) or pandas first.",
+        )
+    if treat is None and cohort is None:
+        raise ValidationError(
+            "no treatment given.",
+            fix="pass treat='<0/1 column>' or cohort='<first treated period column>'.",
+        )
+    roles = {"unit": unit, "time": time, "treat": treat, "cohort": cohort}
+    roles |= {"weight": weight, "cluster": cluster}
+    named = {k: v for k, v in roles.items() if v is not None}
+    for key in ("unit", "time", "treat", "cohort"):
+        col = named.get(key)
+        if col is not None and col in DERIVED_COLUMNS and col != TREATED:
+            raise ValidationError(
+                f"'{col}' is a column Panel derives; it cannot be the {key} role.",
+                column=col,
+                fix="pass the original column (e.g. the cohort or treatment column).",
+            )
+    for key, col in named.items():
+        require_columns(df, [col], role=key)
+    clash = [k for k in ("unit", "time") if named[k] in {treat, cohort, weight}]
+    if named["unit"] == named["time"] or clash:
+        raise ValidationError(
+            f"the same column is given two roles: {named}.",
+            fix="give unit, time and the treatment different columns.",
+        )
+    return named
+
+
+def _private_copy(
+    df: pd.DataFrame, named: dict[str, str], unit: str, time: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """A private copy with clean unit and integer time columns; unique (unit, time) pairs."""
+    used = list(dict.fromkeys(named.values()))
+    # a private copy that keeps the caller's index labels for messages
+    work = df.drop(columns=[c for c in DERIVED_COLUMNS if c in df.columns and c not in used])
+    work = work.copy(deep=True)
+    # index level names may repeat column names (df.set_index("unit", drop=False)), which
+    # makes sorting and grouping by those columns ambiguous; the labels are kept for errors
+    work.index = work.index.set_names([None] * work.index.nlevels)
+    work.attrs = {}
+    notes: list[str] = []
+    check_no_missing(work[unit], unit, "unit")
+    if work[unit].dtype == object:
+        kinds = sorted({type(v).__name__ for v in work[unit].tolist()})
+        if len(kinds) > 1:
+            raise ValidationError(
+                f"the unit column mixes value types ({', '.join(kinds)}), so the same id "
+                "written as a number and as text (110000 vs '110000') counts as two units.",
+                column=unit,
+                fix=f"convert the unit ids to one type, e.g. df['{unit}'].astype(str).",
+            )
+    periods, note = as_periods(work[time], time)
+    if note:
+        _warn(note, notes)
+    work[time] = periods
+    check_duplicates(work, unit, time)
+    return work, notes
+
+
+def _treatment_values(
+    work: pd.DataFrame, unit: str, time: str, treat: str | None, allow_switching: bool
+) -> pd.Series | None:
+    """The 0/1 treatment as int64 (None without ``treat``); absorbing unless allowed."""
+    if treat is None:
+        return None
+    values = check_binary(as_numeric(work[treat], treat, "treatment", allow_missing=False), treat)
+    work[treat] = values
+    if not allow_switching:
+        check_absorbing(work, unit, time, treat)
+    return values
+
+
+def _cohorts(
+    work: pd.DataFrame,
+    unit: str,
+    time: str,
+    cohort: str | None,
+    treat: str | None,
+    treat_values: pd.Series | None,
+    notes: list[str],
+) -> pd.Series:
+    """First treated period per row (float, ``inf`` = never treated within the sample)."""
+    if cohort is None:
+        assert treat_values is not None
+        first = work[time].where(treat_values == 1)
+        return (first.groupby(work[unit], sort=False).transform("min").fillna(np.inf)).astype(
+            "float64"
+        )
+    t_last_all = int(work[time].max())
+    g = as_numeric(work[cohort], cohort, "cohort", allow_missing=True)
+    check_cohort_constant(work, unit, g, cohort)
+    never = g.isna() | (g == 0)
+    values = g.to_numpy()
+    bad = ~never & ((values < 0) | (values != np.round(values)))
+    if bad.any():
+        raise ValidationError(
+            "the cohort (first treated period) must be a positive integer period, or 0 "
+            "or missing for never treated.",
+            column=cohort,
+            rows=[_py(i) for i in work.index[bad]],
+            fix="recode the cohort as the first treated period (e.g. 2010).",
+        )
+    late = ~never & (g > t_last_all)
+    if late.any():
+        late_units = pd.unique(work.loc[late, unit])
+        _warn(
+            f"{len(late_units)} unit(s) are first treated after the last period "
+            f"{t_last_all} (cohorts {sorted({int(v) for v in g[late]})}); they count as "
+            "never treated within the sample.",
+            notes,
+        )
+    g_float = g.where(~never & ~late, np.inf).astype("float64")
+    if treat_values is not None:
+        check_treat_matches_cohort(work, time, treat_values, g_float, treat or "", cohort)
+    return g_float
+
+
+def _check_weight_and_cluster(work: pd.DataFrame, weight: str | None, cluster: str | None) -> None:
+    if weight is not None:
+        w = as_numeric(work[weight], weight, "weight", allow_missing=False)
+        negative = w < 0
+        if negative.any():
+            raise ValidationError(
+                "the weight column has negative values.",
+                column=weight,
+                rows=[_py(i) for i in work.index[negative]],
+                fix="weights must be non-negative (e.g. population counts).",
+            )
+        work[weight] = w
+    if cluster is not None:
+        check_no_missing(work[cluster], cluster, "cluster")
+
+
+def _derive(
+    work: pd.DataFrame,
+    unit: str,
+    time: str,
+    g_float: pd.Series,
+    treat_values: pd.Series | None,
+) -> None:
+    """Add the derived columns (cohort, relative time, never/always treated, indicator)."""
+    t_first = work[time].groupby(work[unit], sort=False).transform("min")
+    work[COHORT] = g_float
+    work[REL_TIME] = (work[time] - g_float).where(np.isfinite(g_float)).astype("float64")
+    work[NEVER] = ~np.isfinite(g_float)
+    if treat_values is not None:
+        work[TREATED] = treat_values.astype("int64")
+    else:
+        work[TREATED] = (work[time] >= g_float).astype("int64")
+    work[ALWAYS] = np.isfinite(g_float) & (g_float <= t_first)
+
+
+def _sorted(work: pd.DataFrame, unit: str, time: str) -> pd.DataFrame:
+    """``work`` sorted by unit and time with a fresh RangeIndex (no sort when it already is)."""
+    units = work[unit]
+    if units.is_monotonic_increasing:
+        u = units.to_numpy()
+        t = work[time].to_numpy()
+        if bool(((t[1:] > t[:-1]) | (u[1:] != u[:-1])).all()):
+            return work.reset_index(drop=True)
+    return work.sort_values([unit, time], kind="stable").reset_index(drop=True)
+
+
+def _warn_always_treated(work: pd.DataFrame, unit: str, notes: list[str]) -> None:
+    always_units = pd.unique(work.loc[work[ALWAYS], unit])
+    if len(always_units):
+        _warn(
+            f"{len(always_units)} unit(s) are treated in their first observed period "
+            f"(always treated, no pre-treatment period): {format_rows(list(always_units))}. "
+            "They are flagged in the '_always_treated' column; most staggered estimators "
+            "drop them, and in two-way fixed effects they only add noise.",
+            notes,
+        )
+
+
+def _warn_gaps(
+    work: pd.DataFrame, unit: str, time: str, grid: np.ndarray[Any, Any], notes: list[str]
+) -> dict[object, list[int]]:
+    gaps = find_gaps(work[unit], work[time], grid.tolist())
+    if gaps:
+        shown = "; ".join(f"{u!r}: {p}" for u, p in list(gaps.items())[:5])
+        _warn(
+            f"{len(gaps)} unit(s) have gaps (periods missing inside their observed span): "
+            f"{shown}{' ...' if len(gaps) > 5 else ''}. Lags, leads and first differences "
+            "skip over them.",
+            notes,
+        )
+    return gaps
 
 
 class Panel:
@@ -146,153 +362,16 @@ class Panel:
         cluster: str | None = None,
         allow_switching: bool = False,
     ) -> None:
-        if not isinstance(df, pd.DataFrame):
-            raise DataError(
-                f"Panel needs a pandas DataFrame, got {type(df).__name__}.",
-                fix="read the data with didstudy.read_table(...) or pandas first.",
-            )
-        if treat is None and cohort is None:
-            raise ValidationError(
-                "no treatment given.",
-                fix="pass treat='<0/1 column>' or cohort='<first treated period column>'.",
-            )
-        roles = {"unit": unit, "time": time, "treat": treat, "cohort": cohort}
-        roles |= {"weight": weight, "cluster": cluster}
-        named = {k: v for k, v in roles.items() if v is not None}
-        for key in ("unit", "time", "treat", "cohort"):
-            col = named.get(key)
-            if col is not None and col in DERIVED_COLUMNS and col != TREATED:
-                raise ValidationError(
-                    f"'{col}' is a column Panel derives; it cannot be the {key} role.",
-                    column=col,
-                    fix="pass the original column (e.g. the cohort or treatment column).",
-                )
-        for key, col in named.items():
-            require_columns(df, [col], role=key)
-        clash = [k for k in ("unit", "time") if named[k] in {treat, cohort, weight}]
-        if named["unit"] == named["time"] or clash:
-            raise ValidationError(
-                f"the same column is given two roles: {named}.",
-                fix="give unit, time and the treatment different columns.",
-            )
-
-        used = list(dict.fromkeys(named.values()))
-        # a private copy that keeps the caller's index labels for messages
-        work = df.drop(columns=[c for c in DERIVED_COLUMNS if c in df.columns and c not in used])
-        work = work.copy(deep=True)
-        # index level names may repeat column names (df.set_index("unit", drop=False)), which
-        # makes sorting and grouping by those columns ambiguous; the labels are kept for errors
-        work.index = work.index.set_names([None] * work.index.nlevels)
-        work.attrs = {}
-        notes: list[str] = []
-
-        check_no_missing(work[unit], unit, "unit")
-        if work[unit].dtype == object:
-            kinds = sorted({type(v).__name__ for v in work[unit].tolist()})
-            if len(kinds) > 1:
-                raise ValidationError(
-                    f"the unit column mixes value types ({', '.join(kinds)}), so the same id "
-                    "written as a number and as text (110000 vs '110000') counts as two units.",
-                    column=unit,
-                    fix=f"convert the unit ids to one type, e.g. df['{unit}'].astype(str).",
-                )
-        periods, note = as_periods(work[time], time)
-        if note:
-            notes.append(note)
-            warnings.warn(note, PanelWarning, stacklevel=2)
-        work[time] = periods
-        check_duplicates(work, unit, time)
-
-        treat_values: pd.Series | None = None
-        if treat is not None:
-            treat_values = check_binary(
-                as_numeric(work[treat], treat, "treatment", allow_missing=False), treat
-            )
-            work[treat] = treat_values
-            if not allow_switching:
-                check_absorbing(work, unit, time, treat)
-        t_first = work[time].groupby(work[unit], sort=False).transform("min")
-        t_last_all = int(work[time].max())
-        if cohort is not None:
-            g = as_numeric(work[cohort], cohort, "cohort", allow_missing=True)
-            check_cohort_constant(work, unit, g, cohort)
-            never = g.isna() | (g == 0)
-            values = g.to_numpy()
-            bad = ~never & ((values < 0) | (values != np.round(values)))
-            if bad.any():
-                raise ValidationError(
-                    "the cohort (first treated period) must be a positive integer period, or 0 "
-                    "or missing for never treated.",
-                    column=cohort,
-                    rows=[_py(i) for i in work.index[bad]],
-                    fix="recode the cohort as the first treated period (e.g. 2010).",
-                )
-            late = ~never & (g > t_last_all)
-            if late.any():
-                late_units = pd.unique(work.loc[late, unit])
-                msg = (
-                    f"{len(late_units)} unit(s) are first treated after the last period "
-                    f"{t_last_all} (cohorts {sorted({int(v) for v in g[late]})}); they count as "
-                    "never treated within the sample."
-                )
-                notes.append(msg)
-                warnings.warn(msg, PanelWarning, stacklevel=2)
-            g_float = g.where(~never & ~late, np.inf).astype("float64")
-            if treat_values is not None:
-                check_treat_matches_cohort(work, time, treat_values, g_float, treat or "", cohort)
-        else:
-            assert treat_values is not None
-            first = work[time].where(treat_values == 1)
-            g_float = (
-                first.groupby(work[unit], sort=False).transform("min").fillna(np.inf)
-            ).astype("float64")
-
-        if weight is not None:
-            w = as_numeric(work[weight], weight, "weight", allow_missing=False)
-            negative = w < 0
-            if negative.any():
-                raise ValidationError(
-                    "the weight column has negative values.",
-                    column=weight,
-                    rows=[_py(i) for i in work.index[negative]],
-                    fix="weights must be non-negative (e.g. population counts).",
-                )
-            work[weight] = w
-        if cluster is not None:
-            check_no_missing(work[cluster], cluster, "cluster")
-
-        work[COHORT] = g_float
-        work[REL_TIME] = (work[time] - g_float).where(np.isfinite(g_float)).astype("float64")
-        work[NEVER] = ~np.isfinite(g_float)
-        if treat_values is not None:
-            work[TREATED] = treat_values.astype("int64")
-        else:
-            work[TREATED] = (work[time] >= g_float).astype("int64")
-        work[ALWAYS] = np.isfinite(g_float) & (g_float <= t_first)
-
-        always_units = pd.unique(work.loc[work[ALWAYS], unit])
-        if len(always_units):
-            msg = (
-                f"{len(always_units)} unit(s) are treated in their first observed period "
-                f"(always treated, no pre-treatment period): {format_rows(list(always_units))}. "
-                "They are flagged in the '_always_treated' column; most staggered estimators "
-                "drop them, and in two-way fixed effects they only add noise."
-            )
-            notes.append(msg)
-            warnings.warn(msg, PanelWarning, stacklevel=2)
-
-        work = work.sort_values([unit, time], kind="stable").reset_index(drop=True)
+        roles = _check_roles(df, unit, time, treat, cohort, weight, cluster)
+        work, notes = _private_copy(df, roles, unit, time)
+        treat_values = _treatment_values(work, unit, time, treat, allow_switching)
+        g_float = _cohorts(work, unit, time, cohort, treat, treat_values, notes)
+        _check_weight_and_cluster(work, weight, cluster)
+        _derive(work, unit, time, g_float, treat_values)
+        _warn_always_treated(work, unit, notes)
+        work = _sorted(work, unit, time)
         grid = np.sort(work[time].unique())
-        gaps = find_gaps(work[unit], work[time], grid.tolist())
-        if gaps:
-            shown = "; ".join(f"{u!r}: {p}" for u, p in list(gaps.items())[:5])
-            msg = (
-                f"{len(gaps)} unit(s) have gaps (periods missing inside their observed span): "
-                f"{shown}{' ...' if len(gaps) > 5 else ''}. Lags, leads and first differences "
-                "skip over them."
-            )
-            notes.append(msg)
-            warnings.warn(msg, PanelWarning, stacklevel=2)
+        gaps = _warn_gaps(work, unit, time, grid, notes)
 
         object.__setattr__(self, "_frame", work)
         object.__setattr__(self, "unit", unit)
@@ -374,6 +453,30 @@ class Panel:
     def with_frame(self, df: pd.DataFrame) -> Panel:
         """A new Panel with the same roles on ``df`` (re-validated; derived columns redone)."""
         return Panel(df, **self._roles())
+
+    def with_roles(self, **roles: Any) -> Panel:
+        """A new Panel on the same data with some roles changed (re-validated).
+
+        Parameters
+        ----------
+        **roles
+            Any of ``unit, time, treat, cohort, weight, cluster, allow_switching``.
+
+        Examples
+        --------
+        >>> import didstudy as ds
+        >>> df = ds.simulate_staggered(n_units=20, periods=range(1, 9), seed=0)
+        >>> p = ds.as_panel(df, unit="unit", time="time", cohort="cohort")
+        >>> p.with_roles(treat="treat").treat
+        'treat'
+        """
+        unknown = sorted(set(roles) - set(self._roles()))
+        if unknown:
+            raise ValidationError(
+                f"unknown panel role(s): {', '.join(unknown)}.",
+                fix="use unit, time, treat, cohort, weight, cluster or allow_switching.",
+            )
+        return Panel(self._frame, **(self._roles() | roles))
 
     def subset(self, mask: pd.Series | np.ndarray[Any, Any] | list[bool]) -> Panel:
         """A new Panel on the rows of :attr:`frame` where ``mask`` is true.
@@ -486,6 +589,36 @@ class Panel:
             )
         return lacking
 
+    def require_estimable(self) -> None:
+        """Raise unless a treatment effect can be estimated from this panel's treatment timing.
+
+        A two-way fixed-effects (or any difference-in-differences) estimate needs treated and
+        untreated observations whose difference is not absorbed by the unit and period fixed
+        effects. Four designs fail, each with its own message and fix:
+
+        * no treated unit (the indicator is 0 in every row);
+        * no untreated observation (the indicator is 1 in every row);
+        * every unit treated at the same time, with no comparison unit: the indicator varies
+          only over periods and is absorbed by the period fixed effects;
+        * no unit changes status within the sample (only always- and never-treated units):
+          the indicator varies only over units and is absorbed by the unit fixed effects.
+
+        Raises
+        ------
+        ValidationError
+            Naming the treatment column, the case and what to do.
+
+        Examples
+        --------
+        >>> import didstudy as ds
+        >>> df = ds.simulate_staggered(n_units=20, periods=range(1, 9), seed=0)
+        >>> ds.as_panel(df, unit="unit", time="time", treat="treat").require_estimable()
+        """
+        check_estimable(self._frame, self.unit, self.time, TREATED, self._role_column())
+
+    def _role_column(self) -> str:
+        return str(self._info["treat_arg"] or self._info["cohort_arg"] or self.treat)
+
     def describe(self) -> dict[str, Any]:
         """Summary of the panel: sizes, balance, cohorts, never/always treated, gaps.
 
@@ -532,3 +665,164 @@ class Panel:
 
     def __len__(self) -> int:
         return len(self._frame)
+
+
+_NOT_ESTIMABLE = "so no treatment effect can be estimated."
+
+
+def check_estimable(frame: pd.DataFrame, unit: str, time: str, treated: str, column: str) -> None:
+    """Raise :class:`ValidationError` when the 0/1 column ``treated`` identifies no effect.
+
+    See :meth:`Panel.require_estimable` for the four cases; ``column`` is the user's column
+    named in the message.
+    """
+    d = frame[treated].to_numpy()
+    if not d.any():
+        raise ValidationError(
+            f"no unit is treated in the sample (the treatment is 0 in every row), {_NOT_ESTIMABLE}",
+            column=column,
+            fix="check the treatment coding and any sample restriction (a query, a dropped "
+            "subsample); cohorts after the last period count as never treated.",
+        )
+    if d.all():
+        raise ValidationError(
+            "every row is treated: there is no untreated observation to compare with, "
+            + _NOT_ESTIMABLE,
+            column=column,
+            fix="add never-treated units or the periods before adoption.",
+        )
+    if (frame.groupby(time, sort=False)[treated].nunique() == 1).all():
+        starts = sorted({int(v) for v in frame.loc[frame[treated] == 1, time].unique()})[:1]
+        raise ValidationError(
+            f"all units are treated at the same time (from {time} {starts[0]}) and no unit "
+            "stays untreated, but the design needs untreated comparison units: the treatment "
+            f"is absorbed by the period fixed effects, {_NOT_ESTIMABLE}",
+            column=column,
+            fix="add never-treated or later-treated units as a comparison group; a single "
+            "adoption date for every unit cannot be told apart from a common time shock.",
+        )
+    if (frame.groupby(unit, sort=False)[treated].nunique() == 1).all():
+        raise ValidationError(
+            "no unit changes treatment status within the sample (units are either treated in "
+            "every observed period or never): the treatment is absorbed by the unit fixed "
+            f"effects, {_NOT_ESTIMABLE}",
+            column=column,
+            fix="include the periods before adoption for the treated units, or check the "
+            "treatment coding (an 'ever treated' flag instead of a post-adoption indicator?).",
+        )
+
+
+def as_panel(
+    data: pd.DataFrame | Panel,
+    unit: str | None = None,
+    time: str | None = None,
+    treat: str | None = None,
+    cohort: str | None = None,
+    weight: str | None = None,
+    cluster: str | None = None,
+    allow_switching: bool = False,
+) -> Panel:
+    """A validated :class:`Panel` from a DataFrame (or a Panel, returned as is or re-roled).
+
+    The convenience entry of every estimator: ``as_panel(df, unit=, time=, treat=|cohort=)``
+    runs exactly the checks of ``Panel(...)`` (decision record 0020).
+
+    Parameters
+    ----------
+    data
+        A DataFrame, or a Panel (returned unchanged unless a role given here differs).
+    unit, time
+        Unit and period columns (required for a DataFrame).
+    treat, cohort
+        The 0/1 treatment indicator or the first treated period (at least one for a
+        DataFrame).
+    weight, cluster, allow_switching
+        As :class:`Panel`.
+
+    Returns
+    -------
+    Panel
+
+    Raises
+    ------
+    PanelRequiredError
+        ``data`` is neither a Panel nor a DataFrame, or a DataFrame lacks ``unit``/``time``.
+    ValidationError, DataError
+        Whatever :class:`Panel` raises.
+
+    Examples
+    --------
+    >>> import didstudy as ds
+    >>> df = ds.simulate_staggered(n_units=20, periods=range(1, 9), seed=0)
+    >>> ds.as_panel(df, unit="unit", time="time", treat="treat").n_units
+    20
+    """
+    extra = {"weight": weight, "cluster": cluster}
+    if allow_switching:
+        extra["allow_switching"] = True  # type: ignore[assignment]
+    return panel_for("as_panel", data, unit=unit, time=time, treat=treat, cohort=cohort, **extra)
+
+
+def panel_for(
+    caller: str,
+    data: object,
+    *,
+    unit: str | None = None,
+    time: str | None = None,
+    treat: str | None = None,
+    cohort: str | None = None,
+    **roles: Any,
+) -> Panel:
+    """The single role resolver behind every estimator's ``data`` argument.
+
+    A :class:`Panel` is returned as is, or re-validated with the roles given here when they
+    differ from its own (``treat``/``cohort`` name the treatment timing the caller needs). A
+    DataFrame becomes ``Panel(df, unit, time, treat, cohort, ...)`` when ``unit`` and ``time``
+    are given; anything else raises :class:`PanelRequiredError` naming ``caller`` and
+    :func:`as_panel` (decision record 0020).
+    """
+    if isinstance(data, Panel):
+        return _reroled(caller, data, unit, time, treat, cohort, roles)
+    if not isinstance(data, pd.DataFrame):
+        raise PanelRequiredError(
+            f"{caller} takes a didstudy.Panel, got {type(data).__name__}.",
+            fix="build one with didstudy.as_panel(df, unit='city', time='year', treat='policy').",
+        )
+    if unit is None or time is None:
+        raise PanelRequiredError(
+            f"{caller} takes a didstudy.Panel; a DataFrame was given without its unit and time "
+            "columns named, so its roles cannot be validated.",
+            fix=f"build the panel once: panel = didstudy.as_panel(df, unit='city', time='year', "
+            f"treat='policy'), then {caller}(panel, ...); or pass unit= and time= (and treat= "
+            "or cohort=) with the DataFrame.",
+        )
+    named = {k: v for k, v in roles.items() if v is not None}
+    return Panel(data, unit=unit, time=time, treat=treat, cohort=cohort, **named)
+
+
+def _reroled(
+    caller: str,
+    panel: Panel,
+    unit: str | None,
+    time: str | None,
+    treat: str | None,
+    cohort: str | None,
+    roles: dict[str, Any],
+) -> Panel:
+    for role, given in (("unit", unit), ("time", time)):
+        own = getattr(panel, role)
+        if given is not None and given != own:
+            raise ValidationError(
+                f"{caller} was given a Panel whose {role} is '{own}', and {role}='{given}'.",
+                column=given,
+                fix=f"drop {role}= (the panel's roles are used) or build another panel with "
+                f"didstudy.as_panel(df, {role}='{given}', ...).",
+            )
+    current = panel._roles()
+    changes: dict[str, Any] = {}
+    if treat is not None and treat not in (panel.treat, current["treat"]):
+        changes["treat"] = treat
+    if cohort is not None and cohort not in (panel.cohort, current["cohort"]):
+        changes["cohort"] = cohort
+    changes |= {k: v for k, v in roles.items() if v is not None and current.get(k) != v}
+    return panel.with_roles(**changes) if changes else panel

@@ -223,13 +223,59 @@ def build_reference_study(
             fix="use at least four years",
         )
     rng = np.random.default_rng(seed)
+    units, panel = _city_panel(first_year, last_year)
+    n_units, n_years = len(units), last_year - first_year + 1
+    d = panel["policy"].to_numpy(dtype=float)
+    draw = _Draws(rng, np.repeat(np.arange(n_units), n_years), n_units, n_years, first_year, panel)
+    size = _controls(panel, draw)
+    target = _indg_target(panel, draw, d, effect)
+    county, target, clipped = _counties(units, panel, draw, target, first_year, last_year)
+    isa_att = _mediators(panel, draw, size, d)
+    flags = _group_flags(panel)
+    dummies = policy_dummies(panel, province="province", name="name", year="year")
+    panel = pd.concat([panel, flags, dummies], axis=1)
+    truth = _truth(seed, effect, isa_att, int(clipped.sum()))
+    for frame in (panel, county):
+        frame.attrs["simulated"] = True
+        frame.attrs["truth"] = truth
+        frame.attrs["note"] = SIMULATED_NOTE
+    realised = pd.DataFrame({"code": panel["code"], "year": panel["year"], "indg": target})
+    return ReferenceStudyData(cities=panel, counties=county, truth=truth, indg_target=realised)
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The random stream of one build and the panel's shape (draw order is part of the DGP)."""
+
+    rng: np.random.Generator
+    unit_index: np.ndarray
+    n_units: int
+    n_years: int
+    first_year: int
+    panel: pd.DataFrame
+
+    @property
+    def t(self) -> np.ndarray:
+        """Years since the first year, per row."""
+        return (self.panel["year"].to_numpy() - self.first_year).astype(float)
+
+    def unit_effect(self, sd: float) -> np.ndarray:
+        """A N(0, sd) draw per unit, repeated over its rows."""
+        draws: np.ndarray = self.rng.normal(0.0, sd, self.n_units)[self.unit_index]
+        return draws
+
+    def noise(self, sd: float) -> np.ndarray:
+        """A N(0, sd) draw per row."""
+        return self.rng.normal(0, sd, len(self.panel))
+
+
+def _city_panel(first_year: int, last_year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The real cities present in the whole window and their zone cohorts, one row a year."""
     years = np.arange(first_year, last_year + 1)
     units = cities()
     units = units.loc[
         (units["first_year"] <= first_year) & (units["last_year"] >= last_year)
     ].reset_index(drop=True)
-    n_units, n_years = len(units), years.size
-
     zones = demonstration_zones()
     zones = zones.loc[
         (zones["in_paper_sample"] == "likely")
@@ -237,7 +283,7 @@ def build_reference_study(
     ]
     cohort_of = zones.groupby("admin_code_if_known")["approval_year"].min()
     cohort = units["code"].map(cohort_of).fillna(0).astype("int64").to_numpy()
-
+    n_years = years.size
     panel = pd.DataFrame(
         {
             "code": np.repeat(units["code"].to_numpy(dtype="int64"), n_years),
@@ -245,7 +291,7 @@ def build_reference_study(
             "name_en": np.repeat(units["name_en_auto"].to_numpy(dtype=object), n_years),
             "province": np.repeat(units["province"].to_numpy(dtype=object), n_years),
             "type": np.repeat(units["type"].to_numpy(dtype=object), n_years),
-            "year": np.tile(years, n_units),
+            "year": np.tile(years, len(units)),
             "cohort": np.repeat(cohort, n_years),
         }
     )
@@ -253,39 +299,53 @@ def build_reference_study(
         panel[column] = panel[column].astype("str")
     treated = (panel["cohort"] > 0) & (panel["year"] >= panel["cohort"])
     panel["policy"] = treated.astype("int64")
-    d = panel["policy"].to_numpy(dtype=float)
-    t = (panel["year"].to_numpy() - first_year).astype(float)
-    unit_index = np.repeat(np.arange(n_units), n_years)
+    return units, panel
 
-    def unit_effect(sd: float) -> np.ndarray:
-        return rng.normal(0.0, sd, n_units)[unit_index]
 
-    # controls: unit level + trend + noise (units and scales are plausible, not calibrated)
-    size = unit_effect(1.0)
-    panel["ln_gdp"] = 15.5 + 0.8 * size + 0.09 * t + rng.normal(0, _GDP_NOISE, t.size)
-    panel["ln_trans"] = 8.0 + 0.5 * size + unit_effect(0.4) - 0.01 * t + rng.normal(0, 0.15, t.size)
-    panel["saver"] = np.clip(
-        0.9 + unit_effect(0.2) + 0.01 * t + rng.normal(0, 0.05, t.size), 0.1, None
-    )
+def _controls(panel: pd.DataFrame, draw: _Draws) -> np.ndarray:
+    """Controls: unit level + trend + noise (plausible units and scales, not calibrated)."""
+    t = draw.t
+    size = draw.unit_effect(1.0)
+    panel["ln_gdp"] = 15.5 + 0.8 * size + 0.09 * t + draw.noise(_GDP_NOISE)
+    panel["ln_trans"] = 8.0 + 0.5 * size + draw.unit_effect(0.4) - 0.01 * t + draw.noise(0.15)
+    panel["saver"] = np.clip(0.9 + draw.unit_effect(0.2) + 0.01 * t + draw.noise(0.05), 0.1, None)
     panel["edu"] = np.clip(
-        0.03 + unit_effect(0.008) + 0.0005 * t + rng.normal(0, 0.003, t.size), 0.001, None
+        0.03 + draw.unit_effect(0.008) + 0.0005 * t + draw.noise(0.003), 0.001, None
     )
     panel["country"] = np.clip(
-        0.35 + 0.08 * size + unit_effect(0.08) + 0.012 * t + rng.normal(0, 0.01, t.size), 0.05, 0.98
+        0.35 + 0.08 * size + draw.unit_effect(0.08) + 0.012 * t + draw.noise(0.01), 0.05, 0.98
     )
+    return size
 
-    # INDG target (the DGP of the module docstring)
-    alpha = 0.28 + unit_effect(0.06)
-    lam = -0.0015 * t + np.repeat(rng.normal(0, 0.004, n_years)[None, :], n_units, 0).ravel()
-    u = rng.normal(0.0, _SIGMA, (n_units, n_years))
+
+def _indg_target(panel: pd.DataFrame, draw: _Draws, d: np.ndarray, effect: float) -> np.ndarray:
+    """The INDG target of the module docstring's DGP (AR(1) errors within city)."""
+    t = draw.t
+    n_units, n_years = draw.n_units, draw.n_years
+    alpha = 0.28 + draw.unit_effect(0.06)
+    lam = -0.0015 * t + np.repeat(draw.rng.normal(0, 0.004, n_years)[None, :], n_units, 0).ravel()
+    u = draw.rng.normal(0.0, _SIGMA, (n_units, n_years))
     eps = np.empty_like(u)
     eps[:, 0] = u[:, 0] / np.sqrt(1 - _RHO**2)
     for k in range(1, n_years):
         eps[:, k] = _RHO * eps[:, k - 1] + u[:, k]
     gdp_c = panel["ln_gdp"].to_numpy() - panel["ln_gdp"].mean()
-    target = alpha + lam + _BETA_GDP * gdp_c + effect * d + eps.ravel()
+    target: np.ndarray = alpha + lam + _BETA_GDP * gdp_c + effect * d + eps.ravel()
+    return target
 
-    # counties: real composition per year, simulated light realising the target Gini exactly
+
+def _counties(
+    units: pd.DataFrame,
+    panel: pd.DataFrame,
+    draw: _Draws,
+    target: np.ndarray,
+    first_year: int,
+    last_year: int,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Real county composition per year, simulated light realising the target Gini exactly.
+
+    Returns the county frame, the realised (clipped) target and the clipped-cell flags.
+    """
     county = counties_by_year()
     county = county.loc[
         county["year"].between(first_year, last_year) & county["city_code"].isin(units["code"])
@@ -301,37 +361,36 @@ def build_reference_study(
         n_counties >= 2, np.clip(target, _GINI_FLOOR, np.maximum(ceiling, _GINI_FLOOR)), np.nan
     )
     score_codes, score_index = np.unique(county["county_code"].to_numpy(), return_inverse=True)
-    z = rng.normal(0.0, 1.0, score_codes.size)[score_index]
+    z = draw.rng.normal(0.0, 1.0, score_codes.size)[score_index]
     shape, _ = _solve_dispersion(z, county_cell, np.nan_to_num(target, nan=0.0))
-    level = np.exp(1.2 + unit_effect(0.7) + 0.05 * t + rng.normal(0, 0.05, t.size))
+    level = np.exp(1.2 + draw.unit_effect(0.7) + 0.05 * draw.t + draw.noise(0.05))
     county["light"] = level[county_cell] * shape
     county = county[["year", "county_code", "county_name", "city_code", "light"]]
     county["county_name"] = county["county_name"].astype("str")
     panel["n_counties_min"] = (
-        pd.Series(n_counties).groupby(unit_index).transform("min").to_numpy(dtype="int64")
+        pd.Series(n_counties).groupby(draw.unit_index).transform("min").to_numpy(dtype="int64")
     )
+    return county, target, clipped
 
-    # mediators
+
+def _mediators(panel: pd.DataFrame, draw: _Draws, size: np.ndarray, d: np.ndarray) -> float:
+    """Mediators and sector employment; returns the sample ATT on the co-agglomeration index."""
+    t = draw.t
     panel["innoap"] = (
-        np.exp(0.5 + 0.6 * size + unit_effect(0.5))
+        np.exp(0.5 + 0.6 * size + draw.unit_effect(0.5))
         + 0.25 * t
         + _THETA_INNO * d
-        + rng.normal(0, 0.3, t.size)
+        + draw.noise(0.3)
     )
     panel["emp"] = np.clip(
-        0.55
-        + 0.05 * size
-        + unit_effect(0.08)
-        + 0.006 * t
-        + _THETA_EMP * d
-        + rng.normal(0, 0.01, t.size),
+        0.55 + 0.05 * size + draw.unit_effect(0.08) + 0.006 * t + _THETA_EMP * d + draw.noise(0.01),
         0.05,
         0.99,
     )
-    total = np.exp(3.5 + 0.7 * size + unit_effect(0.3) + 0.01 * t + rng.normal(0, 0.03, t.size))
-    manuf = total * np.clip(0.25 + unit_effect(0.06) + rng.normal(0, 0.01, t.size), 0.02, 0.8)
+    total = np.exp(3.5 + 0.7 * size + draw.unit_effect(0.3) + 0.01 * t + draw.noise(0.03))
+    manuf = total * np.clip(0.25 + draw.unit_effect(0.06) + draw.noise(0.01), 0.02, 0.8)
     services_base = total * np.clip(
-        0.12 + unit_effect(0.03) + 0.002 * t + rng.normal(0, 0.005, t.size), 0.01, 0.5
+        0.12 + draw.unit_effect(0.03) + 0.002 * t + draw.noise(0.005), 0.01, 0.5
     )
     services = services_base * np.exp(_THETA_SERVICES * d)
     panel["emp_total"] = total
@@ -340,13 +399,11 @@ def build_reference_study(
     year_arr = panel["year"].to_numpy()
     isa1 = _isa(services, manuf, total, year_arr)
     isa0 = _isa(services_base, manuf, total, year_arr)
-    isa_att = float(np.mean((isa1 - isa0)[d == 1]))
+    return float(np.mean((isa1 - isa0)[d == 1]))
 
-    flags = _group_flags(panel)
-    dummies = policy_dummies(panel, province="province", name="name", year="year")
-    panel = pd.concat([panel, flags, dummies], axis=1)
 
-    truth: dict[str, Any] = {
+def _truth(seed: int, effect: float, isa_att: float, n_clipped: int) -> dict[str, Any]:
+    return {
         "simulated": True,
         "note": SIMULATED_NOTE,
         "seed": int(seed),
@@ -364,11 +421,5 @@ def build_reference_study(
             "log_emp_services": _THETA_SERVICES,
             "isa_sample_att": isa_att,
         },
-        "n_target_clipped": int(clipped.sum()),
+        "n_target_clipped": n_clipped,
     }
-    for frame in (panel, county):
-        frame.attrs["simulated"] = True
-        frame.attrs["truth"] = truth
-        frame.attrs["note"] = SIMULATED_NOTE
-    realised = pd.DataFrame({"code": panel["code"], "year": panel["year"], "indg": target})
-    return ReferenceStudyData(cities=panel, counties=county, truth=truth, indg_target=realised)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import ValidationError
 
 __all__ = ["simulate_staggered"]
@@ -41,7 +42,7 @@ def simulate_staggered(
     time_fe_sd: float = 0.5,
     noise_sd: float = 0.1,
     drop_share: float = 0.0,
-    seed: int = 0,
+    seed: int | None = 0,
 ) -> pd.DataFrame:
     r"""Simulate a staggered difference-in-differences panel with a known effect.
 
@@ -101,7 +102,9 @@ def simulate_staggered(
     drop_share
         Share of unit-period rows dropped at random to make an unbalanced panel (default 0).
     seed
-        Seed of :func:`numpy.random.default_rng`.
+        Seed of :func:`numpy.random.default_rng` (default 0, so that a simulated data set is as
+        fixed as a bundled one; ``None`` draws a fresh seed, recorded in ``attrs["seed"]``,
+        decision record 0022).
 
     Returns
     -------
@@ -118,23 +121,100 @@ def simulate_staggered(
     ValidationError
         When the unit counts do not add up or an argument is out of range.
     """
+    seed = resolve_seed(seed)
     rng = np.random.default_rng(seed)
+    period_arr = _period_array(periods)
+    cohort_map, n_never, n_units = _unit_counts(n_units, cohorts, n_never, period_arr)
+    if not 0.0 <= drop_share < 1.0:
+        raise ValidationError(
+            f"drop_share={drop_share} is outside [0, 1).", fix="pass a share such as 0.1."
+        )
+    if n_controls < 0:
+        raise ValidationError(f"n_controls={n_controls} < 0.", fix="pass n_controls >= 0.")
+
+    ordered = sorted(int(g) for g in cohort_map)
+    if heterogeneous and len(ordered) > 1:
+        mult = dict(zip(ordered, np.linspace(1.5, 0.5, len(ordered)).tolist(), strict=True))
+    else:
+        mult = dict.fromkeys(ordered, 1.0)
+    unit_cohort = np.concatenate(
+        [np.full(int(cohort_map[g]), g, dtype=np.int64) for g in ordered]
+        + [np.zeros(n_never, dtype=np.int64)]
+    )
+    unit_cohort = unit_cohort[rng.permutation(n_units)]
+    n_t = period_arr.size
+    unit_fe = rng.normal(0.0, unit_fe_sd, n_units)
+    time_fe = rng.normal(0.0, time_fe_sd, n_t)
+    unit = np.repeat(np.arange(1, n_units + 1, dtype=np.int64), n_t)
+    time = np.tile(period_arr, n_units)
+    cohort = np.repeat(unit_cohort, n_t)
+    treat = ((cohort > 0) & (time >= cohort)).astype(np.int64)
+    rel = time - cohort
+    m = np.array([mult.get(int(g), 0.0) for g in unit_cohort], dtype=np.float64)
+    tau = np.where(treat == 1, np.repeat(m, n_t) * _base_effect(effect, dynamic, treat, rel), 0.0)
+
+    fe_scale = unit_fe / unit_fe_sd if unit_fe_sd > 0 else np.zeros(n_units)
+    beta = 0.1 * np.arange(1, n_controls + 1)
+    controls = _CONTROL_FE_LOADING * np.repeat(fe_scale, n_t)[:, None] + rng.normal(
+        0.0, 1.0, (unit.size, n_controls)
+    )
+    y = (
+        np.repeat(unit_fe, n_t)
+        + np.tile(time_fe, n_units)
+        + controls @ beta
+        + tau
+        + rng.normal(0.0, noise_sd, unit.size)
+    )
+    data: dict[str, Any] = {"unit": unit, "time": time, "cohort": cohort, "treat": treat, "y": y}
+    for k in range(n_controls):
+        data[f"x{k + 1}"] = controls[:, k]
+    df = pd.DataFrame(data)
+    keep = np.ones(unit.size, dtype=bool)
+    if drop_share > 0:
+        keep = rng.random(unit.size) >= drop_share
+        df = df.loc[keep].reset_index(drop=True)
+    df.attrs["simulated"] = True
+    df.attrs["seed"] = int(seed)
+    df.attrs["truth"] = {
+        "effect": float(effect),
+        **_realised_effects(tau[keep], treat[keep], cohort[keep], rel[keep], ordered),
+        "effect_by_cohort": {g: float(mult[g] * effect) for g in ordered},
+        "dynamic": dynamic is not None,
+        "heterogeneous": bool(heterogeneous),
+        "beta": beta.tolist(),
+        "dgp": (
+            "SIMULATED: y = unit FE + period FE + sum_k 0.1k x_k + tau_g(t-g) D + e; "
+            "parallel trends hold; controls load on the unit FE only"
+        ),
+    }
+    return df
+
+
+def _period_array(periods: int | Sequence[int]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Sorted distinct integer periods from a count ``n`` (``1..n``) or a sequence."""
     if isinstance(periods, (int, np.integer)):
         if periods < 2:
             raise ValidationError(
                 f"periods={periods} gives fewer than two periods.",
                 fix="pass periods >= 2 or a range such as range(2003, 2023).",
             )
-        period_arr = np.arange(1, int(periods) + 1, dtype=np.int64)
-    else:
-        period_arr = np.asarray(list(periods), dtype=np.int64)
-        if period_arr.size < 2 or np.unique(period_arr).size != period_arr.size:
-            raise ValidationError(
-                "periods must hold at least two distinct integers.",
-                fix="pass e.g. periods=range(2003, 2023).",
-            )
-        period_arr = np.sort(period_arr)
+        return np.arange(1, int(periods) + 1, dtype=np.int64)
+    period_arr = np.asarray(list(periods), dtype=np.int64)
+    if period_arr.size < 2 or np.unique(period_arr).size != period_arr.size:
+        raise ValidationError(
+            "periods must hold at least two distinct integers.",
+            fix="pass e.g. periods=range(2003, 2023).",
+        )
+    return np.sort(period_arr)
 
+
+def _unit_counts(
+    n_units: int | None,
+    cohorts: Mapping[int, int] | None,
+    n_never: int | None,
+    period_arr: np.ndarray[Any, np.dtype[np.int64]],
+) -> tuple[dict[int, int], int, int]:
+    """``(cohort map, n_never, n_units)`` with the counts checked to add up."""
     n_guess = n_units if n_units is not None else 200
     cohort_map = dict(cohorts) if cohorts is not None else _default_cohorts(period_arr, n_guess)
     if any(int(v) < 0 for v in cohort_map.values()) or any(int(g) == 0 for g in cohort_map):
@@ -157,86 +237,38 @@ def simulate_staggered(
             f"n_units={n_units}.",
             fix="make sum(cohorts.values()) + n_never == n_units, or leave n_never=None.",
         )
-    if not 0.0 <= drop_share < 1.0:
-        raise ValidationError(
-            f"drop_share={drop_share} is outside [0, 1).", fix="pass a share such as 0.1."
-        )
-    if n_controls < 0:
-        raise ValidationError(f"n_controls={n_controls} < 0.", fix="pass n_controls >= 0.")
+    return cohort_map, n_never, n_units
 
-    ordered = sorted(int(g) for g in cohort_map)
-    if heterogeneous and len(ordered) > 1:
-        mult = dict(zip(ordered, np.linspace(1.5, 0.5, len(ordered)).tolist(), strict=True))
-    else:
-        mult = dict.fromkeys(ordered, 1.0)
 
-    unit_cohort = np.concatenate(
-        [np.full(int(cohort_map[g]), g, dtype=np.int64) for g in ordered]
-        + [np.zeros(n_never, dtype=np.int64)]
-    )
-    unit_cohort = unit_cohort[rng.permutation(n_units)]
-    n_t = period_arr.size
-    unit_fe = rng.normal(0.0, unit_fe_sd, n_units)
-    time_fe = rng.normal(0.0, time_fe_sd, n_t)
-
-    unit = np.repeat(np.arange(1, n_units + 1, dtype=np.int64), n_t)
-    time = np.tile(period_arr, n_units)
-    cohort = np.repeat(unit_cohort, n_t)
-    treat = ((cohort > 0) & (time >= cohort)).astype(np.int64)
-    rel = time - cohort
-
+def _base_effect(
+    effect: float,
+    dynamic: Callable[[int], float] | None,
+    treat: np.ndarray[Any, Any],
+    rel: np.ndarray[Any, Any],
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """:math:`h(e)` per row: ``effect`` or ``dynamic(e)`` at event time ``e`` (0 untreated)."""
     if dynamic is None:
-        base = np.full(unit.size, float(effect))
-    else:
-        levels, where = np.unique(np.where(treat == 1, rel, -1), return_inverse=True)
-        values = [float(dynamic(int(e))) if e >= 0 else 0.0 for e in levels]
-        base = np.asarray(values, dtype=np.float64)[where.reshape(-1)]
-    m = np.array([mult.get(int(g), 0.0) for g in unit_cohort], dtype=np.float64)
-    tau = np.where(treat == 1, np.repeat(m, n_t) * base, 0.0)
+        return np.full(treat.size, float(effect))
+    levels, where = np.unique(np.where(treat == 1, rel, -1), return_inverse=True)
+    values = [float(dynamic(int(e))) if e >= 0 else 0.0 for e in levels]
+    return np.asarray(values, dtype=np.float64)[where.reshape(-1)]
 
-    fe_scale = unit_fe / unit_fe_sd if unit_fe_sd > 0 else np.zeros(n_units)
-    beta = 0.1 * np.arange(1, n_controls + 1)
-    controls = _CONTROL_FE_LOADING * np.repeat(fe_scale, n_t)[:, None] + rng.normal(
-        0.0, 1.0, (unit.size, n_controls)
-    )
-    y = (
-        np.repeat(unit_fe, n_t)
-        + np.tile(time_fe, n_units)
-        + controls @ beta
-        + tau
-        + rng.normal(0.0, noise_sd, unit.size)
-    )
-    data: dict[str, Any] = {"unit": unit, "time": time, "cohort": cohort, "treat": treat, "y": y}
-    for k in range(n_controls):
-        data[f"x{k + 1}"] = controls[:, k]
-    df = pd.DataFrame(data)
-    keep = np.ones(unit.size, dtype=bool)
-    if drop_share > 0:
-        keep = rng.random(unit.size) >= drop_share
-        df = df.loc[keep].reset_index(drop=True)
-    tau_kept, treat_kept, cohort_kept, rel_kept = tau[keep], treat[keep], cohort[keep], rel[keep]
-    on = treat_kept == 1
-    att = float(tau_kept[on].mean()) if on.any() else None
-    by_cohort = {
-        int(g): float(tau_kept[on & (cohort_kept == g)].mean())
-        for g in ordered
-        if (on & (cohort_kept == g)).any()
+
+def _realised_effects(
+    tau: np.ndarray[Any, Any],
+    treat: np.ndarray[Any, Any],
+    cohort: np.ndarray[Any, Any],
+    rel: np.ndarray[Any, Any],
+    ordered: list[int],
+) -> dict[str, Any]:
+    """Mean true effect over the treated rows kept: overall, by cohort, by event time."""
+    on = treat == 1
+    return {
+        "att": float(tau[on].mean()) if on.any() else None,
+        "att_by_cohort": {
+            int(g): float(tau[on & (cohort == g)].mean())
+            for g in ordered
+            if (on & (cohort == g)).any()
+        },
+        "att_by_rel_time": {int(e): float(tau[on & (rel == e)].mean()) for e in np.unique(rel[on])},
     }
-    by_rel = {int(e): float(tau_kept[on & (rel_kept == e)].mean()) for e in np.unique(rel_kept[on])}
-    df.attrs["simulated"] = True
-    df.attrs["seed"] = int(seed)
-    df.attrs["truth"] = {
-        "effect": float(effect),
-        "att": att,
-        "att_by_cohort": by_cohort,
-        "att_by_rel_time": by_rel,
-        "effect_by_cohort": {g: float(mult[g] * effect) for g in ordered},
-        "dynamic": dynamic is not None,
-        "heterogeneous": bool(heterogeneous),
-        "beta": beta.tolist(),
-        "dgp": (
-            "SIMULATED: y = unit FE + period FE + sum_k 0.1k x_k + tau_g(t-g) D + e; "
-            "parallel trends hold; controls load on the unit FE only"
-        ),
-    }
-    return df

@@ -173,6 +173,8 @@ def check_binary(values: pd.Series, column: str) -> pd.Series:
 
 def check_duplicates(frame: pd.DataFrame, unit: str, time: str) -> None:
     """Raise when a unit-time pair appears more than once, listing the pairs and their rows."""
+    if _pairs_unique(frame, unit, time):
+        return
     dup = frame.duplicated([unit, time], keep=False)
     if not dup.any():
         return
@@ -183,7 +185,8 @@ def check_duplicates(frame: pd.DataFrame, unit: str, time: str) -> None:
     ]
     more = f" (and {len(groups) - _SHOW} more pairs)" if len(groups) > _SHOW else ""
     raise ValidationError(
-        f"{len(groups)} ({unit}, {time}) pair(s) appear more than once: "
+        f"{len(groups)} ({unit}, {time}) pair(s) appear more than once: {int(dup.sum())} rows "
+        f"share a ({unit}, {time}) pair, but a panel has one row per unit and period: "
         + "; ".join(pairs)
         + more
         + ".",
@@ -197,6 +200,8 @@ def check_duplicates(frame: pd.DataFrame, unit: str, time: str) -> None:
 
 def check_absorbing(frame: pd.DataFrame, unit: str, time: str, treat: str) -> None:
     """Raise when the treatment switches from 1 back to 0 within a unit (sorted by time)."""
+    if not _switches_off(frame, unit, time, treat):
+        return
     ordered = frame.sort_values([unit, time], kind="stable")
     previous = ordered.groupby(unit, sort=False)[treat].shift()
     off = (previous == 1) & (ordered[treat] == 0)
@@ -220,6 +225,27 @@ def check_absorbing(frame: pd.DataFrame, unit: str, time: str, treat: str) -> No
         fix="check the coding (a policy that ends?); if switching is real pass "
         "allow_switching=True and use an estimator that allows it.",
     )
+
+
+def _pairs_unique(frame: pd.DataFrame, unit: str, time: str) -> bool:
+    """Fast screen: are the (unit, time) pairs unique? (integer keys in a hash table)"""
+    u, _ = pd.factorize(frame[unit])
+    t, periods = pd.factorize(frame[time])
+    key = u.astype(np.int64) * (len(periods) + 1) + t
+    return bool(pd.Index(key).is_unique)
+
+
+def _switches_off(frame: pd.DataFrame, unit: str, time: str, treat: str) -> bool:
+    """Fast screen: does some unit go from 1 to 0 between consecutive observed periods?"""
+    u, _ = pd.factorize(frame[unit])
+    t = frame[time].to_numpy()
+    d = frame[treat].to_numpy()
+    same = u[1:] == u[:-1]
+    if not bool(((u[1:] > u[:-1]) | (same & (t[1:] > t[:-1]))).all()):  # not yet sorted
+        order = np.lexsort((t, u))
+        u, d = u[order], d[order]
+        same = u[1:] == u[:-1]
+    return bool(((d[:-1] == 1) & (d[1:] == 0) & same).any())
 
 
 def check_cohort_constant(frame: pd.DataFrame, unit: str, cohort: pd.Series, column: str) -> None:

@@ -1,9 +1,10 @@
 """Shared input handling of the robustness, heterogeneity, mechanism and PSM-DID operations.
 
-Each operation accepts a :class:`didstudy.data.panel.Panel` or a plain DataFrame with ``unit=``
-and ``time=`` named, works on a private copy of the frame, and re-estimates the baseline
-two-way fixed-effects regression through :func:`didstudy.estimation.twfe.twfe` with the fixed
-effects and cluster variable spelled out.
+Each operation takes a :class:`didstudy.data.panel.Panel`; a plain DataFrame is accepted only
+with ``unit=`` and ``time=`` named and goes through :func:`didstudy.data.panel.panel_for` (the
+single role resolver, decision record 0020). The operation works on the panel's validated frame
+and re-estimates the baseline two-way fixed-effects regression at the frame level
+(:func:`didstudy.estimation.twfe.fit_frame`) with the fixed effects and cluster spelled out.
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from didstudy.errors import DataError, ValidationError
+from didstudy.data.panel import panel_for
+from didstudy.errors import DataError
 from didstudy.results.regression import RegressionResult
+from didstudy.results.spec import Baseline
 
-__all__ = ["PanelInput", "first_treated_period", "fit_twfe", "panel_input", "require_columns"]
+__all__ = [
+    "PanelInput",
+    "first_treated_period",
+    "fit_twfe",
+    "frame_twfe",
+    "panel_input",
+    "require_columns",
+]
 
 
 @dataclass(frozen=True)
@@ -40,28 +50,25 @@ class PanelInput:
         return self.cluster or self.unit
 
 
-def panel_input(data: Any, unit: str | None = None, time: str | None = None) -> PanelInput:
-    """Normalise a Panel or a DataFrame (with ``unit``/``time`` named) to :class:`PanelInput`."""
-    if isinstance(data, pd.DataFrame):
-        if unit is None or time is None:
-            raise ValidationError(
-                "a DataFrame was given without its unit and time columns",
-                fix="pass unit='city', time='year' (your column names), or a didstudy.Panel",
-            )
-        require_columns(data, [unit, time])
-        return PanelInput(data.reset_index(drop=True), unit, time, None, None)
-    frame = getattr(data, "frame", None)
-    if not isinstance(frame, pd.DataFrame):
-        raise ValidationError(
-            f"expected a didstudy.Panel or a pandas DataFrame, got {type(data).__name__}"
-        )
-    return PanelInput(
-        frame.reset_index(drop=True),
-        str(data.unit) if unit is None else unit,
-        str(data.time) if time is None else time,
-        getattr(data, "cluster", None),
-        getattr(data, "weight", None),
+def panel_input(
+    caller: str,
+    data: Any,
+    unit: str | None = None,
+    time: str | None = None,
+    treat: str | None = None,
+) -> PanelInput:
+    """Resolve ``data`` to a validated Panel (:func:`panel_for`) and keep its roles.
+
+    ``treat`` is the treatment role of a DataFrame input; a Panel keeps its own.
+    """
+    panel = panel_for(
+        caller,
+        data,
+        unit=unit,
+        time=time,
+        treat=treat if isinstance(data, pd.DataFrame) else None,
     )
+    return PanelInput(panel.frame, panel.unit, panel.time, panel.cluster, panel.weight)
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -98,16 +105,47 @@ def fit_twfe(
     ssc: Any = None,
 ) -> RegressionResult:
     """The baseline TWFE on ``frame`` with the input's default fixed effects and clusters."""
-    from didstudy.estimation.twfe import twfe
-
-    return twfe(
+    return frame_twfe(
         frame,
         y,
         treat,
-        controls=list(controls),
+        controls,
         fe=list(fe) if fe is not None else inp.default_fe(),
         cluster=cluster if cluster is not None else inp.default_cluster(),
         weights=weights if weights is not None else inp.weight,
         vcov=vcov,
         ssc=ssc,
     )
+
+
+def frame_twfe(
+    frame: pd.DataFrame,
+    y: str,
+    treat: str | Sequence[str],
+    controls: Sequence[str] = (),
+    *,
+    fe: Sequence[str] | str,
+    cluster: str | Sequence[str] | None = None,
+    weights: str | None = None,
+    vcov: Any = None,
+    ssc: Any = None,
+    drop_singletons: bool = True,
+) -> RegressionResult:
+    """TWFE on a sample of an already validated panel (fixed effects spelled out).
+
+    A treatment regressor absorbed by the fixed effects raises
+    :class:`~didstudy.errors.EstimationError` (:func:`didstudy.estimation.twfe.fit_frame`).
+    """
+    from didstudy.estimation.twfe import fit_frame
+
+    spec = Baseline(
+        y=y,
+        treat=treat,
+        controls=tuple(controls),
+        fe=fe,
+        cluster=cluster,
+        vcov=vcov,
+        ssc=ssc,
+        weights=weights,
+    )
+    return fit_frame(frame, spec, drop_singletons=drop_singletons)

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from didstudy.data.panel import panel_for
 from didstudy.errors import DataError, EstimationError, ValidationError
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.bacon import (
     BETWEEN_TIMING,
     EARLIER_VS_LATER,
@@ -23,6 +25,7 @@ from didstudy.results.bacon import (
     BaconComparison,
     BaconResult,
 )
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "BalancedArrays",
@@ -67,30 +70,9 @@ class BalancedArrays:
 def _resolve_roles(
     data: Any, unit: str | None, time: str | None, treat: str | None
 ) -> tuple[pd.DataFrame, str, str, str]:
-    """Return (frame, unit, time, treat) from a Panel (duck-typed) or a DataFrame."""
-    if isinstance(data, pd.DataFrame):
-        if unit is None or time is None:
-            raise ValidationError(
-                "a DataFrame needs the unit and time columns named",
-                fix="pass unit='...' and time='...', or pass a didstudy.Panel",
-            )
-        frame = data
-    elif hasattr(data, "frame") and hasattr(data, "unit") and hasattr(data, "time"):
-        frame = data.frame
-        unit = unit or data.unit
-        time = time or data.time
-        treat = treat or getattr(data, "treat", None)
-    else:
-        raise ValidationError(
-            f"expected a didstudy.Panel or a pandas DataFrame, got {type(data).__name__}",
-            fix="wrap the data in didstudy.Panel(df, unit=..., time=..., treat=...)",
-        )
-    if treat is None:
-        raise ValidationError(
-            "no treatment column given", fix="pass treat='<0/1 treatment column>'"
-        )
-    assert unit is not None and time is not None
-    return frame, unit, time, treat
+    """Return (frame, unit, time, treat) through the single resolver ``panel_for``."""
+    panel = panel_for("bacon", data, unit=unit, time=time, treat=treat)
+    return panel.frame, panel.unit, panel.time, treat or panel.treat
 
 
 def largest_balanced_window(present: NDArray[np.bool_]) -> tuple[int, int, NDArray[np.bool_]]:
@@ -258,54 +240,79 @@ def bacon_kernel(
 
     Returns ``(twfe_estimate, comparisons, within_estimate, within_weight)``.
     """
-    y, d, x = arrays.y, arrays.d, arrays.x
-    n_units, n_periods = d.shape
+    d, x = arrays.d, arrays.x
+    n_periods = d.shape[1]
     first = np.where(d.any(axis=1), d.argmax(axis=1), n_periods)
-    groups = np.unique(first)
-    periods = arrays.periods
-    labels = {int(g): _group_label(int(g), n_periods, periods) for g in groups}
     dd_full = two_way_demean_balanced(d)
     if x.shape[2] == 0:
-        total_var = float((dd_full * dd_full).sum())
-        if total_var <= _ZERO_VARIANCE:
-            raise EstimationError(
-                "the treatment does not vary within units and periods; nothing to decompose",
-                fix="check the treatment column: some units must adopt during the panel",
-            )
-        beta = float((dd_full * y).sum() / total_var)
-        comparisons = []
-        for k in groups:
-            if k == 0 or k >= n_periods:
-                continue
-            for j in groups:
-                if j == k:
-                    continue
-                if j >= n_periods:
-                    kind, lo, hi = TREATED_VS_NEVER, 0, n_periods
-                elif j == 0:
-                    kind, lo, hi = LATER_VS_ALWAYS, 0, n_periods
-                elif k < j:
-                    kind, lo, hi = EARLIER_VS_LATER, 0, int(j)
-                else:
-                    kind, lo, hi = LATER_VS_EARLIER, int(j), n_periods
-                rows = (first == k) | (first == j)
-                est, var = _dd(y[rows, lo:hi], d[rows, lo:hi])
-                n_sub = int(rows.sum()) * (hi - lo)
-                weight = n_sub * var / (n_units * n_periods * total_var)
-                comparisons.append(
-                    BaconComparison(
-                        type=kind,
-                        treated=labels[int(k)],
-                        control=labels[int(j)],
-                        estimate=est,
-                        weight=weight,
-                        period_start=_period_value(periods[lo]),
-                        period_end=_period_value(periods[hi - 1]),
-                        nobs=n_sub,
-                    )
-                )
+        beta, comparisons = _decompose_without_controls(arrays, first, dd_full)
         return beta, comparisons, None, None
-    # Section 5: controls
+    return _decompose_with_controls(arrays, first, dd_full)
+
+
+def _labels(arrays: BalancedArrays, groups: NDArray[Any]) -> dict[int, str]:
+    n_periods = arrays.d.shape[1]
+    return {int(g): _group_label(int(g), n_periods, arrays.periods) for g in groups}
+
+
+def _window(k: int, j: int, n_periods: int) -> tuple[str, int, int]:
+    """Type and period window ``[lo, hi)`` of the 2×2 comparison of group ``k`` against ``j``."""
+    if j >= n_periods:
+        return TREATED_VS_NEVER, 0, n_periods
+    if j == 0:
+        return LATER_VS_ALWAYS, 0, n_periods
+    if k < j:
+        return EARLIER_VS_LATER, 0, int(j)
+    return LATER_VS_EARLIER, int(j), n_periods
+
+
+def _decompose_without_controls(
+    arrays: BalancedArrays, first: NDArray[Any], dd_full: Float
+) -> tuple[float, list[BaconComparison]]:
+    """Theorem 1 of Goodman-Bacon (2021): every timing-group 2×2 and its weight."""
+    y, d, periods = arrays.y, arrays.d, arrays.periods
+    n_units, n_periods = d.shape
+    total_var = float((dd_full * dd_full).sum())
+    if total_var <= _ZERO_VARIANCE:
+        raise EstimationError(
+            "the treatment does not vary within units and periods; nothing to decompose",
+            fix="check the treatment column: some units must adopt during the panel",
+        )
+    beta = float((dd_full * y).sum() / total_var)
+    groups = np.unique(first)
+    labels = _labels(arrays, groups)
+    comparisons = []
+    for k in groups:
+        if k == 0 or k >= n_periods:
+            continue
+        for j in groups:
+            if j == k:
+                continue
+            kind, lo, hi = _window(int(k), int(j), n_periods)
+            rows = (first == k) | (first == j)
+            est, var = _dd(y[rows, lo:hi], d[rows, lo:hi])
+            n_sub = int(rows.sum()) * (hi - lo)
+            comparisons.append(
+                BaconComparison(
+                    type=kind,
+                    treated=labels[int(k)],
+                    control=labels[int(j)],
+                    estimate=est,
+                    weight=n_sub * var / (n_units * n_periods * total_var),
+                    period_start=_period_value(periods[lo]),
+                    period_end=_period_value(periods[hi - 1]),
+                    nobs=n_sub,
+                )
+            )
+    return beta, comparisons
+
+
+def _decompose_with_controls(
+    arrays: BalancedArrays, first: NDArray[Any], dd_full: Float
+) -> tuple[float, list[BaconComparison], float | None, float | None]:
+    """Section 5 of Goodman-Bacon (2021): within and between parts with controls."""
+    y, x = arrays.y, arrays.x
+    n_units, n_periods = arrays.d.shape
     x_flat = two_way_demean_balanced(x).reshape(n_units * n_periods, -1)
     dd_flat = dd_full.reshape(-1)
     gamma, *_ = np.linalg.lstsq(x_flat, dd_flat, rcond=None)
@@ -317,15 +324,31 @@ def bacon_kernel(
             fix="drop controls that are collinear with the treatment",
         )
     beta = float((resid * y).sum() / total)
+    groups = np.unique(first)
     group_time = np.empty_like(resid)
     for g in groups:
         rows = first == g
         group_time[rows] = resid[rows].mean(axis=0, keepdims=True)
     within = resid - group_time
     within_var = float((within * within).sum())
-    between_var = float((group_time * group_time).sum())
     omega = within_var / total
     beta_within = float((within * y).sum() / within_var) if within_var > 0 else float("nan")
+    comparisons = _between_comparisons(arrays, first, groups, group_time, omega)
+    return beta, comparisons, beta_within, omega
+
+
+def _between_comparisons(
+    arrays: BalancedArrays,
+    first: NDArray[Any],
+    groups: NDArray[Any],
+    group_time: Float,
+    omega: float,
+) -> list[BaconComparison]:
+    """Full-period 2×2 regressions on the group-period means for every pair of groups."""
+    y, periods = arrays.y, arrays.periods
+    n_units, n_periods = arrays.d.shape
+    labels = _labels(arrays, groups)
+    between_var = float((group_time * group_time).sum())
     comparisons = []
     for a_idx, k in enumerate(groups):
         for j in groups[a_idx + 1 :]:
@@ -334,7 +357,6 @@ def bacon_kernel(
             var = float((z * z).sum())
             if var <= _ZERO_VARIANCE * max(between_var, 1.0):
                 continue
-            est = float((z * y[rows]).sum() / var)
             share = int(rows.sum()) / n_units * var / between_var
             if j >= n_periods:
                 kind = TREATED_VS_NEVER
@@ -348,22 +370,23 @@ def bacon_kernel(
                     type=kind,
                     treated=labels[int(treated)],
                     control=labels[int(control)],
-                    estimate=est,
+                    estimate=float((z * y[rows]).sum() / var),
                     weight=(1.0 - omega) * share,
                     period_start=_period_value(periods[0]),
                     period_end=_period_value(periods[-1]),
                     nobs=int(rows.sum()) * n_periods,
                 )
             )
-    return beta, comparisons, beta_within, omega
+    return comparisons
 
 
 def bacon(
     data: Any,
-    y: str,
+    y: str | None = None,
     treat: str | None = None,
-    controls: tuple[str, ...] | list[str] = (),
+    controls: tuple[str, ...] | list[str] | None = None,
     *,
+    spec: Baseline | None = None,
     unit: str | None = None,
     time: str | None = None,
     balance: Literal["error", "largest"] = "error",
@@ -388,6 +411,9 @@ def bacon(
         ``"largest"`` keeps the largest balanced sub-panel (a contiguous window of periods and
         the units observed in all of them) and reports its share of the usable observations as
         ``sample_share``. Rows with a missing outcome, treatment or control count as missing.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -402,6 +428,9 @@ def bacon(
     treated vs untreated (never-treated control), later vs always treated (units treated in
     every period of the panel as control). Always-treated units are one timing group.
     """
+    base = baseline_for("bacon", spec, required=("y",), y=y, treat=treat, controls=controls)
+    y, controls = base.y or "", list(base.controls)
+    treat = base.treat[0] if base.treat else None
     frame, unit_col, time_col, treat_col = _resolve_roles(data, unit, time, treat)
     if balance not in ("error", "largest"):
         raise ValidationError(

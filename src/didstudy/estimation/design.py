@@ -25,7 +25,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from didstudy.errors import CollinearityWarning, DataError, EstimationError, SingletonWarning
+from didstudy.data.panel import Panel
+from didstudy.errors import (
+    CollinearityWarning,
+    DataError,
+    EstimationError,
+    PanelRequiredError,
+    SingletonWarning,
+)
 from didstudy.kernels.demean import DemeanMethod, FixedEffectCodes, demean, demean_method
 from didstudy.kernels.fixed_effects import (
     encode_factor,
@@ -67,12 +74,6 @@ FIT_MANY_CHUNK = 256
 RECLUSTER_MAX_ROWS = 10_000
 #: At most this many cluster variables are kept (2^m - 1 meats of p x p).
 RECLUSTER_MAX_VARIABLES = 4
-
-
-def _is_panel(data: object) -> bool:
-    return all(hasattr(data, a) for a in ("frame", "unit", "time")) and not isinstance(
-        data, pd.DataFrame
-    )
 
 
 def _numeric(frame: pd.DataFrame, col: str) -> FloatArray:
@@ -541,7 +542,7 @@ class DemeanedDesign:
 
 # --------------------------------------------------------------------------------------------
 def prepare_twfe(
-    data: Any,
+    data: Panel | pd.DataFrame,
     y: str,
     controls: Sequence[str] = (),
     fe: Sequence[str] | str | None = None,
@@ -558,10 +559,11 @@ def prepare_twfe(
     Parameters
     ----------
     data
-        A Panel (duck-typed: ``.frame``, ``.unit``, ``.time``, ``.cluster``, ``.weight``) or a
-        DataFrame. With a Panel, ``fe`` defaults to ``[unit, time]``, ``cluster`` to
-        ``panel.cluster`` or the unit, ``weights`` to ``panel.weight``. With a DataFrame ``fe``
-        is required and ``cluster`` defaults to the first fixed effect (as fixest).
+        A :class:`~didstudy.data.panel.Panel` or, at the frame level used inside estimators, an
+        already validated DataFrame (no role checks). With a Panel, ``fe`` defaults to
+        ``[unit, time]``, ``cluster`` to ``panel.cluster`` or the unit, ``weights`` to
+        ``panel.weight``. With a DataFrame ``fe`` is required and ``cluster`` defaults to the
+        first fixed effect (as fixest).
     y, controls
         Outcome and control columns.
     fe
@@ -646,13 +648,15 @@ def _roles(
     data: Any, fe: Sequence[str] | str | None, weights: str | None
 ) -> tuple[pd.DataFrame, list[str], list[str], str | None]:
     """Frame, absorbed factors, default cluster and weights of a Panel or a DataFrame."""
-    if _is_panel(data):
+    if isinstance(data, Panel):
         fe_list = list(_split_fe(fe)) if fe is not None else [data.unit, data.time]
-        default_cluster = [getattr(data, "cluster", None) or data.unit]
+        default_cluster = [data.cluster or data.unit]
         if weights is None:
-            weights = getattr(data, "weight", None)
+            weights = data.weight
         return data.frame, fe_list, default_cluster, weights
     if isinstance(data, pd.DataFrame):
+        # the frame level: an already validated sample (stacked PSM samples, event-time
+        # designs); public entries validate through didstudy.as_panel first (decision 0020)
         if fe is None:
             raise EstimationError(
                 "fixed effects are required when data is a DataFrame",
@@ -660,8 +664,9 @@ def _roles(
             )
         fe_list = list(_split_fe(fe))
         return data, fe_list, fe_list[:1], weights
-    raise DataError(
-        f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
+    raise PanelRequiredError(
+        f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}",
+        fix="build one with didstudy.as_panel(df, unit='city', time='year', treat='policy').",
     )
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from didstudy.data.panel import COHORT, panel_for
 from didstudy.errors import (
     CollinearityWarning,
     DataError,
@@ -26,9 +28,10 @@ from didstudy.errors import (
     PanelWarning,
     ValidationError,
 )
-from didstudy.estimation.twfe import twfe
+from didstudy.estimation.twfe import baseline_for, fit_frame
 from didstudy.kernels.distributions import chi2_sf, f_sf
 from didstudy.results.event_study import EventStudyResult, LinearCombination, WaldTest
+from didstudy.results.spec import Baseline
 
 __all__ = ["event_study", "relative_time_design"]
 
@@ -46,54 +49,20 @@ def _resolve(
     cluster: str | None,
     weights: str | None,
 ) -> tuple[pd.DataFrame, str, str, pd.Series, str, str | None]:
-    """Frame, unit, time, cohort series (float, inf = never), cluster, weights."""
-    if isinstance(data, pd.DataFrame):
-        frame = data
-        if unit is None or time is None:
-            raise ValidationError(
-                "a DataFrame needs the unit and time columns named",
-                fix="pass unit='...' and time='...' (and cohort= or treat=), or a didstudy.Panel",
-            )
-    elif hasattr(data, "frame") and hasattr(data, "unit") and hasattr(data, "time"):
-        frame = data.frame
-        unit = unit or data.unit
-        time = time or data.time
-        cluster = cluster or getattr(data, "cluster", None)
-        weights = weights or getattr(data, "weight", None)
-        if cohort is None and treat is None:
-            cohort = getattr(data, "cohort", None) or "_cohort"
-    else:
-        raise ValidationError(
-            f"expected a didstudy.Panel or a pandas DataFrame, got {type(data).__name__}",
-            fix="wrap the data in didstudy.Panel(df, unit=..., time=..., treat=...)",
-        )
-    assert unit is not None and time is not None
-    for col in (unit, time):
-        if col not in frame.columns:
-            raise DataError(f"column {col!r} not in the data", column=col)
-    if not pd.api.types.is_numeric_dtype(frame[time]):
-        raise ValidationError(
-            "relative time needs a numeric time column",
-            column=time,
-            fix="convert the period column to integers (e.g. years)",
-        )
-    if cohort is not None:
-        if cohort not in frame.columns:
-            raise DataError(f"column {cohort!r} not in the data", column=cohort)
-        g = pd.to_numeric(frame[cohort], errors="coerce").astype(float)
-        g = g.where(g.notna() & (g > 0), np.inf)
-    elif treat is not None:
-        if treat not in frame.columns:
-            raise DataError(f"column {treat!r} not in the data", column=treat)
-        d = pd.to_numeric(frame[treat], errors="coerce")
-        first = frame[time].where(d == 1).groupby(frame[unit]).transform("min")
-        g = first.astype(float).fillna(np.inf)
-    else:
-        raise ValidationError(
-            "the event study needs the adoption period",
-            fix="pass cohort='<first treated period column>' or treat='<0/1 column>'",
-        )
-    return frame, unit, time, g, cluster or unit, weights
+    """Frame, unit, time, cohort series (float, inf = never), cluster, weights.
+
+    Roles come from the single resolver :func:`~didstudy.data.panel.panel_for`.
+    """
+    panel = panel_for("event_study", data, unit=unit, time=time, treat=treat, cohort=cohort)
+    frame = panel.frame
+    return (
+        frame,
+        panel.unit,
+        panel.time,
+        frame[COHORT],
+        cluster or panel.cluster or panel.unit,
+        weights or panel.weight,
+    )
 
 
 def relative_time_design(
@@ -145,8 +114,8 @@ def relative_time_design(
 
 def event_study(
     data: Any,
-    y: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    controls: Sequence[str] | None = None,
     window: tuple[int, int] = (-5, 5),
     base: int = -1,
     endpoints: Endpoints = "bin",
@@ -155,6 +124,7 @@ def event_study(
     cluster: str | None = None,
     weights: str | None = None,
     *,
+    spec: Baseline | None = None,
     unit: str | None = None,
     time: str | None = None,
     cohort: str | None = None,
@@ -203,6 +173,9 @@ def event_study(
         Variance, small-sample convention and singleton handling, exactly as
         :func:`didstudy.twfe` (default CRV1 with fixest's small-sample factor; the estimation
         runs through the same engine).
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -219,6 +192,62 @@ def event_study(
     biased (Schmidheiny & Siegloch 2023, J. Applied Econometrics 38(5)) — compare with
     ``endpoints="drop"``.
     """
+    spec_ = baseline_for(
+        "event_study", spec, required=("y",), y=y, treat=treat, controls=controls, fe=fe,
+        cluster=cluster, weights=weights, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, controls = spec_.y or "", list(spec_.controls)
+    treat = spec_.treat[0] if spec_.treat else None
+    fe, weights, vcov, ssc = spec_.fe, spec_.weights, spec_.vcov_arg, spec_.ssc_arg
+    cluster = "+".join(spec_.cluster) if spec_.cluster else None
+    lo, hi = _check_options(window, base, endpoints, control_group)
+    frame, unit_col, time_col, cohort_s, cluster_col, weight_col = _resolve(
+        data, unit, time, cohort, treat, cluster, weights
+    )
+    fe_cols = list(fe) if fe is not None else [unit_col, time_col]
+    columns = list(dict.fromkeys([y, *controls, *fe_cols, cluster_col]))
+    rows_all, times, g, treated = _event_sample(
+        frame, columns, weight_col, cohort_s, unit_col, time_col, control_group
+    )
+    keep, dummies, rel_times = relative_time_design(
+        times - g, treated, (lo, hi), base, endpoints, control_group
+    )
+    if not rel_times:
+        raise EstimationError("no treated observation falls in the event window")
+    terms = [f"rel_time::{k}" for k in rel_times]
+    used = list(dict.fromkeys(columns + ([weight_col] if weight_col else [])))
+    sub = frame.iloc[rows_all[keep]][used]
+    sub = sub.assign(**{t: dummies[:, j] for j, t in enumerate(terms)})
+    spec = Baseline(y, tuple(terms), tuple(controls), tuple(fe_cols), (cluster_col,), vcov, ssc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CollinearityWarning)
+        fit = fit_frame(
+            sub,
+            replace(spec, weights=weight_col),
+            drop_singletons=drop_singletons,
+            require_treatment=False,
+        )
+    dropped = tuple(t for t in [*terms, *controls] if t in fit.dropped)
+    if dropped:
+        warnings.warn(
+            f"collinear terms dropped: {', '.join(dropped)}", CollinearityWarning, stacklevel=2
+        )
+    kept_rel = [k for k, t in zip(rel_times, terms, strict=True) if t in fit.terms]
+    if not kept_rel:
+        raise EstimationError(
+            "every relative-time dummy is collinear with the fixed effects",
+            fix="widen the window or check the adoption periods",
+        )
+    return _event_result(
+        fit, kept_rel, level, base=base, window=(lo, hi), endpoints=endpoints,
+        control_group=control_group, outcome=y, controls=tuple(controls), dropped=dropped,
+    )  # fmt: skip
+
+
+def _check_options(
+    window: tuple[int, int], base: int, endpoints: str, control_group: str
+) -> tuple[int, int]:
+    """The window as integers; raise on an impossible window, base or option."""
     if endpoints not in ("bin", "drop"):
         raise ValidationError(f"endpoints must be 'bin' or 'drop', not {endpoints!r}")
     if control_group not in ("never", "not_yet"):
@@ -229,16 +258,24 @@ def event_study(
             f"window {window} and base {base} must satisfy lo < 0 <= hi and lo <= base <= hi",
             fix="e.g. window=(-5, 5), base=-1",
         )
-    frame, unit_col, time_col, cohort_s, cluster_col, weight_col = _resolve(
-        data, unit, time, cohort, treat, cluster, weights
-    )
-    fe_cols = list(fe) if fe is not None else [unit_col, time_col]
-    controls = tuple(controls)
-    needed = [y, *controls, *fe_cols, cluster_col] + ([weight_col] if weight_col else [])
+    return lo, hi
+
+
+def _event_sample(
+    frame: pd.DataFrame,
+    columns: list[str],
+    weight_col: str | None,
+    cohort_s: pd.Series,
+    unit_col: str,
+    time_col: str,
+    control_group: ControlGroup,
+) -> tuple[NDArray[np.intp], Float, Float, NDArray[np.bool_]]:
+    """Usable rows, their periods, cohorts and treated flags (not-yet design trimmed)."""
+    needed = columns + ([weight_col] if weight_col else [])
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataError(f"column {missing[0]!r} not in the data", column=missing[0])
-    usable = frame[list(dict.fromkeys([y, *controls, *fe_cols, cluster_col]))].notna().all(axis=1)
+    usable = frame[columns].notna().all(axis=1)
     if weight_col:
         usable &= frame[weight_col].notna() & (frame[weight_col] > 0)
     usable_mask = usable.to_numpy()
@@ -265,52 +302,17 @@ def event_study(
             f"{n_always} units are treated from the first period (no pre-period); they enter "
             "with post-period dummies only",
             PanelWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    keep, dummies, rel_times = relative_time_design(
-        times - g, treated, (lo, hi), base, endpoints, control_group
-    )
-    if not rel_times:
-        raise EstimationError("no treated observation falls in the event window")
-    rows = rows_all[keep]
-    terms = [f"rel_time::{k}" for k in rel_times]
-    sub = frame.iloc[rows][
-        list(
-            dict.fromkeys(
-                [y, *controls, *fe_cols, cluster_col] + ([weight_col] if weight_col else [])
-            )
-        )
-    ]
-    sub = sub.assign(**{t: dummies[:, j] for j, t in enumerate(terms)})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CollinearityWarning)
-        fit = twfe(
-            sub,
-            y,
-            terms,
-            controls,
-            fe=fe_cols,
-            cluster=cluster_col,
-            weights=weight_col,
-            vcov=vcov,
-            ssc=ssc,
-            drop_singletons=drop_singletons,
-        )
-    dropped = tuple(t for t in [*terms, *controls] if t in fit.dropped)
-    if dropped:
-        warnings.warn(
-            f"collinear terms dropped: {', '.join(dropped)}", CollinearityWarning, stacklevel=2
-        )
+    return rows_all, times, g, treated
+
+
+def _event_result(fit: Any, kept_rel: list[int], level: float, **fields: Any) -> EventStudyResult:
+    """Coefficients, covariance, the pre-trend Wald test and the post-period average."""
     keep_terms = list(fit.terms)
     coef = fit.params.astype(float).copy()
     vcov_mat = np.asarray(fit.cov, dtype=float).copy()
-    kept_rel = [k for k, t in zip(rel_times, terms, strict=True) if t in keep_terms]
     df_t = float(fit.df_t)
-    if not kept_rel:
-        raise EstimationError(
-            "every relative-time dummy is collinear with the fixed effects",
-            fix="widen the window or check the adoption periods",
-        )
     leads = [i for i, k in enumerate(kept_rel) if k < 0]
     lags = [i for i, k in enumerate(kept_rel) if k >= 0]
     pretrend = _wald(keep_terms, coef, vcov_mat, leads, df_t) if leads else None
@@ -338,15 +340,15 @@ def event_study(
         df_t=df_t,
         nobs=fit.nobs,
         n_clusters=int(stats.get("n_clusters") or 0),
-        base=base,
-        window=(lo, hi),
-        endpoints=endpoints,
-        control_group=control_group,
-        outcome=y,
-        controls=controls,
+        base=fields["base"],
+        window=fields["window"],
+        endpoints=fields["endpoints"],
+        control_group=fields["control_group"],
+        outcome=fields["outcome"],
+        controls=fields["controls"],
         pretrend=pretrend,
         post_average=post,
-        dropped_terms=dropped,
+        dropped_terms=fields["dropped"],
         r2_within=float(stats.get("r2_within", float("nan"))),
         vcov_type=str(fit.vcov_type),
         level=level,

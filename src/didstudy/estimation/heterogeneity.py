@@ -32,18 +32,28 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import DidstudyWarning, EstimationError, ValidationError
-from didstudy.estimation._inputs import PanelInput, fit_twfe, panel_input, require_columns
+from didstudy.estimation._inputs import (
+    PanelInput,
+    fit_twfe,
+    frame_twfe,
+    panel_input,
+    require_columns,
+)
+from didstudy.estimation.twfe import baseline_for
 from didstudy.kernels.resample import DrawGenerator, run_chunks
 from didstudy.kernels.threads import kernel_threads
 from didstudy.results.comparison import HeterogeneityResult
 from didstudy.results.regression import RegressionResult, ResultCollection
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "heterogeneity",
@@ -166,7 +176,7 @@ def permutation_test(
     is_a: pd.Series,
     *,
     reps: int = 1000,
-    seed: int = 0,
+    seed: int | None = None,
     weights: str | None = None,
 ) -> tuple[float, float, int]:
     """Fisher permutation test of ``b_a = b_b`` (Stata ``bdiff``), permuting units' groups.
@@ -189,7 +199,7 @@ def permutation_test(
     n_units = int(unit_codes.max()) + 1
     label = np.zeros(n_units, dtype=bool)
     label[unit_codes] = is_a.to_numpy(dtype=bool)
-    perms = DrawGenerator(seed).permutations(label, reps)
+    perms = DrawGenerator(resolve_seed(seed)).permutations(label, reps)
     members = np.concatenate([label[:, None], perms], axis=1)
     Zl = frame[[y, treat, *controls]].to_numpy(dtype=np.float64)
     counts = np.bincount(unit_codes, minlength=n_units)
@@ -231,8 +241,6 @@ def interaction_test(
 
     Returns the fitted regression; the difference term is named ``"<treat>×group_a"``.
     """
-    from didstudy.estimation.twfe import twfe
-
     sub = frame.copy()
     g = is_a.to_numpy(dtype=np.float64)
     term = f"{treat}×group_a"
@@ -254,7 +262,7 @@ def interaction_test(
         fe = inp.default_fe()
     else:
         raise ValidationError(f"unknown interact {interact!r}", fix="'full' or 'treatment'")
-    return twfe(
+    return frame_twfe(
         sub,
         y,
         [treat, term],
@@ -295,15 +303,16 @@ def _dimensions(inp: PanelInput, by: Any) -> list[tuple[str, pd.Series]]:
 
 def heterogeneity(
     data: Any,
-    y: str,
-    treat: str,
-    by: str | Mapping[str, str | Mapping[Any, Any]],
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    by: str | Mapping[str, str | Mapping[Any, Any]] | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     test: Test = "both",
     interact: Interact = "full",
     reps: int = 1000,
-    seed: int = 0,
+    seed: int | None = None,
     unit: str | None = None,
     time: str | None = None,
     fe: Sequence[str] | None = None,
@@ -329,112 +338,160 @@ def heterogeneity(
         Interaction test with everything interacted (``"full"``, equals the split-sample
         difference) or only the treatment (``"treatment"``).
     reps, seed
-        Permutations of the Fisher test and the seed of ``numpy.random.default_rng``.
+        Permutations of the Fisher test and the seed of ``numpy.random.default_rng``
+        (``None``: a fresh seed, recorded as ``result.seed``; decision record 0022).
     fe, cluster, vcov, ssc
         For the split-sample regressions (defaults: unit and time FE, clustered by unit). The
         difference tests always use unit and time fixed effects (interacted with the group in
         the full interaction test); ``cluster``, ``vcov`` and ``ssc`` also apply to the
         interaction test.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
     HeterogeneityResult
         ``.models`` (``"<dimension>: <group>"``) and ``.differences`` (one row per pair).
     """
-    inp = panel_input(data, unit, time)
+    base = baseline_for(
+        "heterogeneity", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+    if by is None:
+        raise ValidationError("heterogeneity needs the grouping 'by'", fix="pass by='<column>'")
+    inp = panel_input("heterogeneity", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     if test not in ("interaction", "permutation", "both", "none"):
         raise ValidationError(f"unknown test {test!r}")
-    if reps < 1 and test in ("permutation", "both"):
+    permute = test in ("permutation", "both")
+    if reps < 1 and permute:
         raise ValidationError(f"reps must be positive, got {reps}")
-    needed = [y, treat, *controls]
+    setup = _Setup(
+        inp, y, treat, tuple(controls), test, interact, reps,
+        resolve_seed(seed) if permute else seed, fe, cluster, vcov, ssc,
+    )  # fmt: skip
     models: list[tuple[str, RegressionResult]] = []
     rows: list[dict[str, Any]] = []
     for dim, labels in _dimensions(inp, by):
         groups = sorted(pd.unique(labels.dropna()), key=lambda v: (str(type(v)), v))
         if len(groups) < 2:
             raise ValidationError(f"grouping {dim!r} has fewer than two groups: {groups}")
-        fits: dict[Any, RegressionResult] = {}
-        for g in groups:
-            frame = inp.frame.loc[(labels == g).to_numpy()]
-            fits[g] = fit_twfe(
-                inp, frame, y, treat, controls, fe=fe, cluster=cluster, vcov=vcov, ssc=ssc
-            )
-            models.append((f"{dim}: {g}", fits[g]))
+        fits = {g: _group_fit(setup, dim, g, labels) for g in groups}
+        models += [(f"{dim}: {g}", fits[g]) for g in groups]
         invariant = bool(labels.groupby(inp.frame[inp.unit]).nunique(dropna=False).le(1).all())
         for a, b in itertools.combinations(groups, 2):
-            ea, eb = fits[a].term(treat).estimate, fits[b].term(treat).estimate
-            row: dict[str, Any] = {
-                "dimension": dim,
-                "group_a": str(a),
-                "group_b": str(b),
-                "estimate_a": ea,
-                "estimate_b": eb,
-                "difference": ea - eb,
-                "interaction_estimate": None,
-                "interaction_std_error": None,
-                "interaction_statistic": None,
-                "interaction_p_value": None,
-                "permutation_p_value": None,
-                "permutation_reps": None,
-            }
-            mask = labels.isin([a, b]).to_numpy()
-            pair = inp.frame.loc[mask]
-            pair = pair.loc[pair[needed].notna().all(axis=1).to_numpy()]
-            is_a = (labels.loc[pair.index] == a).astype(bool)
-            if test in ("interaction", "both"):
-                fit = interaction_test(
-                    inp,
-                    pair,
-                    y,
-                    treat,
-                    controls,
-                    is_a,
-                    interact=interact,
-                    cluster=cluster,
-                    vcov=vcov,
-                    ssc=ssc,
-                )
-                est = fit.term(f"{treat}×group_a")
-                row.update(
-                    interaction_estimate=est.estimate,
-                    interaction_std_error=est.std_error,
-                    interaction_statistic=est.statistic,
-                    interaction_p_value=est.p_value,
-                )
-            if test in ("permutation", "both"):
-                if not invariant:
-                    raise ValidationError(
-                        f"grouping {dim!r} changes within units; the permutation test "
-                        "permutes units' groups",
-                        fix="define the group from one base year, or use test='interaction'",
-                    )
-                if fe is not None:
-                    warnings.warn(
-                        "heterogeneity: the permutation test uses unit and time fixed effects",
-                        DidstudyWarning,
-                        stacklevel=2,
-                    )
-                _, p, valid = permutation_test(
-                    pair,
-                    y,
-                    treat,
-                    controls,
-                    inp.unit,
-                    inp.time,
-                    is_a,
-                    reps=reps,
-                    seed=seed,
-                    weights=inp.weight,
-                )
-                row.update(permutation_p_value=p, permutation_reps=valid)
-            rows.append(row)
+            rows.append(_pair_row(setup, dim, a, b, labels, fits, invariant))
     if not rows:
         raise EstimationError("heterogeneity: no pair of groups to compare")
     return HeterogeneityResult(
         models=ResultCollection(tuple(models)),
         differences=pd.DataFrame(rows),
         term=treat,
-        seed=seed if test in ("permutation", "both") else None,
+        seed=setup.seed if permute else None,
         options={"test": test, "interact": interact, "reps": reps},
     )
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The arguments of one :func:`heterogeneity` call, shared by its helpers."""
+
+    inp: PanelInput
+    y: str
+    treat: str
+    controls: tuple[str, ...]
+    test: str
+    interact: Interact
+    reps: int
+    seed: int | None
+    fe: Sequence[str] | None
+    cluster: str | Sequence[str] | None
+    vcov: Any
+    ssc: Any
+
+
+def _group_fit(setup: _Setup, dim: str, group: Any, labels: pd.Series) -> RegressionResult:
+    """The baseline TWFE on one group; a group whose treatment cannot be estimated raises."""
+    frame = setup.inp.frame.loc[(labels == group).to_numpy()]
+    try:
+        return fit_twfe(
+            setup.inp, frame, setup.y, setup.treat, setup.controls, fe=setup.fe,
+            cluster=setup.cluster, vcov=setup.vcov, ssc=setup.ssc,
+        )  # fmt: skip
+    except EstimationError as exc:
+        raise EstimationError(
+            f"heterogeneity: group {group!r} of {dim!r}: {exc.message}",
+            column=exc.column,
+            fix=f"merge group {group!r} with another one (it needs treated and comparison "
+            "units), or drop it from the grouping",
+        ) from None
+
+
+def _pair_row(
+    setup: _Setup,
+    dim: str,
+    a: Any,
+    b: Any,
+    labels: pd.Series,
+    fits: dict[Any, RegressionResult],
+    invariant: bool,
+) -> dict[str, Any]:
+    """One row of ``differences``: split estimates, interaction and permutation tests."""
+    ea, eb = fits[a].term(setup.treat).estimate, fits[b].term(setup.treat).estimate
+    row: dict[str, Any] = {
+        "dimension": dim,
+        "group_a": str(a),
+        "group_b": str(b),
+        "estimate_a": ea,
+        "estimate_b": eb,
+        "difference": ea - eb,
+        "interaction_estimate": None,
+        "interaction_std_error": None,
+        "interaction_statistic": None,
+        "interaction_p_value": None,
+        "permutation_p_value": None,
+        "permutation_reps": None,
+    }
+    needed = [setup.y, setup.treat, *setup.controls]
+    pair = setup.inp.frame.loc[labels.isin([a, b]).to_numpy()]
+    pair = pair.loc[pair[needed].notna().all(axis=1).to_numpy()]
+    is_a = (labels.loc[pair.index] == a).astype(bool)
+    if setup.test in ("interaction", "both"):
+        fit = interaction_test(
+            setup.inp, pair, setup.y, setup.treat, setup.controls, is_a,
+            interact=setup.interact, cluster=setup.cluster, vcov=setup.vcov, ssc=setup.ssc,
+        )  # fmt: skip
+        est = fit.term(f"{setup.treat}×group_a")
+        row.update(
+            interaction_estimate=est.estimate,
+            interaction_std_error=est.std_error,
+            interaction_statistic=est.statistic,
+            interaction_p_value=est.p_value,
+        )
+    if setup.test in ("permutation", "both"):
+        row.update(_permutation(setup, dim, pair, is_a, invariant))
+    return row
+
+
+def _permutation(
+    setup: _Setup, dim: str, pair: pd.DataFrame, is_a: pd.Series, invariant: bool
+) -> dict[str, Any]:
+    if not invariant:
+        raise ValidationError(
+            f"grouping {dim!r} changes within units; the permutation test permutes units' groups",
+            fix="define the group from one base year, or use test='interaction'",
+        )
+    if setup.fe is not None:
+        warnings.warn(
+            "heterogeneity: the permutation test uses unit and time fixed effects",
+            DidstudyWarning,
+            stacklevel=4,
+        )
+    _, p, valid = permutation_test(
+        pair, setup.y, setup.treat, setup.controls, setup.inp.unit, setup.inp.time, is_a,
+        reps=setup.reps, seed=setup.seed, weights=setup.inp.weight,
+    )  # fmt: skip
+    return {"permutation_p_value": p, "permutation_reps": valid}

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from didstudy.errors import ValidationError
-from didstudy.estimation._inputs import panel_input, require_columns
+from didstudy.estimation._inputs import frame_twfe, panel_input, require_columns
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.regression import RegressionResult, ResultCollection
+from didstudy.results.spec import Baseline
 
 __all__ = ["interaction_term", "mechanisms"]
 
@@ -35,11 +37,12 @@ def interaction_term(mediator: str, treat: str) -> str:
 
 def mechanisms(
     data: Any,
-    y: str,
-    treat: str,
-    mediators: Sequence[str],
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    mediators: Sequence[str] = (),
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     center: bool = False,
     unit: str | None = None,
     time: str | None = None,
@@ -64,6 +67,9 @@ def mechanisms(
         coefficient in (b) is the effect at the mean of ``M``); default ``False`` as the paper.
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time FE, clustered by unit).
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -72,7 +78,13 @@ def mechanisms(
         paper's columns (1)-(6). In (b) the reported terms start with ``treat``, ``M`` and
         ``interaction_term(M, treat)``.
     """
-    inp = panel_input(data, unit, time)
+    base = baseline_for(
+        "mechanisms", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+    inp = panel_input("mechanisms", data, unit, time, treat)
     mediators = list(mediators)
     if not mediators:
         raise ValidationError("mechanisms needs at least one mediator")
@@ -83,13 +95,11 @@ def mechanisms(
             f"mediator {clash[0]!r} is also the outcome, the treatment or a control",
             column=clash[0],
         )
-    from didstudy.estimation.twfe import twfe
-
     fe_list = list(fe) if fe is not None else inp.default_fe()
     clus = cluster if cluster is not None else inp.default_cluster()
     items: list[tuple[str, RegressionResult]] = []
     for m in mediators:
-        res_a = twfe(
+        res_a = frame_twfe(
             inp.frame,
             m,
             treat,
@@ -107,7 +117,7 @@ def mechanisms(
             frame[m] = mv
         term = interaction_term(m, treat)
         frame[term] = mv * pd.to_numeric(frame[treat]).to_numpy(dtype=np.float64)
-        res_b = twfe(
+        res_b = frame_twfe(
             frame,
             y,
             [treat, m, term],

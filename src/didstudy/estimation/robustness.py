@@ -28,10 +28,13 @@ from didstudy.errors import DidstudyWarning, EstimationError, ValidationError
 from didstudy.estimation._inputs import (
     first_treated_period,
     fit_twfe,
+    frame_twfe,
     panel_input,
     require_columns,
 )
+from didstudy.estimation.twfe import baseline_for
 from didstudy.results.regression import ResultCollection
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "anticipation",
@@ -60,10 +63,11 @@ def _winsorized_frame(
 
 def robustness_winsorized(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     columns: Sequence[str] | None = None,
     cuts: tuple[float, float] = (1.0, 99.0),
     by: str | None = None,
@@ -93,13 +97,22 @@ def robustness_winsorized(
         Column name of the result; default ``"winsorized p1/p99"``.
     fe, cluster, vcov, ssc
         As :func:`didstudy.twfe` (defaults: unit and time fixed effects, clustered by unit).
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
     ResultCollection
         One model.
     """
-    inp = panel_input(data, unit, time)
+    base = baseline_for(
+        "robustness_winsorized", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+    inp = panel_input("robustness_winsorized", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     if columns is None:
         columns = [c for c in [y, *controls] if not _is_binary(inp.frame[c])]
@@ -112,10 +125,11 @@ def robustness_winsorized(
 
 def robustness_drop(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     drop: Mapping[str, Sequence[Any]],
     column: str | None = None,
     unit: str | None = None,
@@ -135,6 +149,9 @@ def robustness_drop(
         ``"drop <label>"``.
     column
         Column the codes refer to; default the unit column.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -146,7 +163,13 @@ def robustness_drop(
     ValidationError
         None of the codes of an entry occurs in the data (a typo or a code-system mismatch).
     """
-    inp = panel_input(data, unit, time)
+    base = baseline_for(
+        "robustness_drop", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+    inp = panel_input("robustness_drop", data, unit, time, treat)
     col = column or inp.unit
     require_columns(inp.frame, [y, treat, *controls, col])
     if not drop:
@@ -184,10 +207,11 @@ def lead_term(treat: str, k: int) -> str:
 
 def anticipation(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     leads: Sequence[int] = (1,),
     name: str = "anticipation",
     unit: str | None = None,
@@ -203,12 +227,24 @@ def anticipation(
     (never-treated units: always 0); the adoption period ``g`` is the first period with
     ``treat == 1``. Under no anticipation the coefficients on ``pre_k`` are zero.
 
+    Parameters
+    ----------
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
+
     Returns
     -------
     ResultCollection
         One model whose terms include ``treat`` and ``lead_term(treat, k)`` for each ``k``.
     """
-    inp = panel_input(data, unit, time)
+    base = baseline_for(
+        "anticipation", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+    inp = panel_input("anticipation", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     leads = [int(k) for k in leads]
     if not leads or min(leads) < 1:
@@ -227,9 +263,7 @@ def anticipation(
                 fix="drop this lead, or check that adopting units are observed before adoption",
             )
         names.append(col)
-    from didstudy.estimation.twfe import twfe
-
-    res = twfe(
+    res = frame_twfe(
         frame,
         y,
         [treat, *names],
@@ -245,10 +279,11 @@ def anticipation(
 
 def concurrent_policies(
     data: Any,
-    y: str,
-    treat: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    treat: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
+    spec: Baseline | None = None,
     policies: Mapping[str, str],
     mode: ConcurrentMode = "each_and_all",
     all_name: str = "all concurrent policies",
@@ -269,6 +304,9 @@ def concurrent_policies(
     mode
         ``"each"``: one model per policy (named by its label); ``"all"``: one model with every
         policy dummy; ``"each_and_all"`` (default): both.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -276,7 +314,13 @@ def concurrent_policies(
         Models named by the policy labels and ``all_name``; the policy dummies enter as
         additional regressors next to ``treat`` and are reported.
     """
-    inp = panel_input(data, unit, time)
+    base = baseline_for(
+        "concurrent_policies", spec, y=y, treat=treat, controls=controls,
+        fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+    inp = panel_input("concurrent_policies", data, unit, time, treat)
     if not policies:
         raise ValidationError("policies is empty", fix="pass policies={'label': 'column'}")
     require_columns(inp.frame, [y, treat, *controls, *policies.values()])
@@ -287,10 +331,9 @@ def concurrent_policies(
             )
     if mode not in ("each", "all", "each_and_all"):
         raise ValidationError(f"unknown mode {mode!r}", fix="'each', 'all' or 'each_and_all'")
-    from didstudy.estimation.twfe import twfe
 
     def fit(cols: list[str]) -> Any:
-        return twfe(
+        return frame_twfe(
             inp.frame,
             y,
             [treat, *cols],

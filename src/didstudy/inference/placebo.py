@@ -19,12 +19,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from didstudy.errors import DataError, EstimationError, ValidationError
+from didstudy.data.panel import Panel, panel_for
+from didstudy.data.seed import resolve_seed
+from didstudy.errors import EstimationError, ValidationError
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
+from didstudy.estimation.twfe import baseline_for
 from didstudy.kernels.demean import DirectDemeaner, demean_method, is_balanced_two_way
 from didstudy.kernels.resample import RNG_BLOCK, DrawGenerator, run_chunks
 from didstudy.kernels.threads import kernel_threads
 from didstudy.results.placebo import PlaceboResult
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "BalancedPlaceboKernel",
@@ -293,40 +297,11 @@ def _balanced_kernel(
 
 
 def _roles(
-    data: Any, treat: str | None, unit: str | None, time: str | None, fe: Any
-) -> tuple[pd.DataFrame, str, str, str]:
-    if isinstance(data, pd.DataFrame):
-        frame = data
-        fe_list = [fe] if isinstance(fe, str) else list(fe or [])
-        unit = unit or (fe_list[0] if len(fe_list) >= 1 else None)
-        time = time or (fe_list[1] if len(fe_list) >= 2 else None)
-        if unit is None or time is None:
-            raise ValidationError(
-                "the placebo needs the unit and time columns to draw pseudo-treatments",
-                fix="pass unit='...' and time='...' (or fe=[unit, time]), or a didstudy.Panel",
-            )
-    elif hasattr(data, "frame") and hasattr(data, "unit") and hasattr(data, "time"):
-        frame = data.frame
-        unit = unit or data.unit
-        time = time or data.time
-        treat = treat or getattr(data, "treat", None)
-    else:
-        raise DataError(
-            f"data must be a didstudy Panel or a pandas DataFrame, not {type(data).__name__}"
-        )
-    if treat is None:
-        raise ValidationError("no treatment column given", fix="pass treat='<0/1 column>'")
-    assert unit is not None and time is not None
-    for col in (unit, time, treat):
-        if col not in frame.columns:
-            raise DataError(f"column {col!r} not in the data", column=col)
-    if not pd.api.types.is_numeric_dtype(frame[time]):
-        raise ValidationError(
-            "pseudo adoption periods need a numeric time column",
-            column=time,
-            fix="convert the period column to integers (e.g. years)",
-        )
-    return frame, unit, time, treat
+    data: Any, treat: str | None, unit: str | None, time: str | None
+) -> tuple[Panel, str, str, str]:
+    """The validated panel and its (unit, time, treat) through the single resolver."""
+    panel = panel_for("placebo", data, unit=unit, time=time, treat=treat)
+    return panel, panel.unit, panel.time, treat or panel.treat
 
 
 def _auto_chunk(n: int, reps: int) -> int:
@@ -335,9 +310,9 @@ def _auto_chunk(n: int, reps: int) -> int:
 
 def placebo(
     data: Any,
-    y: str,
+    y: str | None = None,
     treat: str | None = None,
-    controls: Sequence[str] = (),
+    controls: Sequence[str] | None = None,
     reps: int = 500,
     seed: int | None = None,
     mode: Mode = "units_and_timing",
@@ -348,6 +323,7 @@ def placebo(
     cluster: str | Sequence[str] | None = None,
     chunk_size: int | None = None,
     *,
+    spec: Baseline | None = None,
     weights: str | None = None,
     unit: str | None = None,
     time: str | None = None,
@@ -374,7 +350,8 @@ def placebo(
         Number of draws (default 500, as the reference study). 100,000 run in bounded memory.
     seed
         Seed of :func:`numpy.random.default_rng`; the same seed gives identical draws whatever
-        ``chunk_size`` is.
+        ``chunk_size`` is. ``None`` draws a fresh seed, recorded as ``result.seed`` (and in
+        ``results.json``): passing it again reproduces the draws (decision record 0022).
     mode
         ``"units_and_timing"`` (default; random units and random periods), ``"units"`` (random
         units, the real adoption periods shuffled over them) or ``"timing"`` (the real treated
@@ -400,6 +377,9 @@ def placebo(
         demeaned together (:class:`~didstudy.kernels.demean.DirectDemeaner` for two or more
         fixed effects, else the design's ``demean``) and fitted by
         :meth:`~didstudy.estimation.design.DemeanedDesign.fit_many`.
+    spec
+        A :class:`didstudy.Baseline` (decision record 0021); the keyword arguments of the
+        baseline model given here (not ``None``) override its fields.
 
     Returns
     -------
@@ -408,11 +388,23 @@ def placebo(
         ``|b_r| ≥ |b|`` and both one-sided) and the shares of draws beyond the real estimate.
     """
     reps = _check_options(mode, timing, reps)
-    frame, unit_col, time_col, treat_col = _roles(data, treat, unit, time, fe)
-    if isinstance(data, pd.DataFrame) and fe is None:
-        fe = [unit_col, time_col]
+    base = baseline_for(
+        "placebo", spec, required=("y",), y=y, treat=treat, controls=controls, fe=fe,
+        cluster=cluster, weights=weights, vcov=vcov, ssc=ssc,
+    )  # fmt: skip
+    y, controls = base.y or "", list(base.controls)
+    treat = base.treat[0] if base.treat else None
+    fe, cluster, weights, vcov, ssc = (
+        base.fe,
+        base.cluster,
+        base.weights,
+        base.vcov_arg,
+        base.ssc_arg,
+    )
+    panel, unit_col, time_col, treat_col = _roles(data, treat, unit, time)
+    frame = panel.frame
     design: DemeanedDesign = prepare_twfe(
-        data,
+        panel,
         y,
         controls,
         fe,
@@ -428,6 +420,7 @@ def placebo(
     sample = _Sample.of(frame.loc[design.sample], unit_col, time_col, treat_col)
     m = _pseudo_count(n_treated, mode, sample)
     span, support = _timing_support(sample, timing, timing_range)
+    seed = resolve_seed(seed)
     units, cohorts = draw_assignments(
         DrawGenerator(seed), reps, sample.n_units, m, mode, sample.real_units,
         sample.real_cohorts, timing, support,

@@ -29,6 +29,7 @@ from didstudy.kernels.vcov import (
     vcov_from_pieces,
 )
 from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.spec import Baseline
 
 __all__ = ["RegressionResult", "ResultCollection", "TermEstimate", "vcov_stats"]
 
@@ -104,6 +105,9 @@ class RegressionResult:
         What ``with_vcov`` needs (bread, meats per cluster variable, sample sizes), or None.
     ssc_convention
         The small-sample convention of ``cov``.
+    spec
+        The resolved baseline specification of the fit (:class:`~didstudy.results.spec.
+        Baseline`), when the estimator recorded it.
     """
 
     terms: tuple[str, ...]
@@ -120,6 +124,7 @@ class RegressionResult:
     depvar: str = ""
     vcov_pieces: VcovPieces | None = field(default=None, repr=False, compare=False)
     ssc_convention: SmallSampleCorrection | None = field(default=None, repr=False, compare=False)
+    spec: Baseline | None = field(default=None, compare=False)
 
     # ----- accessors -----------------------------------------------------------------------
     @property
@@ -258,8 +263,12 @@ class RegressionResult:
             **vcov_stats(est, k, self.fit_stats.get("df_resid", pieces.n_obs - k)),
             "psd_fixed": est.psd_fixed,
         }
+        spec = self.spec
+        if spec is not None:
+            spec = spec.override(**({"vcov": vcov} | ({} if ssc is None else {"ssc": ssc})))
         return replace(
             self,
+            spec=spec,
             cov=est.matrix,
             df_t=est.df_t,
             vcov_type=est.kind,

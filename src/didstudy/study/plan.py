@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from didstudy.data.seed import resolve_seed
 from didstudy.errors import SpecError
 from didstudy.study.registry import StepKind, resolve, resolve_function
 from didstudy.study.spec import STEP_RUNNER_KEYS, LoadedSpec, StepSpec, closest
@@ -64,6 +65,7 @@ class Plan:
     loaded: LoadedSpec
     steps: tuple[PlannedStep, ...]
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    seed: int | None = None
 
     @property
     def unavailable(self) -> tuple[PlannedStep, ...]:
@@ -85,8 +87,48 @@ class Plan:
         ]
 
 
+#: arguments a baseline-aware function (one with ``spec=``) needs from the step or [baseline]
+BASELINE_REQUIRED: tuple[str, ...] = ("y", "treat")
+#: kinds that read the treatment timing from the Panel and need only the outcome
+BASELINE_REQUIRED_BY_KIND: dict[str, tuple[str, ...]] = {
+    "event_study": ("y",),
+    "bacon": ("y",),
+    "placebo": ("y",),
+}
+
+
+def _required(kind: StepKind, signature: inspect.Signature, name: str) -> bool:
+    p = signature.parameters[name]
+    if p.default is inspect.Parameter.empty:
+        return True
+    needed = BASELINE_REQUIRED_BY_KIND.get(kind.kind, BASELINE_REQUIRED)
+    return "spec" in signature.parameters and name in needed and p.default is None
+
+
+def baseline_arguments(
+    loaded: LoadedSpec, step: StepSpec, kind: StepKind, function: Callable[..., Any]
+) -> dict[str, Any]:
+    """The ``[baseline]`` values an estimation step receives (those it does not give itself).
+
+    Only arguments the step's function takes are filled; render and derive steps get none.
+    """
+    if kind.role != "estimate":
+        return {}
+    parameters = inspect.signature(function).parameters
+    return {
+        key: value
+        for key, value in loaded.spec.baseline.arguments().items()
+        if key in parameters and key not in step.arguments
+    }
+
+
 def _check_arguments(
-    loaded: LoadedSpec, index: int, step: StepSpec, kind: StepKind, function: Callable[..., Any]
+    loaded: LoadedSpec,
+    index: int,
+    step: StepSpec,
+    kind: StepKind,
+    function: Callable[..., Any],
+    provided: Mapping[str, Any],
 ) -> None:
     signature = inspect.signature(function)
     parameters = {
@@ -106,13 +148,13 @@ def _check_arguments(
             fix=(f"did you mean '{near}'? " if near else "")
             + f"arguments of {kind.kind}: {', '.join(parameters)}",
         )
-    for name, p in parameters.items():
-        required = p.default is inspect.Parameter.empty
-        if required and name not in step.arguments and name not in kind.injected:
+    for name in parameters:
+        if _required(kind, signature, name) and name not in provided and name not in kind.injected:
             raise loaded.error(
                 f"step '{step.name}' (kind {kind.kind}): required argument '{name}' is missing",
                 ("steps", index),
-                fix=f"add '{name} = ...' to this [[steps]] table",
+                fix=f"add '{name} = ...' to this [[steps]] table"
+                + (" or to [baseline]" if name in BASELINE_REQUIRED else ""),
             )
 
 
@@ -134,7 +176,7 @@ def make_plan(
     """
     overrides = dict(overrides or {})
     language = lang or loaded.spec.study.lang
-    seed = loaded.spec.study.seed
+    seed = resolve_seed(loaded.spec.study.seed)
     planned: list[PlannedStep] = []
     for index, step in enumerate(loaded.spec.steps):
         if not step.enabled:
@@ -165,9 +207,9 @@ def make_plan(
                 )
             )
             continue
-        _check_arguments(loaded, index, step, kind, function)
+        arguments = {**baseline_arguments(loaded, step, kind, function), **step.arguments}
+        _check_arguments(loaded, index, step, kind, function, arguments)
         parameters = inspect.signature(function).parameters
-        arguments = dict(step.arguments)
         for key, value in overrides.items():
             if key in parameters and key != kind.data_parameter:
                 arguments[key] = value
@@ -185,4 +227,4 @@ def make_plan(
                 index, step, kind, function, target, arguments, True, "", step.title_for(language)
             )
         )
-    return Plan(loaded, tuple(planned), overrides)
+    return Plan(loaded, tuple(planned), overrides, seed)

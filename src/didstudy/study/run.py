@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, get_args
 
+import numpy as np
 import pandas as pd
 
 from didstudy.errors import DidstudyError, SpecError
@@ -159,7 +160,29 @@ def prepare(
     frame, log = apply_sample(loaded, main)
     context = Context(loaded, plan, sources, frame, log)
     check_columns(context, dry_run=True)
+    check_panel(context)
     return plan, context
+
+
+def check_panel(context: Context) -> None:
+    """The data stage of ``validate`` and ``run``: the sample as a Panel, as every step sees it.
+
+    Builds the :class:`~didstudy.data.panel.Panel` of the sample (the checks of ``didstudy
+    panel``, with its messages), requires an estimable treatment
+    (:meth:`~didstudy.data.panel.Panel.require_estimable`) and the comparison units each
+    estimation step needs, so that ``validate`` fails wherever ``run`` would at this stage.
+    """
+    origin = context.sources[context.loaded.spec.panel.data].origin
+    try:
+        context.panel().require_estimable()
+    except DidstudyError as exc:
+        if exc.file is None:
+            exc.file = origin
+            exc.args = (exc.render(),)
+        raise
+    for step in context.plan.steps:
+        if step.kind.role == "estimate" and step.available:
+            _requires_controls(context, step)
 
 
 def _as_names(value: Any) -> list[str] | None:
@@ -211,32 +234,21 @@ def check_columns(context: Context, *, dry_run: bool) -> None:
 
 
 def _requires_controls(context: Context, step: PlannedStep) -> None:
+    """Raise when the step needs comparison units the sample's Panel does not have."""
     needed = step.kind.requires_controls
     if needed is None:
         return
-    spec = context.loaded.spec.panel
-    frame = context.frame
-    if spec.cohort is not None:
-        cohort = pd.to_numeric(frame[spec.cohort], errors="coerce")
-        never = cohort.isna() | (cohort <= 0) | (cohort > frame[spec.time].max())
-    else:
-        treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0)
-        never = treated.groupby(frame[spec.unit]).transform("max") == 0
-    if not never.any() and needed == "not_yet":
-        if spec.cohort is not None:
-            first = pd.to_numeric(frame[spec.cohort], errors="coerce").groupby(frame[spec.unit])
-            n_cohorts = first.first().nunique()
-        else:
-            treated = pd.to_numeric(frame[spec.treat], errors="coerce").fillna(0) > 0
-            n_cohorts = frame[spec.time].where(treated).groupby(frame[spec.unit]).min().nunique()
-        if n_cohorts < 2:
-            raise context.loaded.error(
-                f"step '{step.name}' ({step.kind.kind}) needs untreated comparison units: there "
-                "are no never-treated units and only one adoption cohort",
-                ("steps", step.index, "kind"),
-                fix="keep never-treated units or several adoption cohorts in the sample",
-            )
-    if not never.any() and needed == "never":
+    cohorts = context.panel().unit_cohorts()
+    if (~np.isfinite(cohorts)).any():
+        return
+    if needed == "not_yet" and cohorts.nunique() < 2:
+        raise context.loaded.error(
+            f"step '{step.name}' ({step.kind.kind}) needs untreated comparison units: there "
+            "are no never-treated units and only one adoption cohort",
+            ("steps", step.index, "kind"),
+            fix="keep never-treated units or several adoption cohorts in the sample",
+        )
+    if needed == "never":
         raise context.loaded.error(
             f"step '{step.name}' ({step.kind.kind}) needs never-treated units, but every unit "
             "in the sample is treated at some point",
@@ -467,7 +479,7 @@ def results_document(context: Context, records: tuple[StepRecord, ...]) -> dict[
             "title": meta.title,
             "simulated": meta.simulated,
             "note": meta.note,
-            "seed": meta.seed,
+            "seed": context.plan.seed,
             "truth": truth,
         },
         "sample": {
@@ -501,7 +513,7 @@ def manifest_document(
         "simulated": loaded.spec.study.simulated,
         "note": loaded.spec.study.note,
         "lang": lang,
-        "seed": loaded.spec.study.seed,
+        "seed": context.plan.seed,
         "overrides": dict(context.plan.overrides),
         "inputs": {
             name: {

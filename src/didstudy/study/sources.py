@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from didstudy.data.io import read_table, suggest_columns
-from didstudy.errors import DataError, DidstudyError, SpecError
+from didstudy.data.validate import check_duplicates
+from didstudy.errors import DataError, DidstudyError, SpecError, ValidationError
 from didstudy.study.expr import evaluate
 from didstudy.study.spec import DataSource, LoadedSpec, closest
 
@@ -214,17 +215,13 @@ def check_panel_columns(loaded: LoadedSpec, frame: pd.DataFrame, origin: str | N
                 fix=f"make '{column}' numeric ("
                 + ("0/1)" if role == "treat" else "first treated year, 0 = never)"),
             )
-    duplicated = frame.duplicated(subset=[panel.unit, panel.time], keep=False)
-    if duplicated.any():
-        rows = [int(i) + 2 for i in frame.index[duplicated][:10]]
-        raise DataError(
-            f"{int(duplicated.sum())} rows share a ({panel.unit}, {panel.time}) pair: the panel "
-            "needs one row per unit and period (file rows counted with the header as row 1)",
-            file=origin,
-            column=f"{panel.unit}, {panel.time}",
-            rows=rows,
-            fix="remove or aggregate the duplicate rows before running the study",
-        )
+    try:  # the Panel's own check and message, with rows counted as file lines
+        check_duplicates(frame.set_axis(frame.index + 2), panel.unit, panel.time)
+    except ValidationError as exc:
+        exc.file = origin
+        exc.fix = (exc.fix or "") + " (file rows counted with the header as row 1)"
+        exc.args = (exc.render(),)
+        raise
 
 
 def apply_sample(loaded: LoadedSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[SampleLog]]:

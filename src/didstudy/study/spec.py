@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from didstudy.errors import SpecError
 
 __all__ = [
+    "BaselineSpec",
     "DataSource",
     "PanelSpec",
     "SampleSpec",
@@ -65,11 +66,16 @@ class PageOptions(_Strict):
 
 
 class StudyMeta(_Strict):
-    """``[study]``: title, language, seed and whether the data are simulated."""
+    """``[study]``: title, language, seed and whether the data are simulated.
+
+    ``seed`` drives every step that takes one: each such step receives the study seed itself
+    unless it sets its own. Without a seed the run draws one (decision record 0022) and records
+    it in ``results.json`` and ``manifest.json``; writing it here reproduces the run.
+    """
 
     title: str = "didstudy study"
     lang: Lang = "en"
-    seed: int = 0
+    seed: int | None = None
     simulated: bool = False
     note: str = ""
     formats: tuple[TableFormat, ...] = ("md", "csv", "tex", "xlsx", "docx")
@@ -119,6 +125,29 @@ class PanelSpec(_Strict):
                 f"{_FIX_MARK}remove one of the two keys from [panel]"
             )
         return self
+
+
+class BaselineSpec(_Strict):
+    """``[baseline]``: the baseline model, written once (decision record 0021).
+
+    Every estimation step whose function takes one of these arguments and does not give it
+    itself receives the baseline's value; a step overrides only what differs (e.g.
+    ``controls = []`` for a decomposition without controls). The fields are those of
+    :class:`didstudy.Baseline`.
+    """
+
+    y: str | None = None
+    treat: str | list[str] | None = None
+    controls: list[str] | None = None
+    fe: str | list[str] | None = None
+    cluster: str | list[str] | None = None
+    vcov: str | dict[str, str | list[str]] | None = None
+    ssc: str | dict[str, str | bool | int] | None = None
+    weights: str | None = None
+
+    def arguments(self) -> dict[str, Any]:
+        """The fields that are set, as step keyword arguments."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
 class VariableSpec(_Strict):
@@ -192,6 +221,7 @@ class StudySpec(_Strict):
     study: StudyMeta = Field(default_factory=StudyMeta)
     data: dict[str, DataSource]
     panel: PanelSpec
+    baseline: BaselineSpec = Field(default_factory=BaselineSpec)
     variables: dict[str, VariableSpec] = Field(default_factory=dict)
     sample: SampleSpec = Field(default_factory=SampleSpec)
     steps: list[StepSpec] = Field(default_factory=list)
@@ -278,6 +308,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "study": StudyMeta,
     "data": DataSource,
     "panel": PanelSpec,
+    "baseline": BaselineSpec,
     "variables": VariableSpec,
     "sample": SampleSpec,
 }
