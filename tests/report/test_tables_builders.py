@@ -323,8 +323,9 @@ def test_placebo_table_shares_by_hand() -> None:
         ["SD of placebo estimates", f"{np.std([-0.03, -0.01, 0, 0.01, 0.02], ddof=1):.4f}"],
         ["50% quantile", "0.0000"],
         ["Actual estimate", "-0.0200"],
-        ["Share with |placebo| ≥ |actual|", "0.4000"],  # -0.03 and 0.02
-        ["Share with placebo ≤ actual", "0.2000"],  # -0.03
+        ["Randomisation p (two-sided, (k+1)/(R+1))", "0.500"],  # (1 + 2) / (1 + 5)
+        ["Share with |placebo| ≥ |actual| (k/R)", "0.400"],  # -0.03 and 0.02
+        ["Share with placebo ≤ actual", "0.200"],  # -0.03
         ["Share of placebo p-values < 0.10", "0.4000"],  # 0.01 and 0.08
     ]
     zh = placebo_table(np.array([0.1, -0.1]), actual=0.05, lang="zh", quantiles=())
@@ -393,7 +394,8 @@ class _Placebo:
 def test_result_objects_feed_the_other_tables() -> None:
     grid = placebo_table(_Placebo(), quantiles=()).grid()
     assert grid[4] == ["Actual estimate", "-0.0200"]
-    assert grid[5] == ["Share with |placebo| ≥ |actual|", "0.5000"]  # -0.03 and 0.02
+    assert grid[5] == ["Randomisation p (two-sided, (k+1)/(R+1))", "0.600"]  # (1 + 2) / (1 + 4)
+    assert grid[6] == ["Share with |placebo| ≥ |actual| (k/R)", "0.500"]  # -0.03 and 0.02
     with pytest.raises(DataError, match="actual estimate"):
         placebo_table(pd.DataFrame({"estimate": [1.0]}))
     assert bacon_type_key("Later vs Always Treated") == "always_vs_timing"
@@ -448,7 +450,7 @@ def test_heterogeneity_groups_and_difference_rows_like_table_6() -> None:
     ]
     rows = [[(c.text, c.colspan) for c in r.cells] for r in table.body]
     assert rows[2] == [("组间系数差异检验 p 值（交互项）", 1), ("0.012", 2), ("0.500", 2)]
-    assert rows[3] == [("组间系数差异检验 p 值（费舍尔组合检验）", 1), ("0.020", 2), ("", 2)]
+    assert rows[3] == [("组间系数差异检验 p 值（Fisher 置换检验，k/R）", 1), ("0.020", 2), ("", 2)]
     assert rows[4] == [("样本", 1), ("A", 1), ("B", 1), ("C", 1), ("D", 1)]
     assert rows[5] == [("样本量", 1), ("5480", 1), ("15480", 1), ("5480", 1), ("15480", 1)]
     with pytest.raises(DataError, match="extra row 'x' has 1 values"):

@@ -13,15 +13,12 @@ from pathlib import Path
 import pytest
 
 from didstudy.report.tables import bacon_table, regression_table, table_to_latex
+from didstudy.report.tables.to_latex import latex_preamble
 from tests.report.fixtures.results import COLUMN_1, COLUMN_2
 from tests.report.test_tables_builders import _Heterogeneity
 
 TEX_TIMEOUT_S = 180  # XeLaTeX loads CJK fonts on first use
 
-PREAMBLE = {
-    "en": "\\documentclass{article}\n\\usepackage{booktabs,threeparttable}\n",
-    "zh": "\\documentclass{article}\n\\usepackage{ctex}\n\\usepackage{booktabs,threeparttable}\n",
-}
 ENGINE = {"en": "pdflatex", "zh": "xelatex"}
 
 
@@ -35,7 +32,8 @@ def _kpsewhich(name: str) -> bool:
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_latex_tables_compile(tmp_path: Path, lang: str) -> None:
     engine = shutil.which(ENGINE[lang])
-    needed = ["booktabs.sty", "threeparttable.sty"] + (["ctex.sty"] if lang == "zh" else [])
+    needed = ["booktabs.sty", "threeparttable.sty", "geometry.sty", "rotating.sty"]
+    needed += ["ctex.sty"] if lang == "zh" else []
     missing = [n for n in needed if not _kpsewhich(n)]
     if engine is None or missing:
         reason = f"{ENGINE[lang]} or {', '.join(missing) or 'TeX packages'} not installed"
@@ -61,7 +59,7 @@ def test_latex_tables_compile(tmp_path: Path, lang: str) -> None:
         ),
     ]
     body = "\n".join(table_to_latex(t) for t in tables)
-    source = PREAMBLE[lang] + "\\begin{document}\n" + body + "\\end{document}\n"
+    source = latex_preamble(lang) + "\\begin{document}\n" + body + "\\end{document}\n"
     (tmp_path / "tables.tex").write_text(source, encoding="utf-8")
     result = subprocess.run(
         [engine, "-interaction=nonstopmode", "-halt-on-error", "tables.tex"],

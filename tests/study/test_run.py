@@ -53,7 +53,7 @@ def test_demo_end_to_end_deterministic_and_cached(tmp_path: Path) -> None:
         assert {f"{stem}.{ext}" for ext in ("md", "csv", "tex", "xlsx", "docx")} <= tables
     figures = {p.name for p in (out / "figures").iterdir()}
     for stem in (
-        "figure1_event_study", "figure2_placebo", "figure_dagum", "figure_rollout",
+        "figure1_event_study", "figure2_placebo", "figure_dagum", "figure_timing",
         "figure1b_cs_event_study",
     ):  # fmt: skip
         assert {f"{stem}.png", f"{stem}.svg"} <= figures
@@ -203,10 +203,10 @@ def test_missing_office_writer_skips_that_format_with_a_warning(
 
     original = tables.write_table
 
-    def no_word(table: object, stem: Path, formats: tuple[str, ...]) -> object:
+    def no_word(table: object, stem: Path, formats: tuple[str, ...], **options: object) -> object:
         if "docx" in formats:
             raise MissingDependencyError("python-docx", "office", "Word output")
-        return original(table, stem, formats=formats)  # type: ignore[arg-type]
+        return original(table, stem, formats=formats, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tables, "write_table", no_word)
     study = _write(

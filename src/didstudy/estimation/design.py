@@ -274,6 +274,7 @@ class DemeanedDesign:
         stats: dict[str, Any] = {
             "r2": r2,
             "r2_within": r2_within,
+            "mean_y": self.y_mean,
             "adj_r2": adj_r2,
             **vcov_stats(est, k, n - k_full),
             "fixed_effects": list(self.fe_names),

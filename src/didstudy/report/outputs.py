@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from didstudy.errors import DidstudyWarning, MissingDependencyError, SpecError
+from didstudy.report.statistics import statistic_text
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -39,11 +40,6 @@ SIMULATED_NOTE = {
 }
 SIMULATED_MARK = {"zh": "模拟数据 SIMULATED DATA", "en": "SIMULATED DATA"}
 
-_TEST_NAMES = {
-    "en": (("interaction_p_value", "Chow"), ("permutation_p_value", "Fisher")),
-    "zh": (("interaction_p_value", "交互项检验"), ("permutation_p_value", "Fisher 置换检验")),
-}
-
 
 def difference_notes(
     frames: Sequence[pd.DataFrame], labels: Mapping[str, str], lang: str
@@ -63,14 +59,15 @@ def difference_notes(
     Returns
     -------
     list of str
-        ``"Tests of the group differences: size (big − small = 0.0100; Chow p = 0.040)."``
+        ``"Tests of the group differences: size (big − small = 0.0100; Interaction test p =
+        0.040)."`` (test names from :mod:`didstudy.report.statistics`)
 
     Examples
     --------
     >>> frame = pd.DataFrame({"dimension": ["size"], "group_a": ["big"], "group_b": ["small"],
     ...                       "difference": [0.01], "interaction_p_value": [0.04]})
     >>> difference_notes([frame], {}, "en")
-    ['Tests of the group differences: size (big − small = 0.0100; Chow p = 0.040).']
+    ['Tests of the group differences: size (big − small = 0.0100; Interaction test p = 0.040).']
     """
     zh = lang == "zh"
 
@@ -84,8 +81,8 @@ def difference_notes(
         parts = []
         for row in frame.to_dict(orient="records"):
             p_values = [
-                f"{name} p = {row[key]:.3f}"
-                for key, name in _TEST_NAMES["zh" if zh else "en"]
+                statistic_text(key, row[key], lang)
+                for key in ("interaction_p_value", "permutation_p_value")
                 if isinstance(row.get(key), float) and row[key] == row[key]
             ]
             dimension, a, b = label(row["dimension"]), label(row["group_a"]), label(row["group_b"])
@@ -100,7 +97,12 @@ def difference_notes(
 
 
 def mark_simulated(figure: Any, lang: str) -> None:
-    """Stamp a matplotlib figure as simulated (bottom right corner)."""
+    """Stamp a matplotlib figure as simulated (bottom right corner); in English when no CJK font
+    exists (the figure itself fell back to English then: no glyph may print as a box)."""
+    from didstudy.report.figures import _style
+
+    if lang == "zh" and _style.find_cjk_font() is None:
+        lang = "en"
     figure.text(
         0.995, 0.005, SIMULATED_MARK.get(lang, SIMULATED_MARK["en"]),
         ha="right", va="bottom", fontsize=7, color="#a33",
@@ -108,10 +110,11 @@ def mark_simulated(figure: Any, lang: str) -> None:
 
 
 def write_table_files(
-    table: Any, stage: Path, stem: str, formats: Sequence[str]
+    table: Any, stage: Path, stem: str, formats: Sequence[str], page: Any = None
 ) -> tuple[tuple[str, ...], str]:
     """Write ``table`` in every format under ``stage/tables``; a format whose optional writer is
-    missing is skipped with a warning.
+    missing is skipped with a warning. LaTeX and Word are fitted to ``page`` (a
+    :class:`~didstudy.report.tables.layout.PageSpec`; default by the table's language).
 
     Returns
     -------
@@ -123,7 +126,7 @@ def write_table_files(
     written: list[str] = []
     for fmt in formats:
         try:
-            paths = write_table(table, stage / "tables" / stem, formats=(fmt,))
+            paths = write_table(table, stage / "tables" / stem, formats=(fmt,), page=page)
         except MissingDependencyError as exc:
             warnings.warn(
                 f"table format '{fmt}' skipped: {exc.message} ({exc.fix})",
@@ -151,9 +154,10 @@ def figure_object(output: Any) -> Any:
 
 
 def write_figure_files(
-    output: Any, stage: Path, stem: str, title: str
+    output: Any, stage: Path, stem: str, title: str, formats: Sequence[str] = FIGURE_FORMATS
 ) -> tuple[tuple[str, ...], str]:
-    """Save a figure as PNG and SVG under ``stage/figures`` and close it.
+    """Save a figure in ``formats`` (png, svg, pdf; the PNG always, the report embeds it) under
+    ``stage/figures`` and close it.
 
     Returns
     -------
@@ -163,7 +167,9 @@ def write_figure_files(
     from didstudy.report.figures.save import save_figure
 
     figure = figure_object(output)
-    paths = save_figure(figure, stage / "figures" / stem, formats=FIGURE_FORMATS)
+    paths = save_figure(
+        figure, stage / "figures" / stem, formats=tuple(dict.fromkeys(("png", *formats)))
+    )
     files = tuple(str(Path(p).relative_to(stage)) for p in paths)
     png = next((Path(p) for p in paths if str(p).endswith(".png")), None)
     body = ""

@@ -299,6 +299,12 @@ REGISTRY: dict[str, StepKind] = dict(
             column_parameters=frozenset(),
         ),
         _k(
+            "treatment_timing_figure", "render",
+            "treatment timing (cohorts by period, never treated collapsed, cohort sizes)",
+            "didstudy.report.figures.timing:treatment_timing_figure",
+            output="figure", column_parameters=frozenset(),
+        ),
+        _k(
             "rollout_figure", "render", "treatment roll-out (units treated by period)",
             "didstudy.report.figures.rollout:rollout_figure",
             "didstudy.report.figures.rollout:plot_rollout",

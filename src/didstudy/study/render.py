@@ -232,13 +232,15 @@ def render_step(context: Context, step: PlannedStep, stage: Path, lang: str) -> 
         if simulated and hasattr(output, "with_notes"):
             output = output.with_notes(SIMULATED_NOTE[lang])
         formats = context.loaded.spec.study.formats
-        files, body = write_table_files(output, stage, stem, formats)
+        files, body = write_table_files(output, stage, stem, formats, page=_page(context, output))
         title = str(getattr(output, "title", stem))
         return Artifact("table", step.name, title, files, body, output)
     if simulated:
         mark_simulated(figure_object(output), lang)
     title = step.title or step.name
-    files, body = write_figure_files(output, stage, stem, title)
+    files, body = write_figure_files(
+        output, stage, stem, title, formats=context.loaded.spec.study.figure_formats
+    )
     return Artifact("figure", step.name, title, files, body)
 
 
@@ -266,6 +268,21 @@ def _difference_notes(context: Context, step: PlannedStep, lang: str) -> list[st
         if isinstance(frame, pd.DataFrame):
             frames.append(frame)
     return difference_notes(frames, _labels(context, lang), lang)
+
+
+def _page(context: Context, table: Any) -> Any:
+    """The study's ``[study.page]`` as a :class:`~didstudy.report.tables.layout.PageSpec`."""
+    from didstudy.report.tables.layout import PageSpec, default_page
+
+    options = context.loaded.spec.study.page
+    base = default_page(str(getattr(table, "lang", "en")))
+    return PageSpec(
+        options.paper or base.paper,
+        landscape=options.landscape,
+        margin_mm=options.margin_mm,
+        font_pt=options.font_size or base.font_pt,
+        fit=options.fit,
+    )
 
 
 def _sample_facts(context: Context) -> dict[str, Any]:

@@ -387,8 +387,9 @@ def _render_key(context: Context, step: PlannedStep, lang: str) -> str:
     study's labels and formats, and the data when the function receives the data."""
     # the step's name and title name its files and caption: two otherwise identical render steps
     # must not share an entry (the second would write the first one's files)
+    study = context.loaded.spec.study
     parts = [step.name, repr(step.spec.title), lang, repr(context.loaded.spec.variables),
-             repr(context.loaded.spec.study.formats)]  # fmt: skip
+             repr(study.formats), repr(study.figure_formats), repr(study.page)]  # fmt: skip
     for name in sorted(_referenced_steps(step)):
         parts.append(f"{name}={context.result_keys.get(name, '')}")
     if step.kind.data_parameter is not None:

@@ -39,6 +39,7 @@ __all__ = [
 
 Lang = Literal["zh", "en"]
 TableFormat = Literal["md", "csv", "tex", "xlsx", "docx", "html"]
+FigureFormat = Literal["png", "svg", "pdf"]
 _FIX_MARK = " || fix: "
 STEP_RUNNER_KEYS: frozenset[str] = frozenset(
     {"kind", "name", "data", "into", "title", "enabled", "args"}
@@ -47,6 +48,21 @@ STEP_RUNNER_KEYS: frozenset[str] = frozenset(
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PageOptions(_Strict):
+    """``[study.page]``: the page tables are set on (``didstudy.report.tables.layout``).
+
+    ``paper`` defaults to A4 for Chinese studies and Letter for English ones; ``font_size`` to
+    10.5 pt (五号) for Chinese and 10 pt for English; ``fit`` is ``auto`` (wrap long labels,
+    shrink, split into panels, resize), ``shrink``, ``split``, ``resize`` or ``none``.
+    """
+
+    paper: Literal["a4", "letter"] | None = None
+    landscape: bool = False
+    font_size: float | None = Field(default=None, ge=8, le=14)
+    margin_mm: float = Field(default=25.0, ge=5, le=60)
+    fit: Literal["auto", "shrink", "split", "resize", "none"] = "auto"
 
 
 class StudyMeta(_Strict):
@@ -66,6 +82,8 @@ class StudyMeta(_Strict):
     note: str = ""
     formats: tuple[TableFormat, ...] = ("md", "csv", "tex", "xlsx", "docx")
     sensitivity: bool = True
+    figure_formats: tuple[FigureFormat, ...] = ("png", "svg")
+    page: PageOptions = Field(default_factory=PageOptions)
 
 
 class DataSource(_Strict):

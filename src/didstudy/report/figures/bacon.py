@@ -8,7 +8,11 @@ from typing import Any
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
 from didstudy.report.figures.event_study import pick_labels
+from didstudy.report.figures.overlap import place_clear
 from didstudy.report.figures.save import save_figure
+from didstudy.report.labels import text as label_text
+from didstudy.report.statistics import format_statistic, statistic_label
+from didstudy.report.tables.bacon import bacon_type_key
 from didstudy.results.bacon import (
     BETWEEN_TIMING,
     EARLIER_VS_LATER,
@@ -25,27 +29,27 @@ BACON_LABELS: dict[str, dict[str, str]] = {
         "title": "Goodman-Bacon decomposition",
         "xlabel": "Weight",
         "ylabel": "2×2 DiD estimate",
-        "twfe": "TWFE estimate = {value:.4f}",
-        EARLIER_VS_LATER: "Earlier vs later treated",
-        LATER_VS_EARLIER: "Later vs earlier treated",
-        TREATED_VS_NEVER: "Treated vs never treated",
-        LATER_VS_ALWAYS: "Later vs always treated",
-        BETWEEN_TIMING: "Timing groups (between)",
+        "twfe": statistic_label("twfe_estimate", "en") + " = {value}",
         "within": "Within term: estimate {estimate:.4f}, weight {weight:.3f}",
     },
     "zh": {
         "title": "Goodman-Bacon 分解",
         "xlabel": "权重",
         "ylabel": "2×2 双重差分估计值",
-        "twfe": "双向固定效应估计值 = {value:.4f}",
-        EARLIER_VS_LATER: "先处理组 vs 后处理组",
-        LATER_VS_EARLIER: "后处理组 vs 先处理组",
-        TREATED_VS_NEVER: "处理组 vs 从未处理组",
-        LATER_VS_ALWAYS: "后处理组 vs 始终处理组",
-        BETWEEN_TIMING: "处理时点组之间",
+        "twfe": statistic_label("twfe_estimate", "zh") + " = {value}",
         "within": "组内项：估计值 {estimate:.4f}，权重 {weight:.3f}",
     },
 }
+# the comparison types carry the Bacon table's names (one term in table and figure)
+for _lang, _labels in BACON_LABELS.items():
+    for _kind in (
+        EARLIER_VS_LATER,
+        LATER_VS_EARLIER,
+        TREATED_VS_NEVER,
+        LATER_VS_ALWAYS,
+        BETWEEN_TIMING,
+    ):
+        _labels[_kind] = label_text(f"bacon_{bacon_type_key(_kind)}", _lang)
 
 _STYLE: dict[str, tuple[str, str]] = {
     EARLIER_VS_LATER: ("o", "#0072B2"),
@@ -114,7 +118,7 @@ def bacon_figure(
             color="#D55E00",
             linestyle="--",
             linewidth=1.2,
-            label=text["twfe"].format(value=result.estimate),
+            label=text["twfe"].format(value=format_statistic("twfe_estimate", result.estimate)),
             zorder=2,
         )
         ax.axhline(0.0, color="#888888", linewidth=0.6, zorder=1)
@@ -134,4 +138,5 @@ def bacon_figure(
             )
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
+        place_clear(fig)  # legend and notes where nothing is drawn
     return fig

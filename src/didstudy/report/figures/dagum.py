@@ -68,8 +68,10 @@ def dagum_figure(
     kind: Literal["lines", "shares", "both"] = "both",
     title: str | None = None,
     time_label: str | None = None,
+    figsize: tuple[float, float] | None = None,
 ) -> Any:
-    """Plot the Dagum decomposition over time.
+    """Plot the Dagum decomposition over time (``figsize`` default: 6.4 in wide, 4 in per
+    panel; with ``kind="both"`` the panels are stacked).
 
     Parameters
     ----------
@@ -99,8 +101,10 @@ def dagum_figure(
     time = frame["time"].to_numpy()
     with figure_style(lang) as code:
         panels = 2 if kind == "both" else 1
-        fig = styled_figure(code, figsize=(6.4 * panels if panels == 2 else 6.4, 4.0))
-        axes = fig.subplots(1, panels, squeeze=False)[0]
+        # panels stacked: a journal page is 7.5 in wide at most (double column)
+        size = figsize if figsize is not None else (6.4, 4.0 * panels)
+        fig = styled_figure(code, figsize=size)
+        axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
         xlabel = time_label if time_label is not None else text("year", code)
         k = 0
         if kind in ("lines", "both"):

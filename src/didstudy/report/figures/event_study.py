@@ -10,7 +10,9 @@ import numpy as np
 from didstudy.errors import DataError
 from didstudy.kernels.distributions import t_ppf
 from didstudy.report.figures._style import figure_style, styled_figure
+from didstudy.report.figures.overlap import place_clear
 from didstudy.report.figures.save import save_figure
+from didstudy.report.statistics import format_statistic
 from didstudy.results.event_study import EventStudyResult
 
 __all__ = ["EVENT_STUDY_LABELS", "event_study_figure", "pick_labels", "save_figure"]
@@ -23,7 +25,7 @@ EVENT_STUDY_LABELS: dict[str, dict[str, str]] = {
         "estimate": "Estimate",
         "ci": "{level}% confidence interval",
         "base": "Base period",
-        "pretrend": "Pre-trend test: F = {f:.2f}, p = {p:.3f}",
+        "pretrend": "Pre-trend test: F = {f}, p = {p}",
     },
     "zh": {
         "title": "平行趋势检验",
@@ -32,7 +34,7 @@ EVENT_STUDY_LABELS: dict[str, dict[str, str]] = {
         "estimate": "估计系数",
         "ci": "{level}% 置信区间",
         "base": "基期",
-        "pretrend": "事前趋势联合检验：F = {f:.2f}，p = {p:.3f}",
+        "pretrend": "事前趋势联合检验：F = {f}，p = {p}",
     },
 }
 
@@ -155,7 +157,10 @@ def event_study_figure(
             ax.text(
                 0.02,
                 0.97,
-                text["pretrend"].format(f=result.pretrend.f, p=result.pretrend.p_f),
+                text["pretrend"].format(
+                    f=format_statistic("pretrend_f", result.pretrend.f),
+                    p=format_statistic("pretrend_p_f", result.pretrend.p_f),
+                ),
                 transform=ax.transAxes,
                 va="top",
                 ha="left",
@@ -167,4 +172,5 @@ def event_study_figure(
             fig.tight_layout(rect=(0.0, 0.06, 1.0, 1.0))
         else:
             fig.tight_layout()
+        place_clear(fig)  # legend and notes where nothing is drawn
     return fig

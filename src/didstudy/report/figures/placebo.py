@@ -10,7 +10,9 @@ import numpy as np
 from didstudy.errors import DataError
 from didstudy.report.figures._style import figure_style, styled_figure
 from didstudy.report.figures.event_study import pick_labels
+from didstudy.report.figures.overlap import place_clear
 from didstudy.report.figures.save import save_figure
+from didstudy.report.statistics import format_statistic, statistic_label
 from didstudy.results.placebo import PlaceboResult
 
 __all__ = ["PLACEBO_LABELS", "placebo_figure", "save_figure"]
@@ -24,9 +26,9 @@ PLACEBO_LABELS: dict[str, dict[str, str]] = {
         "kde": "Kernel density",
         "histogram": "Histogram",
         "points": "p-value of each draw",
-        "actual": "Actual estimate = {value:.4f}",
+        "actual": statistic_label("estimate", "en") + " = {value}",
         "threshold": "p = {p:g}",
-        "note": "Randomisation p (two-sided) = {p:.3f}",
+        "note": statistic_label("p_two_sided", "en") + " = {p}",
     },
     "zh": {
         "title": "安慰剂检验（{reps} 次抽样）",
@@ -36,9 +38,9 @@ PLACEBO_LABELS: dict[str, dict[str, str]] = {
         "kde": "核密度曲线",
         "histogram": "直方图",
         "points": "各次抽样的 p 值",
-        "actual": "真实估计系数 = {value:.4f}",
+        "actual": statistic_label("estimate", "zh") + " = {value}",
         "threshold": "p = {p:g}",
-        "note": "随机化推断 p 值（双侧）= {p:.3f}",
+        "note": statistic_label("p_two_sided", "zh") + " = {p}",
     },
 }
 
@@ -120,7 +122,7 @@ def placebo_figure(
             color="#D55E00",
             linestyle="--",
             linewidth=1.4,
-            label=text["actual"].format(value=result.estimate),
+            label=text["actual"].format(value=format_statistic("estimate", result.estimate)),
             zorder=3,
         )
         ax.set_xlabel(text["xlabel"])
@@ -159,11 +161,12 @@ def placebo_figure(
         ax.text(
             0.98,
             0.97,
-            text["note"].format(p=result.p_two_sided),
+            text["note"].format(p=format_statistic("p_two_sided", result.p_two_sided)),
             transform=ax.transAxes,
             ha="right",
             va="top",
             fontsize=8,
         )
         fig.tight_layout()
+        place_clear(fig)  # legend and notes where nothing is drawn
     return fig

@@ -96,8 +96,8 @@ def variable_label(name: str, lang: str, labels: Mapping[str, str] | None = None
     """The display label of a variable or regression term.
 
     Order of precedence: the user's ``labels``; the intercept (``常数项`` / ``Constant``);
-    built-in names (``city`` -> ``城市``); for an interaction ``a:b`` the labels of its parts
-    joined with ``×``; otherwise the name itself.
+    built-in names (``city`` -> ``城市``); for an interaction ``a:b`` or ``a×b`` the labels of
+    its parts joined with ``×``; otherwise the name itself.
     """
     code = normalize_lang(lang)
     if labels and name in labels:
@@ -107,6 +107,7 @@ def variable_label(name: str, lang: str, labels: Mapping[str, str] | None = None
     builtin = _VARIABLES[code].get(name)
     if builtin is not None:
         return builtin
-    if ":" in name:
-        return " × ".join(variable_label(part, code, labels) for part in name.split(":"))
+    for sep in (":", "×"):  # interactions: a:b (formulas) and a×b (didstudy's own terms)
+        if sep in name:
+            return " × ".join(variable_label(part, code, labels) for part in name.split(sep))
     return name

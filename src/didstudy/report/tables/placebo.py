@@ -10,8 +10,10 @@ import pandas as pd
 
 from didstudy.errors import DataError
 from didstudy.report.labels import normalize_lang, text, title
+from didstudy.report.statistics import format_statistic, statistic_label
 from didstudy.report.tables.format import fmt_count, fmt_number
 from didstudy.report.tables.model import Row, Table
+from didstudy.results.placebo import randomization_p_values
 
 __all__ = ["placebo_table"]
 
@@ -55,9 +57,11 @@ def placebo_table(
     """Summary of a placebo test (reference study Figure 2 in numbers).
 
     Rows: number of draws, mean and SD of the placebo estimates, their quantiles, the actual
-    estimate, the share of draws with ``|placebo| >= |actual|`` (two-sided randomisation
-    p-value), the share with ``placebo <= actual`` and, if p-values are given, the share of
-    placebo p-values below 0.10.
+    estimate, the two-sided randomisation p-value ``(k+1)/(R+1)``, the plain share ``k/R`` of
+    draws with ``|placebo| >= |actual|``, the share with ``placebo <= actual`` and, if p-values
+    are given, the share of placebo p-values below 0.10. The p-value and shares are named and
+    printed as :mod:`didstudy.report.statistics` defines them (the placebo figure uses the
+    same definitions).
 
     Parameters
     ----------
@@ -104,13 +108,9 @@ def placebo_table(
             (text("placebo_q", code, q=f"{q:g}"), fmt_number(np.percentile(estimates, q), digits))
         )
     rows.append((text("placebo_actual", code), fmt_number(actual, digits)))
-    rows.append(
-        (
-            text("placebo_share_two", code),
-            fmt_number(np.mean(np.abs(estimates) >= abs(actual)), digits),
-        )
-    )
-    rows.append((text("placebo_share_low", code), fmt_number(np.mean(estimates <= actual), digits)))
+    p = randomization_p_values(estimates, actual)
+    for key in ("p_two_sided", "share_beyond", "share_below"):
+        rows.append((statistic_label(key, code), format_statistic(key, p[key])))
     if p_values is not None:
         rows.append((text("placebo_share_p10", code), fmt_number(np.mean(p_values < 0.10), digits)))
     body = tuple(

@@ -32,12 +32,21 @@ from didstudy.report.tables._common import (
 )
 from didstudy.report.tables.format import DEFAULT_STARS, Stars, fmt_count, fmt_number, is_missing
 from didstudy.report.tables.model import Cell, Row, Table
+from didstudy.report.tables.options import (
+    TableOptions,
+    apply_table_options,
+    mechanism_columns,
+    stars_of,
+    table_options,
+)
 
 __all__ = ["StatisticKind", "regression_table"]
 
 StatisticKind = Literal["se", "t", "p", "ci", "none"]
 
 _COUNT_STATS = frozenset({"nobs", "n_clusters", "n_units", "n_periods", "n_treated"})
+# default rows left out when no column has them (results that do not report the mean of y)
+_OPTIONAL_STATS = frozenset({"mean_y"})
 _FE_KEYS = ("fixed_effects", "fe")
 
 
@@ -287,9 +296,9 @@ def regression_table(
     show_controls: bool = True,
     controls_row: bool | Sequence[bool] | None = None,
     fixed_effects: Mapping[str, bool | Sequence[bool]] | None = None,
-    stats: Sequence[str] = ("nobs", "r2"),
+    stats: Sequence[str] = ("nobs", "r2", "mean_y"),
     statistic: StatisticKind = "se",
-    stars: Stars = DEFAULT_STARS,
+    stars: Stars | Sequence[float] = DEFAULT_STARS,
     digits: int = 3,
     stat_digits: int = 3,
     thousands: str | None = None,
@@ -298,6 +307,7 @@ def regression_table(
     extra_rows: Sequence[tuple[str, Sequence[Any]]] = (),
     note: str | None = None,
     notes: Sequence[str] = (),
+    options: TableOptions | Mapping[str, Any] | None = None,
 ) -> Table:
     """Build a regression table: one column per result, coefficients over standard errors.
 
@@ -342,7 +352,8 @@ def regression_table(
         Default: read ``fixed_effects``/``fe`` from each result's ``stats()`` or ``to_dict()``
         (a list of names or ``"city+year"``); no rows when no result reports them.
     stats
-        Keys of ``stats()`` printed at the bottom: ``nobs``, ``r2``, ``r2_within``,
+        Keys of ``stats()`` printed at the bottom (default: observations, R², the mean of the
+        dependent variable ``mean_y`` when the results report it): ``nobs``, ``r2``, ``r2_within``,
         ``adj_r2``, ``n_clusters`` (labelled) or any other key (printed as is).
     statistic
         Below each coefficient: ``"se"`` (default), ``"t"``, ``"p"`` (brackets), ``"ci"``
@@ -369,6 +380,16 @@ def regression_table(
         ``""`` drops it.
     notes
         Further notes, printed after the first one.
+    options
+        esttab/modelsummary options applied to the finished table: ``rename``, ``order``,
+        ``keep``, ``drop`` (by term name or printed label), ``indicate`` and ``extra`` rows,
+        column ``groups`` and ``notes`` (:class:`~didstudy.report.tables.options.TableOptions`,
+        or the same keys as a mapping, as in a study file's ``options = { ... }``).
+
+    Models from different estimators sit side by side as long as each implements the results
+    protocol (``tidy()``, ``stats()``); ``stars`` may be a list of thresholds
+    (``[0.01, 0.05, 0.1]``), ``statistic`` picks SE, t, p or CI per table; mechanism models
+    named ``"<M> (a)"``/``"<y> (b: <M>)"`` get a labelled column group per mediator.
 
     Returns
     -------
@@ -395,7 +416,13 @@ def regression_table(
     if differences is not None and groups is None:
         names, derived = _split_models(full_names, None)
         groups = _labelled(derived, code, labels)
+    if groups is None and differences is None:
+        mechanism = mechanism_columns(names, code, labels)  # "<M> (a)", "<y> (b: <M>)"
+        if mechanism is not None:
+            names, groups = mechanism
     names = [str(labels[nm]) if labels and nm in labels else nm for nm in names]
+    if not isinstance(stars, Stars):
+        stars = stars_of(stars)
     tidies = [_tidy(r, nm, i) for i, (nm, r) in enumerate(items)]
     hidden = set(controls) if (controls and not show_controls) else set()
     terms = _visible_terms(tidies, keep, drop, hidden)
@@ -427,7 +454,7 @@ def regression_table(
         else note
     )
     all_notes = tuple(x for x in (first_note, *notes) if x)
-    return Table(
+    table = Table(
         caption=caption,
         header=tuple(header),
         body=tuple(body + footer),
@@ -437,6 +464,10 @@ def regression_table(
         name=name or safe_name(kind),
         lang=code,
     )
+    if options is None:
+        return table
+    printed = {t: variable_label(t, code, labels) for t in terms}
+    return apply_table_options(table, table_options(options, printed))
 
 
 def _visible_terms(
@@ -565,5 +596,6 @@ def _footer_rows(
         footer.append(Row.of([str(label), *texts], "indicator"))
     for key in stats:
         values = [_stat_value(key, r.stats().get(key), stat_digits, thousands) for r in results]
-        footer.append(Row.of([_stat_label(key, code), *values], "summary"))
+        if any(values) or key not in _OPTIONAL_STATS:
+            footer.append(Row.of([_stat_label(key, code), *values], "summary"))
     return footer

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from didstudy.errors import DidstudyError
 from didstudy.report.atomic import atomic_write_bytes
+from didstudy.report.tables.layout import PageSpec
 from didstudy.report.tables.model import Table
 from didstudy.report.tables.to_docx import table_to_docx, tables_to_docx
 from didstudy.report.tables.to_html import table_to_html_document
@@ -27,6 +28,11 @@ _RENDERERS: Mapping[str, Callable[[Table], bytes]] = {
     "docx": table_to_docx,
     "xlsx": table_to_xlsx,
 }
+# formats set on a page (layout.PageSpec): paper size, orientation, font, fitting
+_PAGED: Mapping[str, Callable[[Table, PageSpec], bytes]] = {
+    "tex": lambda t, page: table_to_latex(t, page=page).encode("utf-8"),
+    "docx": lambda t, page: table_to_docx(t, page=page),
+}
 _MANY: Mapping[str, Callable[[Sequence[Table]], bytes]] = {
     "docx": tables_to_docx,
     "xlsx": tables_to_xlsx,
@@ -41,16 +47,24 @@ def _check(fmt: str, allowed: Sequence[str]) -> str:
     return key
 
 
-def render_table(table: Table, fmt: str) -> bytes:
+def _render(table: Table, key: str, page: PageSpec | None) -> bytes:
+    if page is not None and key in _PAGED:
+        return _PAGED[key](table, page)
+    return _RENDERERS[key](table)
+
+
+def render_table(table: Table, fmt: str, page: PageSpec | None = None) -> bytes:
     """The file content of ``table`` in format ``fmt`` (``tex``, ``docx``, ``xlsx``, ``html``,
-    ``md``, ``csv``). Text formats are UTF-8 (CSV with a byte-order mark, for Excel)."""
-    return _RENDERERS[_check(fmt, TABLE_FORMATS)](table)
+    ``md``, ``csv``). Text formats are UTF-8 (CSV with a byte-order mark, for Excel). LaTeX and
+    Word are fitted to ``page`` (default: A4 for Chinese, Letter for English)."""
+    return _render(table, _check(fmt, TABLE_FORMATS), page)
 
 
 def write_table(
     table: Table,
     path_stem: str | os.PathLike[str],
     formats: Sequence[str] = TABLE_FORMATS,
+    page: PageSpec | None = None,
 ) -> dict[str, Path]:
     """Write ``<path_stem>.<fmt>`` for every format, each atomically.
 
@@ -63,6 +77,9 @@ def write_table(
     formats
         Any of ``tex``, ``docx``, ``xlsx``, ``html``, ``md``, ``csv`` (Word and Excel need the
         ``didstudy[office]`` extra).
+    page
+        The page LaTeX and Word tables are fitted to (:mod:`didstudy.report.tables.layout`;
+        default: A4 for Chinese tables, Letter for English ones).
 
     Returns
     -------
@@ -85,7 +102,7 @@ def write_table(
     for fmt in formats:
         key = _check(fmt, TABLE_FORMATS)
         path = stem.with_name(f"{stem.name}.{key}")
-        written[key] = atomic_write_bytes(path, _RENDERERS[key](table))
+        written[key] = atomic_write_bytes(path, _render(table, key, page))
     return written
 
 
