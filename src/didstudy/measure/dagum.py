@@ -122,6 +122,23 @@ def default_block(n: int, k: int) -> int:
     return int(min(max(k // 11, 8), 128, max(n, 1)))
 
 
+#: Group means equal to this many significant digits are ties, broken by label (decision 0003):
+#: the same mean computed in another order must not reorder the groups.
+MEAN_TIE_DIGITS = 12
+#: A between-group mean absolute difference at most this share of the two means is rounding.
+DELTA_ROUNDING = 1e-13
+
+
+def mean_order_key(means: FloatArray) -> FloatArray:
+    """The group means rounded to :data:`MEAN_TIE_DIGITS` significant digits (sort key)."""
+    finite = np.isfinite(means) & (means != 0)
+    magnitude = np.zeros_like(means)
+    magnitude[finite] = np.floor(np.log10(np.abs(means[finite])))
+    scale = 10.0 ** (MEAN_TIE_DIGITS - 1 - magnitude)
+    out: FloatArray = np.where(finite, np.round(means * scale) / scale, means)
+    return out
+
+
 def sort_within_groups(y: FloatArray, codes: IntArray, order: IntArray | None = None) -> IntArray:
     """Permutation sorting by (group, value): stable radix sort of the codes in value order."""
     first = np.argsort(y) if order is None else order
@@ -630,7 +647,7 @@ def dagum(
     W = float(W_j.sum())
     Y = float(Y_j.sum())
     means = Y_j / W_j
-    order = np.argsort(means, kind="stable")
+    order = np.argsort(mean_order_key(means), kind="stable")
     # overall G from the sorted-sum formula (independent of the pairwise kernel)
     srt: IntArray = np.argsort(y)
     s_all, _, _ = segment_abs_diff_sums(
@@ -737,7 +754,10 @@ def _pair_frame(
         g_jh = np.where(
             means[j_idx] + means[h_idx] > 0, delta / (means[j_idx] + means[h_idx]), np.nan
         )
-        D = np.where(delta > 0, gap / delta, 0.0)
+        # Δ_jh below rounding (two constant groups with equal values) is 0, so D_jh = 0
+        # (decision 0003); otherwise |gap| <= Δ_jh holds exactly and only rounding can exceed it
+        resolved = delta > DELTA_ROUNDING * (means[j_idx] + means[h_idx])
+        D = np.where(resolved, np.clip(gap / delta, -1.0, 1.0), 0.0)
     weight_pair = p_j[j_idx] * s_j[h_idx] + p_j[h_idx] * s_j[j_idx]
     gross = np.where(weight_pair > 0, g_jh * weight_pair, 0.0)
     return pd.DataFrame(
