@@ -180,10 +180,16 @@ def _check_limits(
     annotations = annotations_of(function)
     arguments = dict(step.arguments)
     where = lambda key: loaded.where(*key)  # noqa: E731 - a one-line adapter
-    plain = {k: v for k, v in arguments.items() if annotations.get(k) != "Stars"}
+    def is_stars(name: str, value: Any) -> bool:  # a stars table, not a plain list of levels
+        levels = isinstance(value, list) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        )
+        return "Stars" in annotations.get(name, "") and not levels
+
+    plain = {k: v for k, v in arguments.items() if not is_stars(k, v)}
     check_step_arguments(plain, annotations, lambda name: ("steps", index, name), where)
     for name, value in arguments.items():
-        if annotations.get(name) == "Stars":
+        if is_stars(name, value):
             arguments[name] = coerce_stars(value, ("steps", index, name), where)
     return arguments
 
