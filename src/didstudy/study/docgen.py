@@ -43,6 +43,25 @@ _KEY_MEANING: dict[str, str] = {
     "study.simulated": "The data are simulated: every output says so.",
     "study.note": "A note printed on the report and written to the manifest.",
     "study.formats": "Table formats written next to `report.html`.",
+    "study.sensitivity": "Add after every event study its HonestDiD analysis, pre-trend power, "
+    "sensitivity table and figure (decision record 0052); `false` turns them off.",
+    "study.figure_formats": "Figure formats written (`png`, `svg`, `pdf`); the PNG is always "
+    "written for the HTML report (decision record 0080).",
+    "study.page": "The page tables are set on, `[study.page]`: `paper` (`a4`/`letter`), "
+    "`landscape`, `font_size` (8-14 pt), `margin_mm` (5-60) and `fit` (`auto`, `shrink`, "
+    "`split`, `resize`, `none`); decision record 0080.",
+    "baseline.y": "Outcome column of every estimation step that does not set `y` "
+    "(decision record 0021).",
+    "baseline.treat": "Treatment column, or several, of every estimation step that does not "
+    "set `treat`.",
+    "baseline.controls": "Control columns (a step overrides them, e.g. `controls = []`).",
+    "baseline.fe": 'Absorbed fixed effects: column names or interactions `"province^year"`.',
+    "baseline.cluster": 'Cluster column(s): `"unit"`, `"unit+year"` or a list (two-way).',
+    "baseline.vcov": 'Variance: `"iid"`, `"hc1"`, `"crv1"` or `{ crv1 = "a+b" }` '
+    "(default: CRV1 on the cluster).",
+    "baseline.ssc": 'Small-sample convention: `"fixest"` (default), `"stata"`/`"reghdfe"`, '
+    '`"none"` or a table of fields (decision record 0001).',
+    "baseline.weights": "Analytic weights column.",
     "data.path": "A data file (csv, tsv, xlsx, dta, parquet), relative to the study file.",
     "data.dataset": "A bundled dataset: `castle`, `mpdta` or `divorce`.",
     "data.simulate": "A simulated source: `reference_study` or `staggered`.",
