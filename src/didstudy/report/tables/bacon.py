@@ -111,7 +111,8 @@ def bacon_table(
         Decimal places of the weights and average estimates.
     caption, number, name
         Caption without its number (default: the built-in caption of ``lang``), the printed
-        table number (``3`` or ``"5a"``) and the file-name key of the table (default ``"bacon"``).
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"bacon"``).
     notes
         Lines under the table (default: the built-in note when ``total``, else none).
 

@@ -77,7 +77,8 @@ def balance_table(
         Decimal places of the means, differences and tests.
     caption, number, name
         Caption without its number (default: the built-in caption of ``lang``), the printed
-        table number (``3`` or ``"5a"``) and the file-name key of the table (default ``"balance"``).
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"balance"``).
     notes
         Lines under the table (default: the built-in note on the standardised difference when
         the frame has one, else none).

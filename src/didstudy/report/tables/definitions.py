@@ -69,7 +69,8 @@ def definitions_table(
         ``{variable: label}`` printed in the label column; wins over built-in labels.
     caption, number, name
         Caption without its number (default: the built-in caption of ``lang``), the printed
-        table number (``3`` or ``"5a"``) and the file-name key of the table (default ``"definitions"``).
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"definitions"``).
     notes
         Lines under the table (default: none).
 

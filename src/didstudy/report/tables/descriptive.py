@@ -65,7 +65,8 @@ def descriptive_table(
         ``{variable: label}``; wins over built-in labels.
     caption, number, name
         Caption without its number (default: the built-in caption of ``lang``), the printed
-        table number (``3`` or ``"5a"``) and the file-name key of the table (default ``"descriptive"``).
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"descriptive"``).
     notes
         Lines under the table (default: none).
 

@@ -78,7 +78,8 @@ def placebo_table(
         Decimal places of the estimates, p-value and shares.
     caption, number, name
         Caption without its number (default: the built-in caption of ``lang``), the printed
-        table number (``3`` or ``"5a"``) and the file-name key of the table (default ``"placebo"``).
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"placebo"``).
     notes
         Lines under the table (default: the built-in note on the randomisation p-value).
 
