@@ -101,7 +101,24 @@ _EXAMPLE: dict[str, Any] = {
     "sector": "sector", "value": "light", "total": "emp_total", "cohort": "first_year",
     "seed": 1, "years": {"F15_night": 2005}, "vintage": 2010, "nodata": [255],
     "correction": "threshold", "correction_params": {"minimum": 7},
+    "estimators": ["twfe", "sun_abraham", "imputation"], "horizons": [0, 1, 2, 3],
+    "power": "event_study_pretrend_power", "mbar": [0.5, 1.0, 1.5, 2.0],
+    "m": [0.0, 0.01, 0.02], "slope": 0.01, "delta": [-0.02, 0.0, 0.01, 0.02],
+    "by_year": True, "k": 1, "std_caliper": True, "replace": False, "common_support": "both",
+    "m_order": "random", "distance": "logit", "sd_denominator": "pooled",
+    "options": {"drop": ["ln_gdp"]}, "hypothesis": "policy", "bootstrap_cluster": "code",
+    "regression_weights": "population", "balance_e": 3,
 }  # fmt: skip
+# the same argument name with another meaning in one kind: {kind: {argument: value}}
+_KIND_EXAMPLE: dict[str, dict[str, Any]] = {
+    "honest_did": {"l_vec": "average"},
+    "pretrend_power": {"l_vec": [0.5, 0.5]},
+}
+# arguments that take a Python object a study file cannot write: what the file writes instead
+_PYTHON_ONLY: dict[str, str] = {
+    "spec": "(Python only: a study file writes the `[baseline]` table)",
+    "matching": "(Python only: a study file writes the matching keywords of this table)",
+}
 
 
 def _tables() -> list[tuple[str, str, type[BaseModel]]]:
@@ -273,7 +290,7 @@ def parameter_docs(step: StepKind, function: Callable[..., Any]) -> list[Paramet
     """The documented arguments of a step kind (those a study file may set)."""
     meanings = {**_shared_meanings(), **parse_parameters(inspect.getdoc(function) or "")}
     found = _examples()
-    examples = found.get(step.kind, {})
+    examples = {**_KIND_EXAMPLE.get(step.kind, {}), **found.get(step.kind, {})}
     anywhere: dict[str, Any] = {}
     for arguments in found.values():
         for key, value in arguments.items():
@@ -288,6 +305,8 @@ def parameter_docs(step: StepKind, function: Callable[..., Any]) -> list[Paramet
         example = _example(name, parameter, examples, anywhere)
         if name in step.injected and name not in examples:
             example = "(filled by the runner)"
+        if name in _PYTHON_ONLY and name not in examples:
+            example = _PYTHON_ONLY[name]
         if "Callable" in _annotation(parameter):
             example = "(Python only: a function cannot be written in a study file)"
         if name in STEP_RUNNER_KEYS and example:
