@@ -225,6 +225,11 @@ def stepwise(
         Controls in the order they enter: column ``k`` holds the first ``k - 1`` of them.
     same_sample
         Estimate every column on the rows complete in all controls.
+    spec
+        A :class:`didstudy.Baseline`; the keyword arguments above override its fields
+        (decision record 0021). Each column's result carries its own control set.
+    unit, time
+        Column roles of a DataFrame ``data``.
 
     Returns
     -------

@@ -198,6 +198,19 @@ class BootstrappedResult:
 def with_bootstrap(result: Any, *boots: WildBootstrapResult) -> BootstrappedResult:
     """Print the bootstrap p-value and interval of ``boots``' terms in ``result``'s table rows.
 
+    Parameters
+    ----------
+    result
+        A result with ``tidy()`` (e.g. a :class:`~didstudy.results.regression.RegressionResult`);
+        its standard errors stay analytic.
+    *boots
+        Wild-bootstrap results (:func:`didstudy.wild_bootstrap`) of terms of ``result``.
+
+    Returns
+    -------
+    BootstrappedResult
+        ``result`` whose tidy rows carry the bootstrap p-value and interval of those terms.
+
     Examples
     --------
     >>> wb = wild_bootstrap(res, panel, "policy", seed=1)  # doctest: +SKIP

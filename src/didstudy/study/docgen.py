@@ -43,6 +43,25 @@ _KEY_MEANING: dict[str, str] = {
     "study.simulated": "The data are simulated: every output says so.",
     "study.note": "A note printed on the report and written to the manifest.",
     "study.formats": "Table formats written next to `report.html`.",
+    "study.sensitivity": "Add after every event study its HonestDiD analysis, pre-trend power, "
+    "sensitivity table and figure (decision record 0052); `false` turns them off.",
+    "study.figure_formats": "Figure formats written (`png`, `svg`, `pdf`); the PNG is always "
+    "written for the HTML report (decision record 0080).",
+    "study.page": "The page tables are set on, `[study.page]`: `paper` (`a4`/`letter`), "
+    "`landscape`, `font_size` (8-14 pt), `margin_mm` (5-60) and `fit` (`auto`, `shrink`, "
+    "`split`, `resize`, `none`); decision record 0080.",
+    "baseline.y": "Outcome column of every estimation step that does not set `y` "
+    "(decision record 0021).",
+    "baseline.treat": "Treatment column, or several, of every estimation step that does not "
+    "set `treat`.",
+    "baseline.controls": "Control columns (a step overrides them, e.g. `controls = []`).",
+    "baseline.fe": 'Absorbed fixed effects: column names or interactions `"province^year"`.',
+    "baseline.cluster": 'Cluster column(s): `"unit"`, `"unit+year"` or a list (two-way).',
+    "baseline.vcov": 'Variance: `"iid"`, `"hc1"`, `"crv1"` or `{ crv1 = "a+b" }` '
+    "(default: CRV1 on the cluster).",
+    "baseline.ssc": 'Small-sample convention: `"fixest"` (default), `"stata"`/`"reghdfe"`, '
+    '`"none"` or a table of fields (decision record 0001).',
+    "baseline.weights": "Analytic weights column.",
     "data.path": "A data file (csv, tsv, xlsx, dta, parquet), relative to the study file.",
     "data.dataset": "A bundled dataset: `castle`, `mpdta` or `divorce`.",
     "data.simulate": "A simulated source: `reference_study` or `staggered`.",
@@ -82,7 +101,24 @@ _EXAMPLE: dict[str, Any] = {
     "sector": "sector", "value": "light", "total": "emp_total", "cohort": "first_year",
     "seed": 1, "years": {"F15_night": 2005}, "vintage": 2010, "nodata": [255],
     "correction": "threshold", "correction_params": {"minimum": 7},
+    "estimators": ["twfe", "sun_abraham", "imputation"], "horizons": [0, 1, 2, 3],
+    "power": "event_study_pretrend_power", "mbar": [0.5, 1.0, 1.5, 2.0],
+    "m": [0.0, 0.01, 0.02], "slope": 0.01, "delta": [-0.02, 0.0, 0.01, 0.02],
+    "by_year": True, "k": 1, "std_caliper": True, "replace": False, "common_support": "both",
+    "m_order": "random", "distance": "logit", "sd_denominator": "pooled",
+    "options": {"drop": ["ln_gdp"]}, "hypothesis": "policy", "bootstrap_cluster": "code",
+    "regression_weights": "population", "balance_e": 3,
 }  # fmt: skip
+# the same argument name with another meaning in one kind: {kind: {argument: value}}
+_KIND_EXAMPLE: dict[str, dict[str, Any]] = {
+    "honest_did": {"l_vec": "average"},
+    "pretrend_power": {"l_vec": [0.5, 0.5]},
+}
+# arguments that take a Python object a study file cannot write: what the file writes instead
+_PYTHON_ONLY: dict[str, str] = {
+    "spec": "(Python only: a study file writes the `[baseline]` table)",
+    "matching": "(Python only: a study file writes the matching keywords of this table)",
+}
 
 
 def _tables() -> list[tuple[str, str, type[BaseModel]]]:
@@ -254,7 +290,7 @@ def parameter_docs(step: StepKind, function: Callable[..., Any]) -> list[Paramet
     """The documented arguments of a step kind (those a study file may set)."""
     meanings = {**_shared_meanings(), **parse_parameters(inspect.getdoc(function) or "")}
     found = _examples()
-    examples = found.get(step.kind, {})
+    examples = {**_KIND_EXAMPLE.get(step.kind, {}), **found.get(step.kind, {})}
     anywhere: dict[str, Any] = {}
     for arguments in found.values():
         for key, value in arguments.items():
@@ -269,6 +305,8 @@ def parameter_docs(step: StepKind, function: Callable[..., Any]) -> list[Paramet
         example = _example(name, parameter, examples, anywhere)
         if name in step.injected and name not in examples:
             example = "(filled by the runner)"
+        if name in _PYTHON_ONLY and name not in examples:
+            example = _PYTHON_ONLY[name]
         if "Callable" in _annotation(parameter):
             example = "(Python only: a function cannot be written in a study file)"
         if name in STEP_RUNNER_KEYS and example:

@@ -81,9 +81,11 @@ def dagum_figure(
         ``"zh"`` or ``"en"`` (``"zh"`` falls back to English without a CJK font).
     kind
         ``"lines"``: G, Gw, Gnb and Gt over time; ``"shares"``: stacked contributions of Gw, Gnb
-        and Gt to G in percent; ``"both"``: the two panels side by side.
+        and Gt to G in percent; ``"both"``: the two panels stacked.
     title, time_label
         Override the figure title and the time-axis label.
+    figsize
+        Figure size in inches (width, height); default 6.4 wide and 4 per panel.
 
     Returns
     -------

@@ -82,6 +82,10 @@ def event_study_figure(
         A pre-trend power analysis (:class:`~didstudy.results.pretrends.PretrendPower`); its
         note (Roth 2022: slopes detected with 50%/80% power, bias after passing) is printed
         under the figure.
+    title
+        Figure title (default: the ``title`` label of ``lang``).
+    figsize
+        Figure size in inches (width, height).
 
     Returns
     -------

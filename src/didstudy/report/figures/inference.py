@@ -118,6 +118,17 @@ def wild_bootstrap_figure(
 ) -> Any:
     """Histogram of the bootstrap t statistics with the observed t marked.
 
+    Parameters
+    ----------
+    result
+        A :class:`~didstudy.results.bootstrap.WildBootstrapResult` (its draws).
+    lang, labels
+        ``"zh"`` or ``"en"``; overrides of :data:`WILD_LABELS` keys.
+    bins
+        Histogram bins: a number or a numpy rule such as ``"auto"`` (default).
+    title, figsize
+        Figure title (default from the method and the number of draws) and size in inches.
+
     Returns
     -------
     matplotlib.figure.Figure

@@ -101,6 +101,13 @@ def rollout_figure(
         ``time``, ``treat``), or a :class:`~didstudy.data.panel.Panel` (its roles are used).
     max_unit_labels
         Label every unit when there are at most this many; otherwise label the cohorts.
+    unit, time, treat
+        Unit, period and 0/1 treatment columns of a frame (default ``unit``, ``time``,
+        ``treat``; for a Panel, its roles).
+    lang
+        ``"zh"`` or ``"en"``: title and axis labels.
+    title
+        Figure title (default: the built-in roll-out title of ``lang``).
 
     Returns
     -------

@@ -105,6 +105,16 @@ def bacon_table(
         ``{type: label}`` overriding the built-in labels of known types (R/Stata spellings).
     total
         Append the weighted-sum row (the TWFE estimate) and the sum of weights.
+    lang
+        ``"zh"`` or ``"en"``: caption, row labels and note.
+    digits
+        Decimal places of the weights and average estimates.
+    caption, number, name
+        Caption without its number (default: the built-in caption of ``lang``), the printed
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"bacon"``).
+    notes
+        Lines under the table (default: the built-in note when ``total``, else none).
 
     Returns
     -------

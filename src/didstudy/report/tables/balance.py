@@ -69,6 +69,19 @@ def balance_table(
     percent
         Whether ``std_diff`` is in percent (Stata ``pstest``; header ``标准化偏差（%）``) or a
         fraction (header without ``%``).
+    lang
+        ``"zh"`` or ``"en"``: caption, headers and note.
+    labels
+        ``{column: label}`` for the covariate names; wins over built-in labels.
+    digits
+        Decimal places of the means, differences and tests.
+    caption, number, name
+        Caption without its number (default: the built-in caption of ``lang``), the printed
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"balance"``).
+    notes
+        Lines under the table (default: the built-in note on the standardised difference when
+        the frame has one, else none).
 
     Returns
     -------

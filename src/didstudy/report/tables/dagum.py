@@ -48,6 +48,12 @@ def dagum_table(
         ``"zh"`` or ``"en"``.
     periods
         Periods to print (default: all).
+    digits
+        Decimal places of G, Gw, Gnb and Gt.
+    caption, number, name
+        Caption without its number (default: the built-in caption of ``lang``), the printed
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"dagum"``).
 
     Returns
     -------

@@ -63,6 +63,16 @@ def definitions_table(
         ``variable``, ``definition`` and optionally ``type`` (``被解释变量``, ``控制变量``, ...).
         Consecutive rows of one type show the type once (the column is dropped when no row has
         a type).
+    lang
+        ``"zh"`` or ``"en"``: caption and headers.
+    labels
+        ``{variable: label}`` printed in the label column; wins over built-in labels.
+    caption, number, name
+        Caption without its number (default: the built-in caption of ``lang``), the printed
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"definitions"``).
+    notes
+        Lines under the table (default: none).
 
     Returns
     -------

@@ -59,6 +59,16 @@ def descriptive_table(
         Any of ``n``, ``mean``, ``sd``, ``min``, ``max``, ``median`` in print order.
     digits, thousands
         Decimals of the statistics; thousands separator of N (``None``: ``5480``).
+    lang
+        ``"zh"`` or ``"en"``: caption, headers and labels.
+    labels
+        ``{variable: label}``; wins over built-in labels.
+    caption, number, name
+        Caption without its number (default: the built-in caption of ``lang``), the printed
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"descriptive"``).
+    notes
+        Lines under the table (default: none).
 
     Raises
     ------

@@ -156,6 +156,14 @@ def aggregation_table(
         ``balance_e``) or an aggregate.
     aggregation
         ``"simple"``, ``"group"``, ``"calendar"`` or ``"dynamic"``.
+    min_e, max_e
+        Event-time window of the aggregation (``max_e`` also limits the other kinds' post
+        cells); default unbounded.
+    balance_e
+        Dynamic only: keep the cohorts observed at least ``balance_e`` periods after
+        treatment, and event times up to ``balance_e`` (default: no balancing).
+    lang, digits, caption, number, name, notes
+        Language, decimals and table metadata.
 
     Returns
     -------

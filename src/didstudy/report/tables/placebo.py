@@ -72,6 +72,16 @@ def placebo_table(
         The estimate on the real treatment assignment (default: ``draws.estimate``).
     quantiles
         Percentiles of the placebo estimates shown as rows.
+    lang
+        ``"zh"`` or ``"en"``: caption, row labels and note.
+    digits
+        Decimal places of the estimates, p-value and shares.
+    caption, number, name
+        Caption without its number (default: the built-in caption of ``lang``), the printed
+        table number (``3`` or ``"5a"``) and the file-name key of the table
+        (default ``"placebo"``).
+    notes
+        Lines under the table (default: the built-in note on the randomisation p-value).
 
     Returns
     -------

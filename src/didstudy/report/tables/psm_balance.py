@@ -61,6 +61,9 @@ def psm_balance_table(
     percent
         Print standardised differences in percent (Stata ``pstest``) rather than as fractions.
         The values and the header always agree: the PSM result's fractions are scaled here.
+    lang, labels, digits, caption, number, name, notes
+        As :func:`didstudy.report.tables.balance_table`; for a PSM result the default caption
+        is the PSM balance caption of ``lang``.
 
     Returns
     -------
