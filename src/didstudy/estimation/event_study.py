@@ -404,8 +404,9 @@ def _wald(terms: list[str], coef: Float, vcov: Float, idx: list[int], df2: float
         stat = float(np.sum(proj**2 / eigval[positive]))
     if q < len(idx):
         warnings.warn(
-            f"the covariance of the {len(idx)} leads is singular (rank {q}, e.g. as many leads "
-            f"as clusters); the pre-trend test uses the {q} non-redundant constraints",
+            f"the covariance of the {len(idx)} tested coefficients ({terms[idx[0]]}, ...) is "
+            f"singular (rank {q}: more constraints than clusters can identify); the joint test "
+            f"uses the {q} non-redundant constraints",
             InferenceWarning,
             stacklevel=3,
         )

@@ -180,6 +180,7 @@ def _check_limits(
     annotations = annotations_of(function)
     arguments = dict(step.arguments)
     where = lambda key: loaded.where(*key)  # noqa: E731 - a one-line adapter
+
     def is_stars(name: str, value: Any) -> bool:  # a stars table, not a plain list of levels
         levels = isinstance(value, list) and all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in value
