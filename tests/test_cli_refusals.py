@@ -8,12 +8,16 @@ with the message the Panel itself raises.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from didstudy.cli import main
 from didstudy.data.panel import Panel
@@ -129,3 +133,23 @@ def test_cli_accepts_the_good_panel(
     code = main(_commands(csv, tmp_path)[command])
     captured = capsys.readouterr()
     assert code == 0, captured.err
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(position=st.integers(0, 24 * 8 - 1), command=st.sampled_from(["twfe", "panel", "validate"]))
+def test_rows_are_reported_as_file_lines(
+    position: int, command: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 10: a bad cell is named by its line in the file (header = line 1) on every path."""
+    tmp = tmp_path_factory.mktemp("lines")
+    bad = _base()
+    bad.loc[position, "treat"] = 2
+    csv = tmp / "panel.csv"
+    bad.to_csv(csv, index=False)
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main(_commands(csv, tmp)[command])
+    message = " ".join(err.getvalue().split())
+    assert code == 2
+    assert f"line {position + 2}:" in message and "the header is line 1" in message, message

@@ -7,7 +7,8 @@ are, without a traceback (exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "CollinearityWarning",
@@ -72,12 +73,35 @@ class DidstudyError(Exception):
         if self.column:
             where.append(f"column '{self.column}'")
         if self.rows:
-            where.append(f"rows {format_rows(self.rows)}")
+            kind = "lines" if getattr(self, "rows_are_lines", False) else "rows"
+            where.append(f"{kind} {format_rows(self.rows)}")
         prefix = (", ".join(where) + ": ") if where else ""
         parts.append(prefix + self.message)
         if self.fix:
             parts.append(f"Fix: {self.fix}")
         return "\n".join(parts)
+
+
+def rows_to_file_lines(exc: DidstudyError, lines: Mapping[object, int]) -> None:
+    """Rewrite the row labels of ``exc`` (and ``row N`` in its message) as file line numbers.
+
+    ``lines`` maps a data frame's row labels to the line of the file they were read from (the
+    header is line 1). Labels without a line are left as they are; the rendered message then
+    says ``lines`` instead of ``rows`` and its fix notes the numbering.
+    """
+    if not exc.rows or not all(r in lines for r in exc.rows):
+        return
+    exc.rows = [lines[r] for r in exc.rows]
+    exc.rows_are_lines = True  # type: ignore[attr-defined]
+
+    def line(match: re.Match[str]) -> str:
+        label = int(match.group(1))
+        return f"line {lines[label]}" if label in lines else match.group(0)
+
+    exc.message = re.sub(r"\brow (\d+)\b", line, exc.message)
+    note = "(file line numbers; the header is line 1)"
+    exc.fix = f"{exc.fix} {note}" if exc.fix else note
+    exc.args = (exc.render(),)
 
 
 class DataError(DidstudyError):

@@ -68,9 +68,16 @@ def validated_panel(df: Any, **roles: Any) -> Any:
     (:meth:`~didstudy.data.panel.Panel.require_estimable`, decision record 0020).
     """
     from didstudy.data.panel import Panel
+    from didstudy.errors import DidstudyError, rows_to_file_lines
 
-    panel = Panel(df, **roles)
-    panel.require_estimable()
+    try:
+        panel = Panel(df, **roles)
+        panel.require_estimable()
+    except DidstudyError as exc:
+        lines = df.attrs.get("file_lines")
+        if lines is not None and len(lines) == len(df):
+            rows_to_file_lines(exc, dict(zip(df.index, (int(v) for v in lines), strict=True)))
+        raise
     return panel
 
 

@@ -22,7 +22,7 @@ from typing import Any, get_args
 import numpy as np
 import pandas as pd
 
-from didstudy.errors import DidstudyError, SpecError
+from didstudy.errors import DidstudyError, SpecError, rows_to_file_lines
 from didstudy.study.artifacts import staging_directory, write_json
 from didstudy.study.cache import StepCache, cache_key, code_version
 from didstudy.study.plan import Plan, PlannedStep, make_plan
@@ -190,6 +190,11 @@ def check_panel(context: Context) -> None:
     try:
         context.panel().require_estimable()
     except DidstudyError as exc:
+        lines = context.sources[context.loaded.spec.panel.data].frame.attrs.get("file_lines")
+        rows = context.source_rows
+        if lines is not None and rows is not None and len(rows) == len(context.frame):
+            located = (int(lines[r]) for r in rows)
+            rows_to_file_lines(exc, dict(zip(context.frame.index, located, strict=True)))
         if exc.file is None:
             exc.file = origin
             exc.args = (exc.render(),)
