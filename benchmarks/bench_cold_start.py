@@ -31,7 +31,10 @@ CHILD = {
     "didstudy": (
         "import didstudy as ds\n"
         "df = ds.read_table({path!r})\n"
-        "ds.twfe(df, 'y', 'd', fe=['unit', 'year'], cluster='unit').tidy()\n"
+        # a DataFrame names its roles since the estimator core (decision 0020); the "before"
+        # checkout predates as_panel and takes fe= alone
+        "kw = {{'unit': 'unit', 'time': 'year'}} if hasattr(ds, 'as_panel') else {{}}\n"
+        "ds.twfe(df, 'y', 'd', fe=['unit', 'year'], cluster='unit', **kw).tidy()\n"
     ),
     "pyfixest": (
         "import pandas as pd\nimport pyfixest as pf\n"
