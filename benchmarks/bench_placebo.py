@@ -60,27 +60,33 @@ def simulated_panel(drop_share: float = 0.0) -> pd.DataFrame:
 
 def _run_placebo(df: Any, reps: int, algorithm: str = "auto") -> Any:
     """``df``: a DataFrame, or the Panel built once outside the timed runs (decision 0020)."""
-    from didstudy.data.panel import Panel, as_panel
     from didstudy.inference.placebo import placebo
 
-    panel = df if isinstance(df, Panel) else as_panel(df, unit="unit", time="time", treat="treat")
     return placebo(
-        panel,
+        _panel(df),
         "y",
         "treat",
         CONTROLS,
+        fe=["unit", "time"],
         reps=reps,
         seed=1,
         algorithm=algorithm,  # type: ignore[arg-type]
     )
 
 
+def _panel(df: Any) -> Any:
+    """The validated Panel (built once), or the frame in a "before" tree without ``as_panel``."""
+    from didstudy.data import panel as panel_module
+
+    if not hasattr(panel_module, "as_panel") or isinstance(df, panel_module.Panel):
+        return df
+    return panel_module.as_panel(df, unit="unit", time="time", treat="treat")
+
+
 def child_didstudy(
     reps: int, algorithm: str, repeats: int, drop_share: float = 0.0
 ) -> dict[str, Any]:
-    from didstudy.data.panel import as_panel
-
-    df = as_panel(simulated_panel(drop_share), unit="unit", time="time", treat="treat")
+    df = _panel(simulated_panel(drop_share))
     _run_placebo(df, min(reps, 50), algorithm)  # warm-up (imports, caches)
     times = []
     for _ in range(repeats):

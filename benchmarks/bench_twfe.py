@@ -61,6 +61,8 @@ def _data(tool: str, df: Any) -> Any:
         return df
     import didstudy as ds
 
+    if not hasattr(ds, "as_panel"):  # a "before" tree of bench_ab (frames with fe=)
+        return df
     return ds.as_panel(df, unit="unit", time="time", treat="d")
 
 
