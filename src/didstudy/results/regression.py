@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from didstudy.errors import EstimationError
-from didstudy.kernels.distributions import t_ppf, t_sf
+from didstudy.kernels.distributions import f_sf, t_ppf, t_sf
 from didstudy.kernels.vcov import (
     SmallSampleCorrection,
     VcovEstimate,
@@ -34,6 +34,8 @@ from didstudy.results.spec import Baseline
 __all__ = ["RegressionResult", "ResultCollection", "TermEstimate", "vcov_stats"]
 
 FloatArray = npt.NDArray[np.float64]
+#: Eigenvalues of the covariance at most this share of the largest are zero (model F rank).
+MODEL_F_RANK_TOL = 1e-10
 
 
 class TermEstimate(NamedTuple):
@@ -188,7 +190,30 @@ class RegressionResult(HtmlRepr):
         out["vcov"] = self.vcov_type
         out["clusters"] = list(self.clusters)
         out["ssc"] = self.ssc
+        out.update(self.model_f())
         return out
+
+    def model_f(self) -> dict[str, float | None]:
+        """Joint Wald test that every coefficient is zero, with the result's covariance.
+
+        ``F = b' V⁺ b / r`` against ``F(r, df_t)``, ``r`` the rank of ``V`` (Stata ``reghdfe``'s
+        model F with a clustered covariance; fixest's ``fitstat(~wald)``). Returns ``f_stat``,
+        ``f_df1`` and ``f_p`` (None when no coefficient has a positive variance).
+        """
+        b = np.asarray(self.params, dtype=np.float64)
+        v = np.asarray(self.cov, dtype=np.float64)
+        ok = np.isfinite(b) & np.isfinite(np.diag(v)) if v.size else np.zeros(0, bool)
+        if not ok.any():
+            return {"f_stat": None, "f_df1": None, "f_p": None}
+        b, v = b[ok], v[np.ix_(ok, ok)]
+        eigval, eigvec = np.linalg.eigh(0.5 * (v + v.T))
+        positive = eigval > MODEL_F_RANK_TOL * max(float(eigval.max()), 0.0)
+        rank = int(positive.sum())
+        if rank == 0:
+            return {"f_stat": None, "f_df1": None, "f_p": None}
+        proj = eigvec[:, positive].T @ b
+        f = float(np.sum(proj**2 / eigval[positive])) / rank
+        return {"f_stat": f, "f_df1": float(rank), "f_p": f_sf(f, rank, self.df_t)}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable mapping with stable keys."""

@@ -24,6 +24,8 @@ TEXT: dict[str, str] = {
     "r2": "R²",
     "r2_within": "Within R²",
     "adj_r2": "Adjusted R²",
+    "f_stat": "F statistic (all coefficients)",
+    "f_p": "Prob > F",
     "n_clusters": "Clusters",
     "mean_y": "Mean of dependent variable",
     "cohort_axis": "Adoption cohort",

@@ -24,6 +24,8 @@ TEXT: dict[str, str] = {
     "r2": "R²",
     "r2_within": "组内 R²",
     "adj_r2": "调整 R²",
+    "f_stat": "F 统计量（全部系数）",
+    "f_p": "F 检验 p 值",
     "n_clusters": "聚类数",
     "mean_y": "被解释变量均值",
     "cohort_axis": "政策实施批次",
