@@ -13,6 +13,7 @@ standard errors (decision 0051).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -23,9 +24,9 @@ import pandas as pd
 from scipy import stats as st
 
 from didstudy.data.seed import resolve_seed
-from didstudy.errors import DataError, EstimationError, ValidationError
+from didstudy.errors import DataError, EstimationError, PanelWarning, ValidationError
 from didstudy.estimation.design import DemeanedDesign, prepare_twfe
-from didstudy.estimation.event_study import _resolve, relative_time_design
+from didstudy.estimation.event_study import _event_sample, _resolve, relative_time_design
 from didstudy.inference.wild_kernel import (
     BootstrapDraws,
     VarianceTerm,
@@ -317,18 +318,17 @@ def _event_frame(
     )
     fe_cols = tuple(fe) if fe is not None else (unit_col, time_col)
     cols = list(dict.fromkeys([result.outcome, *result.controls, *fe_cols, cl]))
-    usable = frame[cols].notna().all(axis=1)
-    if w:
-        usable &= frame[w].notna() & (frame[w] > 0)
-    mask = usable.to_numpy()
-    times = frame[time_col].to_numpy(dtype=float)[mask]
-    g = g_s.to_numpy(dtype=float)[mask]
-    rows = np.flatnonzero(mask)
-    treated = g <= times.max()
-    if result.control_group == "not_yet" and not (~treated).any():
-        keep_period = times < g[treated].max()
-        rows, times, g = rows[keep_period], times[keep_period], g[keep_period]
-        treated = g <= times.max()
+    with warnings.catch_warnings():  # the event study itself warned about these rows
+        warnings.simplefilter("ignore", PanelWarning)
+        rows, times, g, treated = _event_sample(
+            frame,
+            cols,
+            w,
+            g_s,
+            unit_col,
+            time_col,
+            result.control_group,  # type: ignore[arg-type]
+        )
     keep, dummies, rel = relative_time_design(
         times - g,
         treated,
