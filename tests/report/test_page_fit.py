@@ -130,7 +130,7 @@ def test_landscape_widens_the_page_and_panels_split_at_groups() -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("lang", ["zh"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
 def test_report_tables_are_not_clipped_at_1280_px(tmp_path: Path, lang: str) -> None:
     browser = _chromium()
     if browser is None:

@@ -97,3 +97,13 @@ def test_every_figure_builds_from_api_results_and_saves(
         paths = ds.save_figure(figure, tmp_path / name, formats=("png", "svg"))
         assert [Path(p).suffix for p in paths] == [".png", ".svg"], name
         assert all(Path(p).stat().st_size > 1_000 for p in paths), name
+
+
+def test_event_time_terms_are_labelled_not_split_as_interactions() -> None:
+    """``rel_time::-3`` is a factor level ("Event time = -3"), never ``rel_time ×  × -3``."""
+    from didstudy.report.labels import variable_label
+
+    assert variable_label("rel_time::-3", "en") == "Event time = -3"
+    assert variable_label("rel_time::2", "zh") == "相对政策实施年份 = 2"
+    assert variable_label("innoap:policy", "en") == "innoap × policy"
+    assert "×" not in variable_label("cell::2004::2005", "en")

@@ -96,8 +96,9 @@ def variable_label(name: str, lang: str, labels: Mapping[str, str] | None = None
     """The display label of a variable or regression term.
 
     Order of precedence: the user's ``labels``; the intercept (``常数项`` / ``Constant``);
-    built-in names (``city`` -> ``城市``); for an interaction ``a:b`` or ``a×b`` the labels of
-    its parts joined with ``×``; otherwise the name itself.
+    built-in names (``city`` -> ``城市``); a factor level ``name::level`` (``rel_time::-3``) as
+    ``label(name) = level``; for an interaction ``a:b`` or ``a×b`` the labels of its parts joined
+    with ``×``; otherwise the name itself.
     """
     code = normalize_lang(lang)
     if labels and name in labels:
@@ -107,6 +108,9 @@ def variable_label(name: str, lang: str, labels: Mapping[str, str] | None = None
     builtin = _VARIABLES[code].get(name)
     if builtin is not None:
         return builtin
+    kind, marker, level = name.partition("::")
+    if marker and kind and level:  # a factor level: rel_time::-3, cell::2004::2005
+        return f"{variable_label(kind, code, labels)} = {level.replace('::', ', ')}"
     for sep in (":", "×"):  # interactions: a:b (formulas) and a×b (didstudy's own terms)
         if sep in name:
             return " × ".join(variable_label(part, code, labels) for part in name.split(sep))

@@ -147,6 +147,8 @@ TEXT: dict[str, str] = {
 }
 
 VARIABLES: dict[str, str] = {
+    "rel_time": "Event time",
+    "cell": "Cohort, period",
     "unit": "Unit",
     "time": "Time",
     "city": "City",

@@ -130,6 +130,8 @@ TEXT: dict[str, str] = {
 }
 
 VARIABLES: dict[str, str] = {
+    "rel_time": "相对政策实施年份",
+    "cell": "处理组别, 时期",
     "unit": "个体",
     "time": "时间",
     "city": "城市",
