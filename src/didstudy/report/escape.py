@@ -86,7 +86,7 @@ def excel_number(text: str) -> tuple[float, str] | None:
     The format reproduces the printed text: decimals, thousands separators, parentheses, a
     percent sign and stars (``-0.037***`` -> ``(-0.037, '0.000"***"')``).
     """
-    match = _NUMBER.match(text.strip())
+    match = _NUMBER.match(text.strip(" "))  # only spaces: a control character is text, not padding
     if match is None or bool(match.group("open")) != bool(match.group("close")):
         return None
     integer = match.group("int").replace(",", "")
