@@ -19,25 +19,13 @@ import time
 import numpy as np
 import pandas as pd
 
+from didstudy.data.china.sample import SampleRules
 from didstudy.data.reference_study import build_reference_study
 from didstudy.estimation.event_study import event_study
 
 CONTROLS = ["ln_trans", "ln_gdp", "saver", "edu", "country"]
-DROP_NAMES = {
-    "重庆市",
-    "仙桃市",
-    "潜江市",
-    "天门市",
-    "湘西土家族苗族自治州",
-    "巢湖市",
-    "莱芜市",
-    "三沙市",
-    "儋州市",
-    "毕节市",
-    "铜仁市",
-    "海东市",
-}
-DROP_PROVINCES = {"西藏自治区", "新疆维吾尔自治区"}
+#: the demo's sample rules (the paper's: decision 0007), from the package, not a copy
+RULES = SampleRules()
 
 
 def demo_sample(seed: int) -> pd.DataFrame:
@@ -45,10 +33,10 @@ def demo_sample(seed: int) -> pd.DataFrame:
     data = build_reference_study(seed)
     frame = data.cities.merge(data.indg_target, on=["code", "year"])
     keep = (
-        frame["type"].isin(["prefecture_city", "municipality"])
-        & ~frame["name"].isin(DROP_NAMES)
-        & ~frame["province"].isin(DROP_PROVINCES)
-        & (frame["n_counties_min"] >= 2)
+        frame["type"].isin(RULES.types)
+        & ~frame["name"].isin(RULES.drop_names)
+        & ~frame["province"].isin(RULES.drop_provinces)
+        & (frame["n_counties_min"] >= RULES.min_counties)
     )
     return frame.loc[keep].reset_index(drop=True)
 
