@@ -31,6 +31,7 @@ from didstudy.errors import (
 )
 from didstudy.estimation.twfe import baseline_for, fit_frame
 from didstudy.kernels.distributions import chi2_sf, f_sf
+from didstudy.kernels.vcov import wald_form
 from didstudy.results.event_study import EventStudyResult, LinearCombination, WaldTest
 from didstudy.results.spec import Baseline
 
@@ -378,11 +379,6 @@ def _warn_clipped(window: tuple[int, int], base: int, rel_times: list[int]) -> N
         )
 
 
-#: Eigenvalues of the lead covariance at most this share of the largest count as zero (the
-#: covariance of q leads from G <= q clusters has rank <= G - 1; round-off is ~1e-16 relative).
-WALD_RANK_TOL = 1e-10
-
-
 def _wald(terms: list[str], coef: Float, vcov: Float, idx: list[int], df2: float) -> WaldTest:
     """``W = b' V⁺ b`` over ``idx``; chi2(r) and F(r, df2) p-values (fixest ``wald()``).
 
@@ -390,18 +386,7 @@ def _wald(terms: list[str], coef: Float, vcov: Float, idx: list[int], df2: float
     ``r`` non-redundant constraints (eigen-directions with positive variance) are tested and an
     :class:`~didstudy.errors.InferenceWarning` says so; the statistic is never negative.
     """
-    b = coef[idx]
-    v = vcov[np.ix_(idx, idx)]
-    v = 0.5 * (v + v.T)
-    eigval, eigvec = np.linalg.eigh(v)
-    top = float(eigval.max()) if eigval.size else 0.0
-    positive = eigval > WALD_RANK_TOL * max(top, 0.0)
-    q = int(positive.sum())
-    if q == 0:
-        stat = float("nan")
-    else:
-        proj = eigvec[:, positive].T @ b
-        stat = float(np.sum(proj**2 / eigval[positive]))
+    stat, q = wald_form(coef[idx], vcov[np.ix_(idx, idx)])
     if q < len(idx):
         warnings.warn(
             f"the covariance of the {len(idx)} tested coefficients ({terms[idx[0]]}, ...) is "

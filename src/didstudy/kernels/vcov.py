@@ -50,6 +50,7 @@ __all__ = [
     "sandwich_vcov",
     "score_pieces",
     "vcov_from_pieces",
+    "wald_form",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -779,7 +780,7 @@ def sandwich_vcov(
     >>> est = sandwich_vcov(X, u, np.linalg.inv(X.T @ X), "hc1", n_obs=4, k_total=1,
     ...                     ssc=SSC_PRESETS["fixest"])
     >>> est.kind, round(float(est.matrix[0, 0]), 6)
-    ('hc1', 0.00463)
+    ('hc1', 0.004167)
     """
     if kind == "crv1" and not cluster_codes:
         raise EstimationError("clustered variance requested without a cluster variable")
@@ -892,3 +893,30 @@ class ScalarVariance:
 def _sym(m: FloatArray) -> FloatArray:
     out: FloatArray = 0.5 * (m + m.T)
     return out
+
+
+#: Eigenvalues of a covariance at most this share of the largest count as zero (the covariance
+#: of q coefficients from G <= q clusters has rank <= G - 1; round-off is ~1e-16 relative).
+WALD_RANK_TOL = 1e-10
+
+
+def wald_form(b: FloatArray, v: FloatArray) -> tuple[float, int]:
+    """``W = b' V⁺ b`` over the eigen-directions of ``V`` with positive variance, and their
+    number ``r`` (the rank of ``V``): the statistic of a joint Wald test of ``b = 0`` that tests
+    only the non-redundant constraints and is never negative. ``(nan, 0)`` when no direction
+    has a positive variance.
+
+    Examples
+    --------
+    >>> wald_form(np.array([1.0, 2.0]), np.diag([1.0, 4.0]))
+    (2.0, 2)
+    """
+    v = 0.5 * (v + v.T)
+    eigval, eigvec = np.linalg.eigh(v)
+    top = float(eigval.max()) if eigval.size else 0.0
+    positive = eigval > WALD_RANK_TOL * max(top, 0.0)
+    rank = int(positive.sum())
+    if rank == 0:
+        return float("nan"), 0
+    proj = eigvec[:, positive].T @ b
+    return float(np.sum(proj**2 / eigval[positive])), rank

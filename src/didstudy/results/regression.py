@@ -27,6 +27,7 @@ from didstudy.kernels.vcov import (
     parse_vcov,
     resolve_ssc,
     vcov_from_pieces,
+    wald_form,
 )
 from didstudy.results.protocol import TIDY_COLUMNS, HtmlRepr
 from didstudy.results.spec import Baseline
@@ -34,8 +35,6 @@ from didstudy.results.spec import Baseline
 __all__ = ["RegressionResult", "ResultCollection", "TermEstimate", "vcov_stats"]
 
 FloatArray = npt.NDArray[np.float64]
-#: Eigenvalues of the covariance at most this share of the largest are zero (model F rank).
-MODEL_F_RANK_TOL = 1e-10
 
 
 class TermEstimate(NamedTuple):
@@ -205,14 +204,10 @@ class RegressionResult(HtmlRepr):
         ok = np.isfinite(b) & np.isfinite(np.diag(v)) if v.size else np.zeros(0, bool)
         if not ok.any():
             return {"f_stat": None, "f_df1": None, "f_p": None}
-        b, v = b[ok], v[np.ix_(ok, ok)]
-        eigval, eigvec = np.linalg.eigh(0.5 * (v + v.T))
-        positive = eigval > MODEL_F_RANK_TOL * max(float(eigval.max()), 0.0)
-        rank = int(positive.sum())
+        stat, rank = wald_form(b[ok], v[np.ix_(ok, ok)])
         if rank == 0:
             return {"f_stat": None, "f_df1": None, "f_p": None}
-        proj = eigvec[:, positive].T @ b
-        f = float(np.sum(proj**2 / eigval[positive])) / rank
+        f = stat / rank
         return {"f_stat": f, "f_df1": float(rank), "f_p": f_sf(f, rank, self.df_t)}
 
     def to_dict(self) -> dict[str, Any]:
@@ -272,7 +267,8 @@ class RegressionResult(HtmlRepr):
         Examples
         --------
         >>> import didstudy as ds
-        >>> res = ds.twfe(ds.load_dataset("castle"), "l_homicide", "post", fe=["state", "year"])
+        >>> castle = ds.as_panel(ds.load_dataset("castle"), unit="state", time="year", treat="post")
+        >>> res = ds.twfe(castle, "l_homicide", "post")
         >>> res.with_vcov({"crv1": "state+year"}).stats()["n_clusters_by"]
         [50, 11]
         """
