@@ -26,6 +26,8 @@ MODULES = (
     "didstudy.estimation.heterogeneity",
     "didstudy.estimation.mechanisms",
     "didstudy.inference.placebo",
+    "didstudy.kernels.vcov",
+    "didstudy.results.regression",
     "didstudy.measure.gini",
     "didstudy.measure.theil",
     "didstudy.measure.transform",
