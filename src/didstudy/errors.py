@@ -62,6 +62,8 @@ class DidstudyError(Exception):
         self.file = file
         self.column = column
         self.rows = list(rows) if rows is not None else None
+        #: ``rows`` are file line numbers (:func:`rows_to_file_lines`), not data-frame labels
+        self.rows_are_lines = False
         self.fix = fix
         super().__init__(self.render())
 
@@ -73,7 +75,7 @@ class DidstudyError(Exception):
         if self.column:
             where.append(f"column '{self.column}'")
         if self.rows:
-            kind = "lines" if getattr(self, "rows_are_lines", False) else "rows"
+            kind = "lines" if self.rows_are_lines else "rows"
             where.append(f"{kind} {format_rows(self.rows)}")
         prefix = (", ".join(where) + ": ") if where else ""
         parts.append(prefix + self.message)
@@ -92,7 +94,7 @@ def rows_to_file_lines(exc: DidstudyError, lines: Mapping[object, int]) -> None:
     if not exc.rows or not all(r in lines for r in exc.rows):
         return
     exc.rows = [lines[r] for r in exc.rows]
-    exc.rows_are_lines = True  # type: ignore[attr-defined]
+    exc.rows_are_lines = True
 
     def line(match: re.Match[str]) -> str:
         label = int(match.group(1))
