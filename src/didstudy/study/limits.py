@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from didstudy.errors import SpecError
+from didstudy.report.labels import LANGUAGES
 
 __all__ = [
     "BOUNDS",
@@ -43,8 +44,6 @@ MAX_STUDY_BYTES = 1_000_000  # a study file is a page of settings, not data
 MAX_NESTING = 16  # tables/arrays inside one another; real study files use at most 4
 MAX_TEXT = 10_000  # characters of one string argument (titles, notes, labels)
 MAX_ITEMS = 10_000  # items of one list argument (controls, periods, notes)
-#: Languages an argument may be given in (``{ zh = ..., en = ... }``, decision 0006).
-_LANGUAGES = frozenset({"zh", "en"})
 MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes non-negative integers; 64-bit keeps it portable
 NUMPY_BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")
 
@@ -384,7 +383,7 @@ def check_step_arguments(
     """
     for name, value in arguments.items():
         annotation, bound = annotations.get(name, ""), BOUNDS.get(name)
-        if isinstance(value, Mapping) and value and set(value) <= _LANGUAGES:
+        if isinstance(value, Mapping) and value and set(value) <= set(LANGUAGES):
             # given per language ({ zh = ..., en = ... }, decision 0006): each must fit alone
             for lang, text in value.items():
                 _check_value(text, name, annotation, bound, (*key(name), lang), where)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from didstudy.report.labels import LANGUAGES
 from didstudy.report.outputs import (
     SIMULATED_NOTE,
     difference_notes,
@@ -189,12 +190,9 @@ def _labels(context: Context, lang: str) -> dict[str, str]:
     return out
 
 
-LANGUAGES = frozenset({"zh", "en"})
-
-
 def per_language(value: Any, lang: str) -> Any:
     """An argument given per language (``{ zh = ..., en = ... }``) in ``lang``; others unchanged."""
-    if isinstance(value, Mapping) and value and set(value) <= LANGUAGES:
+    if isinstance(value, Mapping) and value and set(value) <= set(LANGUAGES):
         return value.get(lang, next(iter(value.values())))
     return value
 
