@@ -14,7 +14,7 @@ standard errors (decision 0051).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Literal
@@ -29,12 +29,15 @@ from didstudy.estimation.design import DemeanedDesign, prepare_twfe
 from didstudy.estimation.event_study import _event_sample, _resolve, relative_time_design
 from didstudy.inference.wild_kernel import (
     BootstrapDraws,
+    FloatArray,
     VarianceTerm,
     WeightKind,
     WildDesign,
     draw_statistics,
     enumerate_signs,
 )
+from didstudy.inference.wild_linear import LinearEstimator, linear_draws
+from didstudy.inference.wild_robust import LINEAR, SATURATED, linear_problem, saturated_problem
 from didstudy.kernels.demean import demean
 from didstudy.kernels.fixed_effects import is_nested
 from didstudy.kernels.vcov import SmallSampleCorrection, resolve_ssc
@@ -92,6 +95,7 @@ def wild_bootstrap(
     time: str | None = None,
     cohort: str | None = None,
     treat: str | None = None,
+    estimator_args: Mapping[str, Any] | None = None,
 ) -> WildBootstrapResult:
     """Wild cluster bootstrap p-value and confidence interval of a coefficient or combination.
 
@@ -99,11 +103,13 @@ def wild_bootstrap(
     ----------
     result
         A TWFE or stepwise column (:class:`RegressionResult`) or an event study
-        (:class:`EventStudyResult`, TWFE on relative-time dummies).
+        (:class:`EventStudyResult`): TWFE on relative-time dummies, or the linear robust
+        estimators ``imputation``, ``did2s``, ``sun_abraham`` and ``etwfe`` (decision 0054).
     data
-        The Panel or DataFrame the result was estimated on.
+        The Panel or DataFrame the result was estimated on (a Panel for the robust estimators).
     hypothesis
-        A term (``"policy"``, ``"rel_time::0"``), ``"post_average"`` (event study) or a mapping
+        A term (``"policy"``, ``"rel_time::0"``), ``"post_average"`` (event study), an
+        aggregate of a robust result (``"att"``, ``"simple"``, ``"cohort::2004"``) or a mapping
         ``{term: weight}`` for a linear combination.
     reps
         Draws; with Rademacher weights and ``2^G <= reps`` all sign vectors are enumerated.
@@ -125,6 +131,11 @@ def wild_bootstrap(
     fe, regression_weights, ssc, unit, time, cohort, treat
         The result's fixed effects, analytic-weight column, small-sample convention and (event
         study on a DataFrame) column roles, when they cannot be read from the result or panel.
+    estimator_args
+        Robust estimators only: keyword arguments of the estimator call that the result does not
+        record (``fe=`` of ``imputation``/``did2s``/``etwfe``, ``horizons=``, ``avg_effects_by=``,
+        ``leave_out=``, ``window=``, ``base=``, ``control_group=``); the re-built estimator must
+        reproduce the result's estimate and standard error.
 
     Returns
     -------
@@ -155,7 +166,84 @@ def wild_bootstrap(
     if p_type not in ("symmetric", "equal_tail"):
         raise ValidationError(f"p_type must be 'symmetric' or 'equal_tail', not {p_type!r}")
     name, terms, coefs = _hypothesis(result, hypothesis)
-    spec = _spec(result, data, cluster, fe, regression_weights, ssc, unit, time, cohort, treat)
+    if isinstance(result, EventStudyResult) and result.estimator in LINEAR + SATURATED:
+        problem = _robust_problem(
+            result, data, dict(zip(terms, coefs, strict=True)), cluster, bootstrap_cluster,
+            estimator_args or {}, impose_null, weights, reps,
+        )  # fmt: skip
+    else:
+        problem = _regression_problem(
+            result, data, terms, coefs, impose_null, weights, reps, cluster, bootstrap_cluster,
+            (fe, regression_weights, ssc, unit, time, cohort, treat),
+        )  # fmt: skip
+    n_boot = problem.n_boot
+    enumerated = weights == "rademacher" and n_boot < 63 and 2**n_boot <= reps
+    used_seed: int | None = None
+    if enumerated:
+        draws = problem.kernel(enumerate_signs(n_boot), None)
+    else:
+        used_seed = resolve_seed(seed)
+        draws = problem.kernel(None, np.random.default_rng(used_seed))
+    _check_combination(problem, draws)
+    low, high = _invert(draws, alpha, p_type)
+    t_obs = draws.t_observed(null)
+    crit = float(st.t.ppf(1.0 - alpha / 2.0, problem.df_t))
+    return WildBootstrapResult(
+        name=name,
+        terms=terms,
+        weights=coefs,
+        null=float(null),
+        estimate=draws.estimate,
+        std_error=draws.se,
+        statistic=t_obs,
+        p_value=_p_value(draws, null, p_type),
+        conf_low=low,
+        conf_high=high,
+        analytic_p_value=float(2.0 * st.t.sf(abs(t_obs), problem.df_t)),
+        analytic_conf_low=draws.estimate - crit * draws.se,
+        analytic_conf_high=draws.estimate + crit * draws.se,
+        alpha=alpha,
+        method="WCR" if impose_null else "WCU",
+        weight_kind=weights,
+        p_type=p_type,
+        reps=int(draws.n0.size),
+        enumerated=enumerated,
+        clusters=problem.clusters,
+        bootstrap_cluster=problem.boot_name,
+        n_clusters=problem.n_clusters,
+        n_boot_clusters=n_boot,
+        seed=used_seed,
+        t_draws=draws.t_stats(null),
+    )
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """What the entry needs from either path: a draw kernel and the cluster bookkeeping."""
+
+    kernel: Callable[[FloatArray | None, np.random.Generator | None], BootstrapDraws]
+    n_boot: int
+    df_t: float
+    clusters: tuple[str, ...]
+    boot_name: str
+    n_clusters: tuple[int, ...]
+    target: tuple[float, float] | None = None
+
+
+def _regression_problem(
+    result: RegressionResult | EventStudyResult,
+    data: Any,
+    terms: tuple[str, ...],
+    coefs: tuple[float, ...],
+    impose_null: bool,
+    weights: WeightKind,
+    reps: int,
+    cluster: str | Sequence[str] | None,
+    bootstrap_cluster: str | None,
+    roles: tuple[Any, ...],
+) -> _Problem:
+    """TWFE, stepwise and TWFE event-study results: the regression re-built from the data."""
+    spec = _spec(result, data, cluster, *roles)
     full = prepare_twfe(
         spec.frame,
         spec.y,
@@ -174,48 +262,121 @@ def wild_bootstrap(
     R = np.zeros(design.X.shape[1])
     for term, w in zip(terms, coefs, strict=True):
         R[spec.regressors.index(term)] = w
-    n_boot = design.n_boot_clusters
-    enumerated = weights == "rademacher" and n_boot < 63 and 2**n_boot <= reps
-    used_seed: int | None = None
-    if enumerated:
-        draws = draw_statistics(design, R, enumerate_signs(n_boot), restricted=impose_null)
-    else:
-        used_seed = resolve_seed(seed)
-        rng = np.random.default_rng(used_seed)
-        draws = draw_statistics(
-            design, R, None, restricted=impose_null, rng=rng, reps=reps, kind=weights
-        )
-    low, high = _invert(draws, alpha, p_type)
-    t_obs = draws.t_observed(null)
-    df_t = float(refit.df_t)
-    crit = float(st.t.ppf(1.0 - alpha / 2.0, df_t))
-    return WildBootstrapResult(
-        name=name,
-        terms=terms,
-        weights=coefs,
-        null=float(null),
-        estimate=draws.estimate,
-        std_error=draws.se,
-        statistic=t_obs,
-        p_value=_p_value(draws, null, p_type),
-        conf_low=low,
-        conf_high=high,
-        analytic_p_value=float(2.0 * st.t.sf(abs(t_obs), df_t)),
-        analytic_conf_low=draws.estimate - crit * draws.se,
-        analytic_conf_high=draws.estimate + crit * draws.se,
-        alpha=alpha,
-        method="WCR" if impose_null else "WCU",
-        weight_kind=weights,
-        p_type=p_type,
-        reps=int(draws.n0.size),
-        enumerated=enumerated,
+    return _Problem(
+        kernel=_regression_kernel(design, R, impose_null, weights, reps),
+        n_boot=design.n_boot_clusters,
+        df_t=float(refit.df_t),
         clusters=spec.clusters,
-        bootstrap_cluster=boot_name,
+        boot_name=boot_name,
         n_clusters=tuple(int(t.codes.max()) + 1 for t in design.terms[: len(spec.clusters)]),
-        n_boot_clusters=n_boot,
-        seed=used_seed,
-        t_draws=draws.t_stats(null),
     )
+
+
+def _regression_kernel(
+    design: WildDesign, R: FloatArray, impose_null: bool, weights: WeightKind, reps: int
+) -> Callable[[FloatArray | None, np.random.Generator | None], BootstrapDraws]:
+    def kernel(signs: FloatArray | None, rng: np.random.Generator | None) -> BootstrapDraws:
+        return draw_statistics(
+            design, R, signs, restricted=impose_null, rng=rng, reps=reps, kind=weights
+        )
+
+    return kernel
+
+
+def _linear_kernel(
+    est: LinearEstimator, codes: Any, impose_null: bool, weights: WeightKind, reps: int
+) -> Callable[[FloatArray | None, np.random.Generator | None], BootstrapDraws]:
+    def kernel(signs: FloatArray | None, rng: np.random.Generator | None) -> BootstrapDraws:
+        return linear_draws(
+            est, codes, signs, restricted=impose_null, rng=rng, reps=reps, kind=weights
+        )
+
+    return kernel
+
+
+def _robust_problem(
+    result: EventStudyResult,
+    data: Any,
+    combo: dict[str, float],
+    cluster: str | Sequence[str] | None,
+    bootstrap_cluster: str | None,
+    args: Mapping[str, Any],
+    impose_null: bool,
+    weights: WeightKind,
+    reps: int,
+) -> _Problem:
+    """Imputation, two-stage, Sun-Abraham and ETWFE event studies (decision 0054)."""
+    if not (hasattr(data, "frame") and hasattr(data, "unit")):
+        raise ValidationError(
+            f"the {result.estimator} bootstrap re-builds the estimator from its Panel",
+            fix="pass the didstudy.Panel the result was estimated on",
+        )
+    names = _names(cluster)
+    if len(names) > 1:
+        raise ValidationError(
+            f"the {result.estimator} estimator clusters one way; two-way clustering is not "
+            "available for its bootstrap",
+            fix="pass one cluster column",
+        )
+    cl = names[0] if names else None
+    cl_name = cl or getattr(data, "cluster", None) or str(data.unit)
+    if bootstrap_cluster not in (None, cl_name):
+        raise ValidationError(
+            f"the {result.estimator} bootstrap draws one weight per variance cluster "
+            f"({cl_name!r}); a different bootstrap cluster is available for TWFE results",
+            fix="leave bootstrap_cluster unset",
+        )
+    target = _target(result, combo) if cl is None else None
+    kernel: Callable[[FloatArray | None, np.random.Generator | None], BootstrapDraws]
+    if result.estimator in LINEAR:
+        est, codes = linear_problem(data, result, combo, args, cl)
+        n_boot = int(codes.max()) + 1
+
+        kernel = _linear_kernel(est, codes, impose_null, weights, reps)
+
+    else:
+        prob = saturated_problem(data, result, combo, args, cl)
+        spec = _Spec(prob.frame, "_y", prob.regressors, prob.fe, ("_cluster",), None,
+                     resolve_ssc("fixest"))  # fmt: skip
+        full = prepare_twfe(spec.frame, "_y", (), spec.fe, ["_cluster"], None,
+                            treat=list(spec.regressors), ssc=spec.ssc)  # fmt: skip
+        refit = full.fit(list(spec.regressors))
+        codes = full._cluster_codes_for(["_cluster"])[0]
+        design = _wild_design(full, spec, refit, codes)
+        R = np.zeros(design.X.shape[1])
+        R[: prob.R.size] = prob.R
+        kernel = _regression_kernel(design, R, impose_null, weights, reps)
+        n_boot = design.n_boot_clusters
+    return _Problem(kernel, n_boot, float(result.df_t), (cl_name,), cl_name, (n_boot,), target)
+
+
+def _target(result: EventStudyResult, combo: Mapping[str, float]) -> tuple[float, float] | None:
+    """The result's own estimate and standard error of the combination, when it has them."""
+    terms = list(result.terms)
+    aggs = {a.name: a for a in result.aggregates}
+    if all(k in terms for k in combo):
+        r = np.zeros(len(terms))
+        for k, w in combo.items():
+            r[terms.index(k)] += w
+        return float(r @ result.coef), float(np.sqrt(max(float(r @ result.vcov @ r), 0.0)))
+    if len(combo) == 1:
+        ((k, w),) = combo.items()
+        if k in aggs:
+            return w * aggs[k].estimate, abs(w) * aggs[k].std_error
+    return None
+
+
+def _check_combination(problem: _Problem, draws: BootstrapDraws) -> None:
+    if problem.target is None:
+        return
+    est, se = problem.target
+    for what, mine, theirs in (("estimate", draws.estimate, est), ("standard error", draws.se, se)):
+        if not abs(mine - theirs) <= REPRODUCE_RTOL * max(abs(theirs), 1e-12) + 1e-12:
+            raise DataError(
+                f"the data do not reproduce the result's {what} ({mine:.10g} vs {theirs:.10g})",
+                fix="pass the Panel the result was estimated on, and estimator_args= with the "
+                "estimator's arguments the result does not record (e.g. fe=, horizons=)",
+            )
 
 
 # ----- hypothesis ---------------------------------------------------------------------------
@@ -223,6 +384,8 @@ def _hypothesis(
     result: RegressionResult | EventStudyResult, hypothesis: Hypothesis
 ) -> tuple[str, tuple[str, ...], tuple[float, ...]]:
     terms = tuple(result.terms)
+    if isinstance(result, EventStudyResult):
+        terms += tuple(a.name for a in result.aggregates if a.name not in terms)
     if isinstance(hypothesis, str):
         if hypothesis == "post_average" and isinstance(result, EventStudyResult):
             if result.post_average is None:

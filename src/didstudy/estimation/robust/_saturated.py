@@ -23,7 +23,7 @@ from didstudy.estimation.robust._common import PanelArrays
 from didstudy.estimation.twfe import fit_frame
 from didstudy.results.spec import Baseline
 
-__all__ = ["CellFit", "fit_cells"]
+__all__ = ["CellFit", "cell_frame", "fit_cells"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -62,6 +62,34 @@ def cell_name(g: int, t: int) -> str:
     return f"cell::{g}:{t}"
 
 
+def cell_frame(
+    A: PanelArrays,
+    cells: Sequence[tuple[int, int]],
+    interactions: Mapping[str, FloatArray] | None = None,
+    controls: Mapping[str, FloatArray] | None = None,
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The saturated regression's frame (``_y``, ``unit``, ``time``, ``cohort``, ``_cluster``,
+    cell indicators, extra columns), the cell names and the extra names (the wild bootstrap
+    re-uses it, decision 0054)."""
+    data: dict[str, FloatArray | npt.NDArray[np.intp]] = {
+        "_y": A.y,
+        "unit": A.unit,
+        "time": A.time,
+        "cohort": np.unique(np.where(np.isfinite(A.cohort), A.cohort, -1.0), return_inverse=True)[
+            1
+        ],
+        "_cluster": A.cluster,
+    }
+    names = []
+    for g, t in cells:
+        name = cell_name(g, t)
+        data[name] = ((A.cohort == g) & (A.period == t)).astype(np.float64)
+        names.append(name)
+    extra = {**(interactions or {}), **(controls or {})}
+    data.update(extra)
+    return pd.DataFrame(data), names, list(extra)
+
+
 def fit_cells(
     A: PanelArrays,
     cells: Sequence[tuple[int, int]],
@@ -86,23 +114,7 @@ def fit_cells(
     -------
     CellFit
     """
-    data: dict[str, FloatArray | npt.NDArray[np.intp]] = {
-        "_y": A.y,
-        "unit": A.unit,
-        "time": A.time,
-        "cohort": np.unique(np.where(np.isfinite(A.cohort), A.cohort, -1.0), return_inverse=True)[
-            1
-        ],
-        "_cluster": A.cluster,
-    }
-    names = []
-    for g, t in cells:
-        name = cell_name(g, t)
-        data[name] = ((A.cohort == g) & (A.period == t)).astype(np.float64)
-        names.append(name)
-    extra = {**(interactions or {}), **(controls or {})}
-    data.update(extra)
-    frame = pd.DataFrame(data)
+    frame, names, extra = cell_frame(A, cells, interactions, controls)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CollinearityWarning)
         model = Baseline(

@@ -1,0 +1,308 @@
+"""The wild cluster bootstrap's view of the heterogeneity-robust estimators (decision 0054).
+
+* Sun–Abraham and ETWFE are one saturated least-squares regression on cohort × period cells;
+  their reported effects are fixed linear combinations of the cell coefficients (cohort shares,
+  emfx observation shares: functions of the design only, identical in every bootstrap draw). The
+  hypothesis becomes that combination and the "fast and wild" regression kernel runs unchanged:
+  :func:`saturated_problem` returns the regression's frame and the hypothesis vector.
+* The imputation and two-stage estimators are linear in the outcome: :func:`linear_problem`
+  returns their implicit weights, residuals and cluster-score map for
+  :func:`didstudy.inference.wild_linear.linear_draws`.
+
+Results keep no data: the estimator's design is re-built from the panel and the result's
+specification (or ``estimator_args``) and must reproduce the result's estimate and standard
+error of the tested combination.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from didstudy.errors import ValidationError
+from didstudy.estimation.robust._common import PanelArrays, panel_arrays
+from didstudy.estimation.robust._saturated import cell_frame, cell_name, fit_cells
+from didstudy.estimation.robust._untreated import UntreatedModel, dense, indicator
+from didstudy.inference.wild_linear import LinearEstimator
+from didstudy.kernels.demean import demean
+from didstudy.results.event_study import EventStudyResult
+
+__all__ = ["LINEAR", "SATURATED", "SaturatedProblem", "linear_problem", "saturated_problem"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+Combination = Mapping[str, float]
+
+LINEAR = ("imputation", "did2s")
+SATURATED = ("sun_abraham", "etwfe")
+
+
+# ----- the combination in the result's own names -------------------------------------------
+def expand(result: EventStudyResult, combo: Combination) -> dict[str, float]:
+    """``{name: weight}`` with aggregates over other terms expanded into those terms."""
+    out: dict[str, float] = {}
+    aggs = {a.name: a for a in result.aggregates}
+    for name, w in combo.items():
+        agg = aggs.get(name)
+        parts = (
+            zip(agg.terms, agg.weights, strict=True)
+            if agg is not None and agg.terms != (name,)
+            else [(name, 1.0)]
+        )
+        for term, weight in parts:
+            out[term] = out.get(term, 0.0) + float(w) * float(weight)
+    return out
+
+
+def _arg(args: Mapping[str, Any], key: str, default: Any) -> Any:
+    return args.get(key, default)
+
+
+def _note(result: EventStudyResult, pattern: str, default: str) -> str:
+    for note in result.notes:
+        found = re.search(pattern, note)
+        if found:
+            return found.group(1)
+    return default
+
+
+# ----- imputation and two-stage ------------------------------------------------------------
+def _fit_block(model: UntreatedModel, Y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:meth:`UntreatedModel.fit` on every column of ``Y`` (``n x m``): residuals on the
+    untreated rows and the fitted untreated outcome on every row."""
+    rows0 = model.rows0
+    a0 = model.absorb[rows0]
+    Y0 = Y[rows0]
+    Y0t = demean(np.asfortranarray(Y0), [a0])
+    coef = model.pinv @ (model.M0_tilde.T @ Y0t)
+    resid0: FloatArray = Y0t - model.M0_tilde @ coef
+    sums = dense(indicator(a0, model.n_absorb).T @ (Y0 - model._m_times(coef, rows0)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = np.where(model.count0[:, None] > 0, sums / model.count0[:, None], np.nan)
+    pred: FloatArray = level[model.absorb] + model._m_times(coef, np.arange(Y.shape[0]))
+    return resid0, pred
+
+
+def _implicit(model: UntreatedModel, w: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``z = w - Z_0 (Z_0'Z_0)^- Z'w`` (on the untreated rows) and that adjoint term."""
+    adj = model.adjoint(w[:, np.newaxis])[:, 0]
+    z = w.copy()
+    z[model.rows0] -= adj
+    return z, adj
+
+
+def _model(panel: Any, result: EventStudyResult, args: Mapping[str, Any], cluster: str | None,
+           estimator: str) -> tuple[PanelArrays, UntreatedModel, str]:  # fmt: skip
+    unit = str(getattr(panel, "unit", ""))
+    fe = str(_arg(args, "fe", "unit"))
+    factors = () if fe in ("unit", unit) else (fe,)
+    A = panel_arrays(
+        panel, result.outcome, result.controls, cluster, estimator=estimator, factors=factors
+    )
+    absorb = A.unit if not factors else A.factors[0]
+    return A, UntreatedModel.build(absorb, A.time, A.X, ~A.treated), fe
+
+
+def _imputation(
+    panel: Any, result: EventStudyResult, combo: dict[str, float], args: Mapping[str, Any],
+    cluster: str | None,
+) -> tuple[LinearEstimator, IntArray]:  # fmt: skip
+    from didstudy.estimation.robust.imputation import _group_codes, _targets, _tau_tilde
+
+    A, model, _ = _model(panel, result, args, cluster, "imputation")
+    horizons = _arg(args, "horizons", [k for k in result.rel_time if k >= 0])
+    by = _arg(args, "avg_effects_by", _note(result, r"effects averaged by (\w+)", "cohort_period"))
+    leave_out = bool(_arg(args, "leave_out", "leave-out" in result.vcov_type))
+    targets = _targets(A, sorted(int(h) for h in horizons))
+    c = np.zeros(len(targets.names))
+    for name, weight in combo.items():
+        if name not in targets.names:
+            raise ValidationError(
+                f"the imputation bootstrap tests effects of treated observations; {name!r} is "
+                "not one (the leads come from a separate pre-trend regression)",
+                fix=f"use one of {list(targets.names[: len(horizons) + 1])} or 'post_average'",
+            )
+        c[targets.names.index(name)] += weight
+    W = targets.W.tocsc()
+    w = np.asarray(W @ c, dtype=np.float64)
+    z, _ = _implicit(model, w)
+    group = _group_codes(A, by)
+    parts = []
+    for j in np.flatnonzero(c):
+        rows = W.indices[W.indptr[j] : W.indptr[j + 1]]
+        g = np.unique(group[rows], return_inverse=True)[1].astype(np.intp)
+        parts.append((rows, W.data[W.indptr[j] : W.indptr[j + 1]], g, float(c[j])))
+    C0 = indicator(A.cluster[model.rows0], A.n_clusters).T
+    z0 = z[model.rows0]
+
+    def scores(Y: FloatArray) -> FloatArray:
+        resid0, pred = _fit_block(model, Y)
+        tau = np.nan_to_num(np.where(A.treated[:, None], Y - pred, 0.0))
+        S = dense(C0 @ (z0[:, None] * resid0))
+        for rows, v1, g, cj in parts:
+            cl = A.cluster[rows]
+            for m in range(Y.shape[1]):
+                t = tau[rows, m]
+                psi = v1 * (t - _tau_tilde(t, v1, g, cl, leave_out))
+                S[:, m] += cj * np.bincount(cl, weights=psi, minlength=A.n_clusters)
+        return S
+
+    fit = model.fit(A.y)
+    resid = np.zeros(A.n)
+    resid[model.rows0] = fit.resid
+    tau = np.nan_to_num(np.where(A.treated, A.y - model.predict(fit), 0.0))
+    cell = np.unique(_group_codes(A, by)[A.treated], return_inverse=True)[1]
+    means = np.bincount(cell, weights=tau[A.treated]) / np.bincount(cell)
+    resid[A.treated] = tau[A.treated] - means[cell]
+    return LinearEstimator(A.y, z, resid, scores), A.cluster
+
+
+def _did2s(
+    panel: Any, result: EventStudyResult, combo: dict[str, float], args: Mapping[str, Any],
+    cluster: str | None,
+) -> tuple[LinearEstimator, IntArray]:  # fmt: skip
+    from didstudy.estimation.robust.did2s import _event_design
+
+    A, model, _ = _model(panel, result, args, cluster, "did2s")
+    static = _arg(args, "second_stage", "event" if result.has_base else "static") == "static"
+    if static:
+        X2, ks = A.treated.astype(np.float64)[:, None], [0]
+    else:
+        window = _arg(args, "window", result.window)
+        X2, ks = _event_design(A, window, _arg(args, "base", result.base))
+    names = [f"rel_time::{k}" for k in ks]
+    c = np.zeros(len(ks))
+    for name, weight in combo.items():
+        c[names.index(name)] += weight
+    bread = np.linalg.pinv(X2.T @ X2)
+    xb = X2 @ (bread @ c)
+    z, adj0 = _implicit(model, xb)
+    C = indicator(A.cluster, A.n_clusters).T
+    C0 = indicator(A.cluster[model.rows0], A.n_clusters).T
+
+    def second(Y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        resid0, pred = _fit_block(model, Y)
+        ytil = np.nan_to_num(Y - pred)
+        return resid0, ytil - X2 @ (bread @ (X2.T @ ytil))
+
+    def scores(Y: FloatArray) -> FloatArray:
+        resid0, resid2 = second(Y)
+        return dense(C @ (xb[:, None] * resid2)) - dense(C0 @ (adj0[:, None] * resid0))
+
+    return LinearEstimator(A.y, z, second(A.y[:, None])[1][:, 0], scores), A.cluster
+
+
+def linear_problem(
+    panel: Any,
+    result: EventStudyResult,
+    combo: Combination,
+    args: Mapping[str, Any],
+    cluster: str | None,
+) -> tuple[LinearEstimator, IntArray]:
+    """The estimator's linear maps for the combination, and the cluster codes of its rows.
+
+    Parameters
+    ----------
+    panel
+        The Panel the result was estimated on.
+    result
+        An ``imputation`` or ``did2s`` event study.
+    combo
+        ``{term or aggregate: weight}``.
+    args
+        The estimator's keyword arguments that the result does not record (``fe``, ...).
+    cluster
+        Cluster column (default: the panel's cluster, else the unit).
+    """
+    build = _imputation if result.estimator == "imputation" else _did2s
+    return build(panel, result, expand(result, combo), args, cluster)
+
+
+# ----- Sun-Abraham and ETWFE ---------------------------------------------------------------
+@dataclass(frozen=True)
+class SaturatedProblem:
+    """The saturated regression (frame, regressors, fixed effects) and the hypothesis vector."""
+
+    frame: pd.DataFrame
+    regressors: tuple[str, ...]
+    fe: tuple[str, ...]
+    R: FloatArray
+    coef: FloatArray
+
+
+def _rows_sun_abraham(result: EventStudyResult, terms: tuple[str, ...]) -> dict[str, FloatArray]:
+    cells = result.cells
+    assert cells is not None
+    out = {}
+    for e, name in zip(result.rel_time, result.terms, strict=True):
+        row = np.zeros(len(terms))
+        members = cells.loc[cells["rel_time"] == e, ["cohort", "period", "share"]]
+        for g, t, share in members.to_numpy():
+            cn = cell_name(int(g), int(t))
+            if cn in terms:
+                row[terms.index(cn)] += float(share)
+        out[name] = row
+    return out
+
+
+def saturated_problem(
+    panel: Any,
+    result: EventStudyResult,
+    combo: Combination,
+    args: Mapping[str, Any],
+    cluster: str | None,
+) -> SaturatedProblem:
+    """The Sun–Abraham / ETWFE regression and the hypothesis on its coefficients.
+
+    Parameters
+    ----------
+    panel, result, combo, args, cluster
+        As :func:`linear_problem` (``result.estimator`` is ``sun_abraham`` or ``etwfe``).
+    """
+    if result.estimator == "sun_abraham":
+        from didstudy.estimation.robust.sun_abraham import _cell_keys, _sample
+
+        A0 = panel_arrays(panel, result.outcome, result.controls, cluster, estimator="sun_abraham")
+        A, _ = _sample(A0, str(_arg(args, "control_group", result.control_group)))
+        keys = _cell_keys(A)
+        ctrl = {name: A.X[:, j] for j, name in enumerate(A.controls)}
+        fe = ["unit", "time"]
+        inter: dict[str, FloatArray] = {}
+        fit = fit_cells(A, keys, fe, controls=ctrl)
+        rows = _rows_sun_abraham(result, fit.terms)
+    else:
+        from didstudy.estimation.robust.etwfe import (
+            _CellIndex,
+            _cells,
+            _covariate_columns,
+            _marginal_weights,
+        )
+
+        A = panel_arrays(panel, result.outcome, result.controls, cluster, estimator="etwfe")
+        cg = str(_arg(args, "control_group", result.control_group))
+        fe = [str(_arg(args, "fe", _note(result, r"\), (\w+) and period", "cohort"))), "time"]
+        keys = _cells(A, cg)
+        inter, ctrl, x_dm = _covariate_columns(A, keys) if A.controls else ({}, {}, A.X)
+        fit = fit_cells(A, keys, fe, inter, ctrl)
+        index = _CellIndex.build(A, fit, keys)
+        post = A.treated if cg == "not_yet" else np.isfinite(A.rel_time)
+        rows = {
+            name: _marginal_weights(A, fit, post & (A.rel_time == k), index, x_dm)
+            for k, name in zip(result.rel_time, result.terms, strict=True)
+        }
+    frame, _, _ = cell_frame(A, keys, inter, ctrl)
+    R = np.zeros(len(fit.terms))
+    for name, weight in expand(result, combo).items():
+        if name in rows:
+            R += weight * rows[name]
+        elif name in fit.terms:
+            R[fit.terms.index(name)] += weight
+        else:
+            raise ValidationError(f"no coefficient named {name!r} in the {result.estimator} fit")
+    return SaturatedProblem(frame, fit.terms, tuple(fe), R, fit.coef)

@@ -1,0 +1,223 @@
+"""Wild cluster bootstrap of the robust estimators (decision 0054): enumeration = re-runs.
+
+Every enumerated draw's t statistic must equal the t statistic of the estimator itself re-run
+on ``y* = y~ + v_g u~`` (the restricted DGP built here from explicit dummy regressions), so the
+per-draw algebra, the implicit weights and the linear score maps are all checked against the
+estimators' own code.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import didstudy as ds
+from didstudy.errors import DataError, ValidationError
+from didstudy.estimation.robust.did2s import did2s
+from didstudy.estimation.robust.etwfe import etwfe
+from didstudy.estimation.robust.imputation import imputation
+from didstudy.estimation.robust.sun_abraham import sun_abraham
+from didstudy.inference.wild_bootstrap import wild_bootstrap
+from didstudy.inference.wild_kernel import enumerate_signs
+from didstudy.inference.wild_robust import linear_problem
+from didstudy.results.event_study import EventStudyResult
+
+# two algebras of the same linear estimator (closed form per draw vs a full re-run): rounding
+REFIT_TOL = 1e-10
+pytestmark = pytest.mark.filterwarnings("ignore::didstudy.errors.InferenceWarning")
+#: draws re-run per case (the first of the 2^G enumerated sign vectors, all-ones first)
+N_RERUN = 24
+
+
+def _panel(controls: int = 0) -> Any:
+    df = ds.simulate_staggered(
+        n_units=12, periods=range(1, 7), cohorts={3: 3, 5: 3}, n_never=6,
+        n_controls=controls, heterogeneous=True, seed=3,
+    )  # fmt: skip
+    return ds.as_panel(df.drop(columns=["treat"]), unit="unit", time="time", cohort="cohort")
+
+
+def _dummies(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    d = pd.get_dummies(frame[["unit", "time"]].astype(str), drop_first=True, dtype=float)
+    return np.column_stack([np.ones(len(frame)), d.to_numpy()])[rows]
+
+
+def _lstsq_fit(Z: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    coef, *_ = np.linalg.lstsq(Z[rows], y[rows], rcond=None)
+    out: np.ndarray = Z @ coef
+    return out
+
+
+def _resid_imputation(panel: Any, y: np.ndarray) -> np.ndarray:
+    """[untreated residuals of an explicit FE regression; tau - cohort x period mean]."""
+    f = panel.frame
+    treated = (f["time"] >= f["_cohort"]).to_numpy()
+    Z = _dummies(f, np.arange(len(f)))
+    fitted = _lstsq_fit(Z, y, np.flatnonzero(~treated))
+    u = y - fitted
+    cell = f["_cohort"].astype(str) + ":" + f["time"].astype(str)
+    u[treated] -= pd.Series(u[treated]).groupby(cell[treated].to_numpy()).transform("mean")
+    return u
+
+
+def _resid_did2s(panel: Any, y: np.ndarray, ks: list[int]) -> np.ndarray:
+    f = panel.frame
+    treated = (f["time"] >= f["_cohort"]).to_numpy()
+    Z = _dummies(f, np.arange(len(f)))
+    ytil = y - _lstsq_fit(Z, y, np.flatnonzero(~treated))
+    rel = (f["time"] - f["_cohort"]).to_numpy()
+    X2 = np.column_stack([(rel == k).astype(float) for k in ks])
+    coef, *_ = np.linalg.lstsq(X2, ytil, rcond=None)
+    out: np.ndarray = ytil - X2 @ coef
+    return out
+
+
+def _implicit_weights(theta: Callable[[np.ndarray], float], n: int) -> np.ndarray:
+    """``z`` with ``theta(y) = z'y``, by running the estimator on the unit vectors."""
+    return np.array([theta(np.eye(n)[i]) for i in range(n)])
+
+
+def _estimate(res: EventStudyResult, hyp: str) -> tuple[float, float]:
+    if hyp == "post_average":
+        assert res.post_average is not None
+        return res.post_average.estimate, res.post_average.std_error
+    i = res.terms.index(hyp)
+    return float(res.coef[i]), float(np.sqrt(res.vcov[i, i]))
+
+
+_LINEAR: dict[str, tuple[Callable[..., EventStudyResult], dict[str, Any]]] = {
+    "imputation": (imputation, {}),
+    "did2s": (did2s, {"window": (-2, 2)}),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "hyp", "null"),
+    [
+        ("imputation", "rel_time::0", 0.0),
+        ("imputation", "post_average", 0.05),
+        ("did2s", "rel_time::1", 0.0),
+        ("did2s", "post_average", -0.02),
+    ],
+)
+def test_linear_enumeration_equals_estimator_reruns(name: str, hyp: str, null: float) -> None:
+    panel = _panel()
+    fn, kw = _LINEAR[name]
+    res = fn(panel, "y", **kw)
+    wb = wild_bootstrap(res, panel, hyp, reps=9999, null=null)
+    assert wb.enumerated and wb.reps == 2**12
+    frame = panel.frame
+    y = frame["y"].to_numpy(dtype=float)
+
+    def rerun(values: np.ndarray) -> tuple[float, float]:
+        return _estimate(fn(panel.with_frame(frame.assign(y=values)), "y", **kw), hyp)
+
+    z = _implicit_weights(lambda v: rerun(v)[0], y.size)
+    ks = [k for k in res.rel_time]
+    u = _resid_imputation(panel, y) if name == "imputation" else _resid_did2s(panel, y, ks)
+    est, _ = _linear_problem_estimate(panel, res, hyp)
+    np.testing.assert_allclose(est.z, z, atol=REFIT_TOL)
+    np.testing.assert_allclose(est.resid, u, atol=REFIT_TOL)
+    theta = float(z @ y)
+    kappa = (theta - null - float(z @ u)) / float(z @ z)
+    u_r = u + kappa * z
+    y_r = y - u_r
+    assert rerun(y_r)[0] == pytest.approx(null, abs=REFIT_TOL)  # the null holds in the DGP
+    codes = pd.factorize(frame["unit"], sort=True)[0]
+    signs = enumerate_signs(12)[:N_RERUN]
+    brute = []
+    for v in signs:
+        b_est, b_se = rerun(y_r + v[codes] * u_r)
+        brute.append((b_est - null) / b_se)
+    np.testing.assert_allclose(wb.t_draws[:N_RERUN], brute, rtol=REFIT_TOL, atol=REFIT_TOL)
+    assert wb.t_draws[0] == pytest.approx(wb.statistic, rel=REFIT_TOL)
+    # the observed statistic is the estimator's own
+    e, s = _estimate(res, hyp)
+    assert wb.statistic == pytest.approx((e - null) / s, rel=1e-9)
+
+
+def _linear_problem_estimate(panel: Any, res: EventStudyResult, hyp: str) -> Any:
+    if hyp == "post_average":
+        assert res.post_average is not None
+        combo = dict(zip(res.post_average.terms, res.post_average.weights, strict=True))
+    else:
+        combo = {hyp: 1.0}
+    return linear_problem(panel, res, combo, {}, None)
+
+
+@pytest.mark.parametrize("name", ["sun_abraham", "etwfe"])
+def test_saturated_enumeration_equals_estimator_reruns(name: str) -> None:
+    """Restricted LS of the explicit dummy regression under the combination, re-run per draw."""
+    panel = _panel(controls=1 if name == "etwfe" else 0)
+    fn = sun_abraham if name == "sun_abraham" else etwfe
+    controls = ["x1"] if name == "etwfe" else []
+    res = fn(panel, "y", controls)
+    hyp = "post_average"
+    wb = wild_bootstrap(res, panel, hyp, reps=9999)
+    frame = panel.frame
+    y = frame["y"].to_numpy(dtype=float)
+
+    def rerun(values: np.ndarray) -> tuple[float, float]:
+        return _estimate(fn(panel.with_frame(frame.assign(y=values)), "y", controls), hyp)
+
+    # the combination is linear in y: z by unit vectors; the restricted fit is the LS fit of
+    # y on the saturated design (its column space found by re-running on dummies is overkill:
+    # the fitted values of the unrestricted fit are y - u with u orthogonal to z)
+    z = _implicit_weights(lambda v: rerun(v)[0], y.size)
+    f = frame.copy()
+    cells = (f["time"] >= f["_cohort"]) if name == "etwfe" else (
+        np.isfinite(f["_cohort"]) & (f["time"] - f["_cohort"] != -1)
+    )  # fmt: skip
+    key = np.where(cells, f["_cohort"].astype(str) + ":" + f["time"].astype(str), "none")
+    D = pd.get_dummies(pd.Series(key), dtype=float).drop(columns="none").to_numpy()
+    fe = ["cohort", "time"] if name == "etwfe" else ["unit", "time"]
+    F = pd.get_dummies(frame[fe].astype(str), drop_first=True, dtype=float).to_numpy()
+    extra = [frame[["x1"]].to_numpy()] if controls else []
+    if controls:
+        xdm = frame["x1"] - frame.groupby("_cohort", dropna=False)["x1"].transform("mean")
+        extra += [D * xdm.to_numpy()[:, None]]
+        g = pd.get_dummies(frame["_cohort"].astype(str), dtype=float).to_numpy()
+        t = pd.get_dummies(frame["time"].astype(str), drop_first=True, dtype=float).to_numpy()
+        extra += [g * frame[["x1"]].to_numpy(), t * frame[["x1"]].to_numpy()]
+    X = np.column_stack([np.ones(len(frame)), D, F, *extra])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    u = y - X @ coef
+    assert abs(float(z @ u)) < 1e-8  # z lies in the column space of the explicit design
+    theta = float(z @ y)
+    u_r = u + theta / float(z @ z) * z  # restricted LS residuals under z'Xb = 0
+    y_r = y - u_r
+    codes = pd.factorize(frame["unit"], sort=True)[0]
+    brute = []
+    for v in enumerate_signs(12)[:N_RERUN]:
+        b_est, b_se = rerun(y_r + v[codes] * u_r)
+        brute.append(b_est / b_se)
+    np.testing.assert_allclose(wb.t_draws[:N_RERUN], brute, rtol=1e-8, atol=1e-8)
+
+
+def test_wcu_and_aggregates_and_errors() -> None:
+    panel = _panel()
+    res = imputation(panel, "y", pretrends=2)
+    wcu = wild_bootstrap(res, panel, "att", reps=9999, impose_null=False)
+    wcr = wild_bootstrap(res, panel, "att", reps=9999)
+    att = next(a for a in res.aggregates if a.name == "att")
+    assert wcu.estimate == pytest.approx(att.estimate, rel=1e-9)
+    assert wcu.std_error == pytest.approx(att.std_error, rel=1e-9)
+    # WCU enumerated: the bootstrap distribution is symmetric (v and -v give -t*)
+    np.testing.assert_allclose(np.sort(wcu.t_draws), -np.sort(wcu.t_draws)[::-1], atol=1e-9)
+    assert 0.0 < wcr.p_value <= 1.0 and wcr.conf_low < wcr.estimate < wcr.conf_high
+    with pytest.raises(ValidationError, match="pre-trend"):
+        wild_bootstrap(res, panel, "rel_time::-1", reps=99, seed=1)
+    with pytest.raises(ValidationError, match="Panel"):
+        wild_bootstrap(res, panel.frame, "att", reps=99, seed=1)
+    with pytest.raises(ValidationError, match="bootstrap cluster"):
+        wild_bootstrap(res, panel, "att", reps=99, seed=1, bootstrap_cluster="time")
+    other = _panel(controls=1)
+    with warnings.catch_warnings(), pytest.raises(DataError, match="reproduce"):
+        warnings.simplefilter("ignore")
+        bumped = other.with_frame(other.frame.assign(y=other.frame["y"] + other.frame["x1"]))
+        wild_bootstrap(res, bumped, "att", reps=99, seed=1)
