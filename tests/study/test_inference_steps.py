@@ -87,3 +87,68 @@ def test_sensitivity_can_be_turned_off(tmp_path: Path) -> None:
     study.write_text(STUDY.format(sensitivity="false"), encoding="utf-8")
     run = run_study(study, tmp_path / "report")
     assert not [r.name for r in run.records if r.name.startswith("es_honest")]
+
+
+ROBUST = """\
+[study]
+seed = 11
+sensitivity = false
+formats = ["md"]
+[data.castle]
+dataset = "castle"
+[panel]
+data = "castle"
+unit = "state"
+time = "year"
+treat = "post"
+[[steps]]
+kind = "imputation"
+name = "imp"
+y = "l_homicide"
+horizons = [0, 1, 2, 3]
+[[steps]]
+kind = "wild_bootstrap"
+name = "imp_boot"
+result = "imp"
+hypothesis = "post_average"
+reps = 199
+[[steps]]
+kind = "sun_abraham"
+name = "sa"
+y = "l_homicide"
+window = [-3, 3]
+[[steps]]
+kind = "wild_bootstrap"
+name = "sa_boot"
+result = "sa"
+hypothesis = "rel_time::0"
+reps = 199
+weights = "webb"
+[[steps]]
+kind = "regression_table"
+name = "robust_boot_table"
+columns = ["imp_boot", "sa_boot"]
+statistic = "ci"
+[[steps]]
+kind = "wild_bootstrap_figure"
+name = "imp_boot_figure"
+result = "imp_boot"
+"""
+
+
+def test_bootstrap_of_robust_estimators_in_a_study(tmp_path: Path) -> None:
+    """The wild bootstrap step takes imputation and Sun-Abraham results (decision 0054)."""
+    study = tmp_path / "s.toml"
+    study.write_text(ROBUST, encoding="utf-8")
+    out = tmp_path / "report"
+    run_study(study, out)
+    steps = json.loads((out / "results.json").read_text(encoding="utf-8"))["steps"]
+    imp, sa = steps["imp"]["result"], steps["imp_boot"]["result"]
+    assert sa["kind"] == "wild_bootstrap" and sa["name"] == "post_average"
+    post = imp["post_average"]
+    assert sa["estimate"] == post["estimate"] and sa["std_error"] == post["std_error"]
+    assert sa["conf_low"] < sa["estimate"] < sa["conf_high"] and sa["stats"]["seed"] == 11
+    assert steps["sa_boot"]["result"]["stats"]["weight_kind"] == "webb"
+    table = (out / "tables" / "robust_boot_table.md").read_text(encoding="utf-8")
+    assert f"{sa['conf_low']:.3f}" in table and "wild cluster bootstrap (WCR" in table
+    assert (out / "figures" / "imp_boot_figure.png").is_file()

@@ -108,6 +108,7 @@ _EXAMPLE: dict[str, Any] = {
     "m_order": "random", "distance": "logit", "sd_denominator": "pooled",
     "options": {"drop": ["ln_gdp"]}, "hypothesis": "policy", "bootstrap_cluster": "code",
     "regression_weights": "population", "balance_e": 3,
+    "estimator_args": {"fe": "unit", "horizons": [0, 1, 2, 3]},
 }  # fmt: skip
 # the same argument name with another meaning in one kind: {kind: {argument: value}}
 _KIND_EXAMPLE: dict[str, dict[str, Any]] = {
