@@ -53,14 +53,14 @@ def _lstsq_fit(Z: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _resid_imputation(panel: Any, y: np.ndarray) -> np.ndarray:
-    """[untreated residuals of an explicit FE regression; tau - cohort x period mean]."""
+def _resid_imputation(panel: Any, y: np.ndarray, by: str) -> np.ndarray:
+    """[untreated residuals of an explicit FE regression; tau - its group mean]."""
     f = panel.frame
     treated = (f["time"] >= f["_cohort"]).to_numpy()
     Z = _dummies(f, np.arange(len(f)))
     fitted = _lstsq_fit(Z, y, np.flatnonzero(~treated))
     u = y - fitted
-    cell = f["_cohort"].astype(str) + ":" + f["time"].astype(str)
+    cell = f["_cohort"].astype(str) + (":" + f["time"].astype(str) if by != "cohort" else "")
     u[treated] -= pd.Series(u[treated]).groupby(cell[treated].to_numpy()).transform("mean")
     return u
 
@@ -90,24 +90,25 @@ def _estimate(res: EventStudyResult, hyp: str) -> tuple[float, float]:
     return float(res.coef[i]), float(np.sqrt(res.vcov[i, i]))
 
 
-_LINEAR: dict[str, tuple[Callable[..., EventStudyResult], dict[str, Any]]] = {
-    "imputation": (imputation, {}),
-    "did2s": (did2s, {"window": (-2, 2)}),
-}
+_LINEAR: dict[str, Callable[..., EventStudyResult]] = {"imputation": imputation, "did2s": did2s}
 
 
 @pytest.mark.parametrize(
-    ("name", "hyp", "null"),
+    ("name", "hyp", "null", "kw"),
     [
-        ("imputation", "rel_time::0", 0.0),
-        ("imputation", "post_average", 0.05),
-        ("did2s", "rel_time::1", 0.0),
-        ("did2s", "post_average", -0.02),
+        ("imputation", "rel_time::0", 0.0, {}),
+        ("imputation", "post_average", 0.05, {}),
+        ("imputation", "post_average", 0.0, {"leave_out": True, "avg_effects_by": "cohort"}),
+        ("did2s", "rel_time::1", 0.0, {"window": (-2, 2)}),
+        ("did2s", "post_average", -0.02, {"window": (-2, 2)}),
     ],
+    ids=["imp-h0", "imp-post", "imp-leave-out", "did2s-h1", "did2s-post"],
 )
-def test_linear_enumeration_equals_estimator_reruns(name: str, hyp: str, null: float) -> None:
+def test_linear_enumeration_equals_estimator_reruns(
+    name: str, hyp: str, null: float, kw: dict[str, Any]
+) -> None:
     panel = _panel()
-    fn, kw = _LINEAR[name]
+    fn = _LINEAR[name]
     res = fn(panel, "y", **kw)
     wb = wild_bootstrap(res, panel, hyp, reps=9999, null=null)
     assert wb.enumerated and wb.reps == 2**12
@@ -119,7 +120,8 @@ def test_linear_enumeration_equals_estimator_reruns(name: str, hyp: str, null: f
 
     z = _implicit_weights(lambda v: rerun(v)[0], y.size)
     ks = [k for k in res.rel_time]
-    u = _resid_imputation(panel, y) if name == "imputation" else _resid_did2s(panel, y, ks)
+    by = kw.get("avg_effects_by", "cohort_period")
+    u = _resid_imputation(panel, y, by) if name == "imputation" else _resid_did2s(panel, y, ks)
     est, _ = _linear_problem_estimate(panel, res, hyp)
     np.testing.assert_allclose(est.z, z, atol=REFIT_TOL)
     np.testing.assert_allclose(est.resid, u, atol=REFIT_TOL)

@@ -94,7 +94,7 @@ def _affine(est: LinearEstimator, boot: IntArray, n_boot: int, restricted: bool)
     M_u = _cluster_maps(est, u, boot, n_boot)
     if not restricted:
         zero_h, zero_g = np.zeros_like(p_fit), np.zeros(n_boot)
-        return _Affine(a_u, zero_g, p_fit, zero_h, M_u, np.zeros_like(M_u))
+        return _Affine(a_u, zero_g, p_fit, zero_h, M_u, np.zeros((0, n_boot)))
     zz = float(z @ z)
     k0, k1 = -float(z @ u) / zz, 1.0 / zz
     a_z = np.bincount(boot, weights=z * z, minlength=n_boot).astype(np.float64)
@@ -154,7 +154,7 @@ def linear_draws(
     aff = _affine(est, boot, n_boot, restricted)
     s_obs = est.scores(est.y[:, np.newaxis])[:, 0]
     total = draws.shape[0] if draws is not None else reps
-    step = max(1, CHUNK_DOUBLES // max(n_boot, aff.M0.shape[0]))
+    step = max(1, CHUNK_DOUBLES // max(n_boot, s_obs.size))
     out = {name: np.zeros(total) for name in ("n0", "n1", "A", "B", "C")}
     for start in range(0, total, step):
         stop = min(start + step, total)
@@ -180,7 +180,9 @@ def _chunk(aff: _Affine, V: FloatArray, out: dict[str, Any], where: slice) -> No
     out["n0"][where] = V @ aff.a0
     out["n1"][where] = V @ aff.a1
     s0 = aff.p0[np.newaxis, :] + V @ aff.M0.T
-    s1 = aff.p1[np.newaxis, :] + V @ aff.M1.T
     out["A"][where] = np.einsum("mh,mh->m", s0, s0)
+    if aff.M1.shape[0] == 0:  # WCU: no δ part
+        return
+    s1 = aff.p1[np.newaxis, :] + V @ aff.M1.T
     out["B"][where] = np.einsum("mh,mh->m", s0, s1)
     out["C"][where] = np.einsum("mh,mh->m", s1, s1)

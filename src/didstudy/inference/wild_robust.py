@@ -17,7 +17,7 @@ error of the tested combination.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,11 +109,46 @@ def _model(panel: Any, result: EventStudyResult, args: Mapping[str, Any], cluste
     return A, UntreatedModel.build(absorb, A.time, A.X, ~A.treated), fe
 
 
+def _averager(
+    v: FloatArray, group: IntArray, cluster: IntArray, leave_out: bool
+) -> Callable[[FloatArray], FloatArray]:
+    """The map ``tau -> tau~`` of the imputation variance (``imputation._tau_tilde``: "smart"
+    or leave-out within-group averages) on blocks of columns; its weights depend on the
+    design only, so it is linear in ``tau`` (checked against the estimator by re-runs)."""
+    n_g = int(group.max()) + 1
+    n_c = int(cluster.max()) + 1
+    cell_inv = np.unique(group.astype(np.int64) * n_c + cluster, return_inverse=True)[1]
+    Gi = indicator(group, n_g)
+    Ci = indicator(cell_inv.astype(np.intp), int(cell_inv.max()) + 1)
+    cw = np.bincount(cell_inv, weights=v)[cell_inv]
+    if not leave_out:
+        smart = cw * v
+        denom = dense(Gi.T @ smart[:, None])[:, 0]
+        scale = np.divide(1.0, denom, out=np.zeros_like(denom), where=denom != 0)
+        return lambda T: dense(Gi @ (scale[:, None] * dense(Gi.T @ (smart[:, None] * T))))
+    tot_w = dense(Gi.T @ v[:, None])[:, 0][group]
+    rest_w = tot_w - cw
+    use_rest = np.abs(rest_w) > 1e-14 * np.abs(tot_w)
+    inv_tot = np.divide(1.0, tot_w, out=np.zeros_like(tot_w), where=tot_w != 0)
+    inv_rest = np.divide(1.0, rest_w, out=np.zeros_like(rest_w), where=use_rest)
+
+    def leave_out_average(T: FloatArray) -> FloatArray:
+        VT = v[:, None] * T
+        tot = dense(Gi @ dense(Gi.T @ VT))
+        own = dense(Ci @ dense(Ci.T @ VT))
+        out: FloatArray = np.where(
+            use_rest[:, None], (tot - own) * inv_rest[:, None], tot * inv_tot[:, None]
+        )
+        return out
+
+    return leave_out_average
+
+
 def _imputation(
     panel: Any, result: EventStudyResult, combo: dict[str, float], args: Mapping[str, Any],
     cluster: str | None,
 ) -> tuple[LinearEstimator, IntArray]:  # fmt: skip
-    from didstudy.estimation.robust.imputation import _group_codes, _targets, _tau_tilde
+    from didstudy.estimation.robust.imputation import _group_codes, _targets
 
     A, model, _ = _model(panel, result, args, cluster, "imputation")
     horizons = _arg(args, "horizons", [k for k in result.rel_time if k >= 0])
@@ -136,8 +171,10 @@ def _imputation(
     parts = []
     for j in np.flatnonzero(c):
         rows = W.indices[W.indptr[j] : W.indptr[j + 1]]
+        v1 = W.data[W.indptr[j] : W.indptr[j + 1]]
         g = np.unique(group[rows], return_inverse=True)[1].astype(np.intp)
-        parts.append((rows, W.data[W.indptr[j] : W.indptr[j + 1]], g, float(c[j])))
+        C1 = indicator(A.cluster[rows], A.n_clusters).T
+        parts.append((rows, v1, _averager(v1, g, A.cluster[rows], leave_out), C1, float(c[j])))
     C0 = indicator(A.cluster[model.rows0], A.n_clusters).T
     z0 = z[model.rows0]
 
@@ -145,12 +182,9 @@ def _imputation(
         resid0, pred = _fit_block(model, Y)
         tau = np.nan_to_num(np.where(A.treated[:, None], Y - pred, 0.0))
         S = dense(C0 @ (z0[:, None] * resid0))
-        for rows, v1, g, cj in parts:
-            cl = A.cluster[rows]
-            for m in range(Y.shape[1]):
-                t = tau[rows, m]
-                psi = v1 * (t - _tau_tilde(t, v1, g, cl, leave_out))
-                S[:, m] += cj * np.bincount(cl, weights=psi, minlength=A.n_clusters)
+        for rows, v1, average, C1, cj in parts:
+            T = tau[rows]
+            S += cj * dense(C1 @ (v1[:, None] * (T - average(T))))
         return S
 
     fit = model.fit(A.y)
