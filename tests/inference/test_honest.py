@@ -197,3 +197,24 @@ def test_horizons_outside_the_post_period_raise(horizon: int) -> None:
     else:
         with pytest.raises(ValidationError):
             honest_did(fake, mbar=[0.0], l_vec=horizon)
+
+
+def test_takes_callaway_santanna_and_refuses_imputation() -> None:
+    """A CS result is read through its dynamic aggregation; imputation has no reference period."""
+    import didstudy as ds
+    from didstudy.estimation.robust.callaway_santanna import callaway_santanna
+    from didstudy.estimation.robust.imputation import imputation
+    from didstudy.inference.pretrends import pretrend_power
+
+    df = ds.simulate_staggered(
+        n_units=60, periods=range(1, 9), cohorts={5: 10, 6: 10}, n_never=40, n_controls=0, seed=3
+    )
+    panel = ds.as_panel(df.drop(columns=["treat"]), unit="unit", time="time", cohort="cohort")
+    cs = callaway_santanna(panel, "y", base_period="universal")
+    direct = honest_did(cs.aggregate("dynamic").to_event_study(), mbar=[0.5, 1.0])
+    via = honest_did(cs, mbar=[0.5, 1.0])
+    pd.testing.assert_frame_equal(via.tidy(), direct.tidy())
+    es = cs.aggregate("dynamic").to_event_study()
+    assert pretrend_power(cs).slope_power80 == pretrend_power(es).slope_power80
+    with pytest.raises(EstimationError, match="no reference"):
+        honest_did(imputation(panel, "y", pretrends=2))

@@ -92,7 +92,7 @@ def test_sensitivity_can_be_turned_off(tmp_path: Path) -> None:
 ROBUST = """\
 [study]
 seed = 11
-sensitivity = false
+sensitivity = true
 formats = ["md"]
 [data.castle]
 dataset = "castle"
@@ -152,3 +152,8 @@ def test_bootstrap_of_robust_estimators_in_a_study(tmp_path: Path) -> None:
     table = (out / "tables" / "robust_boot_table.md").read_text(encoding="utf-8")
     assert f"{sa['conf_low']:.3f}" in table and "wild cluster bootstrap (WCR" in table
     assert (out / "figures" / "imp_boot_figure.png").is_file()
+    # HonestDiD and pre-trend power follow the windowed Sun-Abraham event study, not the
+    # imputation one (no reference period; decision 0055)
+    assert steps["sa_honest"]["result"]["kind"] == "honest_did"
+    assert steps["sa_pretrend_power"]["result"]["slope_power80"] > 0
+    assert "imp_honest" not in steps

@@ -37,7 +37,7 @@ from didstudy.inference.honest_arp import (
 from didstudy.inference.honest_flci import optimal_flci
 from didstudy.results.honest import HonestDidResult, RobustInterval
 
-__all__ = ["honest_did", "robust_interval", "sensitivity"]
+__all__ = ["as_event_study", "honest_did", "robust_interval", "sensitivity"]
 
 FloatArray = npt.NDArray[np.float64]
 Method = Literal["relative_magnitude", "smoothness", "combined"]
@@ -86,10 +86,12 @@ def honest_did(
     Parameters
     ----------
     result
-        An event study with ``rel_time``, ``coef``, ``vcov`` and ``base`` (TWFE, CS dynamic,
-        Sun–Abraham, imputation ... — any :class:`~didstudy.results.event_study.EventStudyResult`);
-        the reference period must be the one just before the first post-period (``base=-1``) and
-        the relative times contiguous.
+        An event study with ``rel_time``, ``coef``, ``vcov`` and ``base`` (TWFE, Sun–Abraham,
+        two-stage, stacked, ETWFE with never-treated controls — any
+        :class:`~didstudy.results.event_study.EventStudyResult`), or a Callaway–Sant'Anna result
+        (its dynamic aggregation); the reference period must be the one just before the first
+        post-period (``base=-1``) and the relative times contiguous. The imputation estimator
+        has no reference period (its leads come from a separate regression) and is refused.
     method
         ``"relative_magnitude"`` (default), ``"smoothness"`` or ``"combined"``.
     mbar, m
@@ -286,14 +288,38 @@ def _breakdown(
 
 
 # ----- inputs -------------------------------------------------------------------------------
+def as_event_study(result: Any) -> Any:
+    """Callaway–Sant'Anna results as their event study: a ``GroupTimeResult`` by its dynamic
+    aggregation, a dynamic ``GroupTimeAggregate`` by ``to_event_study()``; others unchanged.
+
+    Examples
+    --------
+    >>> as_event_study("unchanged")
+    'unchanged'
+    """
+    if not hasattr(result, "rel_time") and hasattr(result, "aggregate"):
+        result = result.aggregate("dynamic")
+    if not hasattr(result, "rel_time") and hasattr(result, "to_event_study"):
+        result = result.to_event_study()
+    return result
+
+
 def _event_study_arrays(result: Any) -> tuple[FloatArray, FloatArray, int, list[int]]:
     """Pre and post coefficients (reference excluded), their covariance and post relative times."""
+    result = as_event_study(result)
     for attr in ("rel_time", "coef", "vcov", "base"):
         if not hasattr(result, attr):
             raise ValidationError(
                 f"honest_did needs an event study result (missing {attr!r})",
                 fix="pass the result of event_study (or another estimator's event study)",
             )
+    if getattr(result, "has_base", True) is False:
+        raise EstimationError(
+            f"the {getattr(result, 'estimator', 'estimator')} event study has no reference "
+            "period: its leads are not normalised to the period before treatment, so HonestDiD's "
+            "bounds on post-period violations by pre-period ones are not defined (decision 0055)",
+            fix="run honest_did on did2s, sun_abraham or event_study of the same specification",
+        )
     rel = [int(k) for k in result.rel_time]
     base = int(result.base)
     coef = np.asarray(result.coef, dtype=np.float64)[: len(rel)]

@@ -205,6 +205,9 @@ def _inputs(result: Any) -> tuple[FloatArray, FloatArray, FloatArray, int]:
             np.asarray(result["rel_time"], dtype=np.float64),
             int(result["reference"]),
         )
+    from didstudy.inference.honest import as_event_study
+
+    result = as_event_study(result)
     for attr in ("rel_time", "coef", "vcov", "base"):
         if not hasattr(result, attr):
             raise ValidationError(f"pre-trend power needs an event study (missing {attr!r})")

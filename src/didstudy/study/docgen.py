@@ -43,8 +43,9 @@ _KEY_MEANING: dict[str, str] = {
     "study.simulated": "The data are simulated: every output says so.",
     "study.note": "A note printed on the report and written to the manifest.",
     "study.formats": "Table formats written next to `report.html`.",
-    "study.sensitivity": "Add after every event study its HonestDiD analysis, pre-trend power, "
-    "sensitivity table and figure (decision record 0052); `false` turns them off.",
+    "study.sensitivity": "Add after every event study (TWFE; Sun-Abraham, two-stage and stacked "
+    "with a `window`) its HonestDiD analysis, pre-trend power, sensitivity table and figure "
+    "(decision records 0052, 0055); `false` turns them off.",
     "study.figure_formats": "Figure formats written (`png`, `svg`, `pdf`); the PNG is always "
     "written for the HTML report (decision record 0080).",
     "study.page": "The page tables are set on, `[study.page]`: `paper` (`a4`/`letter`), "

@@ -212,6 +212,24 @@ SENSITIVITY_STEPS: tuple[tuple[str, str, dict[str, str] | None], ...] = (
 )  # fmt: skip
 
 
+#: Event-study kinds followed by the sensitivity steps, and whether only with a ``window``
+#: (decision 0055): their reference period is the one before treatment; the robust ones span
+#: every relative time without a window (ARP's vertex enumeration grows with post-periods).
+#: Not here: imputation (no reference period), ETWFE (no pre-periods by default), CS (no
+#: window argument; ``honest_did`` takes its result as a step).
+SENSITIVITY_KINDS: dict[str, bool] = {
+    "event_study": False,
+    "sun_abraham": True,
+    "did2s": True,
+    "stacked_did": True,
+}
+
+
+def _gets_sensitivity(step: StepSpec) -> bool:
+    needs_window = SENSITIVITY_KINDS.get(step.kind)
+    return needs_window is not None and (not needs_window or "window" in step.arguments)
+
+
 def _expanded_steps(loaded: LoadedSpec) -> list[tuple[int, StepSpec]]:
     """The study's steps, each event study followed by its sensitivity steps (unless off or
     already named in the study); added steps point at the event study's line."""
@@ -221,7 +239,7 @@ def _expanded_steps(loaded: LoadedSpec) -> list[tuple[int, StepSpec]]:
     expanded: set[str] = set()
     for index, step in enumerate(steps):
         out.append((index, _with_power(step, expanded, taken)))
-        if step.kind != "event_study" or not step.enabled or not loaded.spec.study.sensitivity:
+        if not _gets_sensitivity(step) or not step.enabled or not loaded.spec.study.sensitivity:
             continue
         expanded.add(step.name)
         result_name = {"honest": f"{step.name}_honest"}

@@ -71,8 +71,9 @@ class StudyMeta(_Strict):
     ``seed`` drives every step that takes one: each such step receives the study seed itself
     unless it sets its own. Without a seed the run draws one (decision record 0022) and records
     it in ``results.json`` and ``manifest.json``; writing it here reproduces the run.
-    ``sensitivity`` (default true) adds, after every event study, its HonestDiD analysis,
-    pre-trend power, sensitivity table and figure (decision 0052); ``false`` turns them off.
+    ``sensitivity`` (default true) adds, after every event study (TWFE; Sun–Abraham, two-stage
+    and stacked with a ``window``), its HonestDiD analysis, pre-trend power, sensitivity table
+    and figure (decisions 0052, 0055); ``false`` turns them off.
     """
 
     title: str = "didstudy study"
