@@ -143,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child")
     parser.add_argument("--robust", action="store_true", help="the robust estimators only")
+    parser.add_argument("--robust-units", type=int, nargs="+", default=[274, 3000])
     parser.add_argument("--units", type=int, default=274)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--peer-python", default="/work/peers/i13-infer/bin/python")
@@ -152,9 +153,10 @@ def main() -> None:
         return
     print("load:", os.getloadavg())
     if args.robust:
-        for n_units in (274, 3000):
+        for n_units in args.robust_units:
+            rounds = args.rounds if n_units < 1000 else 1
             for est in ("imputation", "did2s", "sun_abraham", "etwfe"):
-                runs = [run(sys.executable, f"robust:{est}", n_units) for _ in range(args.rounds)]
+                runs = [run(sys.executable, f"robust:{est}", n_units) for _ in range(rounds)]
                 ok = [r["seconds"] for r in runs if "seconds" in r]
                 print(n_units, est, statistics.median(ok) if ok else None, json.dumps(runs[-1]))
         return
