@@ -223,3 +223,29 @@ def test_wcu_and_aggregates_and_errors() -> None:
         warnings.simplefilter("ignore")
         bumped = other.with_frame(other.frame.assign(y=other.frame["y"] + other.frame["x1"]))
         wild_bootstrap(res, bumped, "att", reps=99, seed=1)
+
+
+@pytest.mark.parametrize("name", ["imputation", "did2s"])
+def test_low_rank_split_equals_dense_maps(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With many clusters the score maps are applied as diagonal + low rank: same draws."""
+    import didstudy.inference.wild_linear as wl
+
+    df = ds.simulate_staggered(
+        n_units=90, periods=range(1, 9), cohorts={4: 10, 6: 10}, n_never=70, n_controls=1, seed=5
+    )
+    panel = ds.as_panel(df.drop(columns=["treat"]), unit="unit", time="time", cohort="cohort")
+    res = imputation(panel, "y", ["x1"]) if name == "imputation" else did2s(panel, "y", ["x1"])
+    assert res.post_average is not None
+    combo = dict(zip(res.post_average.terms, res.post_average.weights, strict=True))
+    est, codes = linear_problem(panel, res, combo, {}, None)
+    aff = wl._affine(est, codes, 90, True)
+    assert aff.M0.M is None and aff.M0.Q is not None and aff.M0.Q.shape[1] < 45  # split
+    split = wl.linear_draws(
+        est, codes, None, restricted=True, rng=np.random.default_rng(3), reps=500
+    )
+    monkeypatch.setattr(wl, "_split", lambda M: wl._Map(M))
+    dense = wl.linear_draws(
+        est, codes, None, restricted=True, rng=np.random.default_rng(3), reps=500
+    )
+    for null in (0.0, 0.05):
+        np.testing.assert_allclose(split.t_stats(null), dense.t_stats(null), rtol=1e-9, atol=1e-9)
