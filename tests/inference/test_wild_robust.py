@@ -216,6 +216,10 @@ def test_wcu_and_aggregates_and_errors() -> None:
         wild_bootstrap(res, panel, "rel_time::-1", reps=99, seed=1)
     with pytest.raises(ValidationError, match="Panel"):
         wild_bootstrap(res, panel.frame, "att", reps=99, seed=1)
+    with pytest.raises(ValidationError, match="estimator_args"):
+        frame = panel.frame.assign(d=panel.frame["_treated"].astype(float))
+        twfe_res = ds.twfe(frame, "y", "d", unit="unit", time="time", fe=["unit", "time"])
+        wild_bootstrap(twfe_res, frame, "d", reps=99, seed=1, estimator_args={"fe": "unit"})
     with pytest.raises(ValidationError, match="bootstrap cluster"):
         wild_bootstrap(res, panel, "att", reps=99, seed=1, bootstrap_cluster="time")
     other = _panel(controls=1)

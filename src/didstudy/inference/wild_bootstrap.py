@@ -172,6 +172,11 @@ def wild_bootstrap(
             estimator_args or {}, impose_null, weights, reps,
         )  # fmt: skip
     else:
+        if estimator_args:
+            raise ValidationError(
+                "estimator_args applies to imputation, did2s, sun_abraham and etwfe results",
+                fix="pass fe=/regression_weights=/ssc= for TWFE results",
+            )
         problem = _regression_problem(
             result, data, terms, coefs, impose_null, weights, reps, cluster, bootstrap_cluster,
             (fe, regression_weights, ssc, unit, time, cohort, treat),
