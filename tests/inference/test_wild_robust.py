@@ -253,3 +253,13 @@ def test_low_rank_split_equals_dense_maps(name: str, monkeypatch: pytest.MonkeyP
     )
     for null in (0.0, 0.05):
         np.testing.assert_allclose(split.t_stats(null), dense.t_stats(null), rtol=1e-9, atol=1e-9)
+    # the structured one-pass maps equal the estimator's score map applied column by column
+    from dataclasses import replace
+
+    u = est.resid
+    np.testing.assert_allclose(
+        wl._cluster_maps(est, u, codes, 90),
+        wl._cluster_maps(replace(est, maps=None), u, codes, 90),
+        rtol=0,
+        atol=1e-12 * float(np.abs(wl._cluster_maps(est, u, codes, 90)).max()),
+    )

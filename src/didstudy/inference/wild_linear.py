@@ -54,16 +54,22 @@ class LinearEstimator:
         The estimator's residuals ``u^`` (the bootstrap DGP's errors).
     scores
         ``Y (n x m) -> L Y (H x m)``: the cluster scores of the standard error, linear in ``Y``.
+    maps
+        Optional ``(u, boot, G) -> L [u ∘ 1_g]_g`` (``H x G``) computed without the dense
+        ``n x G`` block (the estimator's structure); None applies :attr:`scores` to blocks.
     """
 
     y: FloatArray
     z: FloatArray
     resid: FloatArray
     scores: ScoreMap
+    maps: Callable[[FloatArray, IntArray, int], FloatArray] | None = None
 
 
 def _cluster_maps(est: LinearEstimator, u: FloatArray, boot: IntArray, n_boot: int) -> FloatArray:
     """``L (u ∘ 1_g)`` for every bootstrap cluster ``g`` (``H x G``), in chunks of columns."""
+    if est.maps is not None:
+        return est.maps(u, boot, n_boot)
     n = u.size
     step = max(1, CHUNK_DOUBLES // (4 * max(n, 1)))
     blocks = []
