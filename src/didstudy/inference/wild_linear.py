@@ -12,11 +12,12 @@ averaging weights; Gardner's GMM scores). A draw of the wild bootstrap
 ``θ(y~) = r``) therefore has ``θ* - r = Σ_g v_g a_g(δ)`` and scores ``s* = P_0 + δ P_1`` with
 ``P = p + M v``: ``M`` is the ``H x G`` matrix of the scores of the columns ``u^ ∘ 1_g`` (and
 ``z ∘ 1_g``). After one pass that applies the estimator's linear map to these ``2G`` columns
-(one structured sparse pass when the estimator provides ``maps``, else in chunks), a draw costs ``O(G·r)`` when ``M`` splits into its own-cluster diagonal and a rank-``r``
-part (period effects, controls, averaging groups; found and checked numerically), else
-``O(G·H)``, and the statistic is ``t*(δ) = (n_0 + δ n_1) /
-sqrt(A + 2δB + δ²C)``, the same form as the "fast and wild" regression kernel (Roodman,
-MacKinnon, Nielsen & Webb 2019, eq. 16), so the test inversion is shared. With ``u^`` the
+(one structured sparse pass when the estimator provides ``maps``, else in chunks), a draw
+costs ``O(G·r)`` when ``M`` splits into its own-cluster diagonal and a rank-``r`` part (period
+effects, controls, averaging groups; found and checked numerically), else ``O(G·H)``, and the
+statistic is ``t*(δ) = (n_0 + δ n_1) / sqrt(A + 2δB + δ²C)``, the same form as the "fast and
+wild" regression kernel (Roodman, MacKinnon, Nielsen & Webb 2019, eq. 16), so the test inversion
+is shared. With ``u^`` the
 least-squares residuals of a regression, ``z'u^ = 0`` and this is exactly that kernel's WCR.
 """
 
