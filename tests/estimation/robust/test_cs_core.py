@@ -369,15 +369,15 @@ def test_integer_weights_equal_duplicated_units(mpdta: pd.DataFrame, covariates:
         np.testing.assert_allclose(agg_a.estimate, agg_b.estimate, atol=1e-8)
 
 
-def test_unbalanced_with_covariates_dr_is_refused_reg_runs(mpdta: pd.DataFrame) -> None:
+def test_unbalanced_with_covariates_every_method_runs(mpdta: pd.DataFrame) -> None:
     df = mpdta.loc[(mpdta["countyreal"] + mpdta["year"]) % 7 != 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PanelWarning)
         p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
-    with pytest.raises(EstimationError, match="method='dr_traditional'"):
-        callaway_santanna(p, y="lemp", covariates=["lpop"])
-    res = callaway_santanna(p, y="lemp", covariates=["lpop"], method="reg", seed=1)
-    assert res.valid.all() and res.n_units == df["countyreal"].nunique()
+    for method in ("dr", "dr_traditional", "reg", "ipw"):
+        res = callaway_santanna(p, y="lemp", covariates=["lpop"], method=method, seed=1)  # type: ignore[arg-type]
+        assert res.valid.all() and res.n_units == df["countyreal"].nunique()
+        assert np.all(res.std_error > 0)
 
 
 def _gateaux(estimate, weights: np.ndarray, rows: range) -> np.ndarray:  # type: ignore[no-untyped-def]

@@ -313,7 +313,9 @@ def callaway_santanna(
         ``"csdid"``: ``G > max(t, g − 1) + anticipation`` (Stata ``csdid``).
     method
         ``"dr"``: improved doubly robust (Sant'Anna and Zhao 2020, eq. 3.4; DRDID
-        ``drdid_imp_panel``); ``"dr_traditional"`` (their eq. 3.1; R ``did``'s default);
+        ``drdid_imp_panel``; for repeated cross-sections and unbalanced panels the improved,
+        locally efficient eq. 3.10, DRDID ``drdid_imp_rc``); ``"dr_traditional"`` (their
+        eq. 3.1, or 3.9 for cross-sections; R ``did``'s default);
         ``"ipw"`` (normalised, Hájek); ``"reg"`` (outcome regression).
     base_period
         ``"varying"`` (pre-period cells compare ``t`` with ``t − 1``) or ``"universal"``
@@ -342,7 +344,7 @@ def callaway_santanna(
     ------
     EstimationError
         ``control_group="never"`` without never-treated units (use ``"notyet"``), invalid
-        options, covariates with repeated cross-sections.
+        options.
 
     Warns
     -----
@@ -375,13 +377,6 @@ def callaway_santanna(
     elif data.balanced:
         att, inf, n_treat, n_ctrl, cell_notes = _panel_cells(data, plan, method)
     else:
-        if data.x is not None and method == "dr":
-            raise EstimationError(
-                "the improved doubly robust estimator with covariates is not yet available for "
-                "repeated cross-sections or unbalanced panels.",
-                fix="use method='dr_traditional' (R did's default), 'reg' or 'ipw', or balance "
-                "the panel.",
-            )
         att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(data, plan, method)
     notes += cell_notes
     influence = _cluster_sum(
