@@ -439,3 +439,44 @@ def test_cross_section_influence_function_is_the_derivative(
     picks = range(0, len(y), 17)
     numeric = _gateaux(lambda v: rc_twobytwo(y, post, d, x, v, method)[0], w, picks)
     np.testing.assert_allclose(psi[list(picks)], numeric, atol=DERIVATIVE_TOL)
+
+
+def test_pretrend_wald_with_singular_covariance_tests_non_redundant_constraints(
+    mpdta: pd.DataFrame,
+) -> None:
+    """Five pre-period cells, three clusters: the clustered covariance has rank ≤ 2 (cluster
+    sums of mean-zero influence functions sum to zero). The test uses the non-redundant
+    constraints (decision 0043), warns, and equals b' V⁺ b by numpy's pseudo-inverse."""
+    from didstudy.errors import InferenceWarning
+    from didstudy.report.tables.group_time import group_time_table
+
+    df = mpdta.assign(region=mpdta["countyreal"] % 3)
+    p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
+    with pytest.warns(InferenceWarning, match="non-redundant"):
+        res = callaway_santanna(p, y="lemp", cluster="region", seed=1)
+    pre = res.pretrend
+    assert pre is not None and len(pre.terms) == 5 and pre.df1 == 2
+    idx = np.flatnonzero(res.time < res.group)
+    b = res.estimate[idx]
+    v = res.influence.gram(idx) / res.n_units**2
+    by_hand = float(b @ np.linalg.pinv(v, rcond=1e-10, hermitian=True) @ b)
+    assert pre.chi2 == pytest.approx(by_hand, rel=1e-8) and pre.chi2 >= 0
+    from scipy import stats as st
+
+    assert pre.p_chi2 == pytest.approx(st.chi2.sf(by_hand, 2), rel=1e-8)
+    assert any("2 non-redundant of 5" in n for n in res.notes)
+    notes = " ".join(group_time_table(res).notes)
+    assert "chi2(2)" in notes and "non-redundant of 5" in notes
+    assert res.to_dict()["pretrend"]["df1"] == 2
+
+
+def test_pretrend_wald_full_rank_is_the_inverse_form(panel: Panel) -> None:
+    """Non-singular covariance: the rank-based form is b' V⁻¹ b with df = number of cells."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = callaway_santanna(panel, y="lemp", method="reg", seed=1)
+    idx = np.flatnonzero(res.time < res.group)
+    b = res.estimate[idx]
+    v = res.influence.gram(idx) / res.n_units**2
+    assert res.pretrend is not None and res.pretrend.df1 == len(idx) == 5
+    assert res.pretrend.chi2 == pytest.approx(float(b @ np.linalg.solve(v, b)), rel=1e-10)

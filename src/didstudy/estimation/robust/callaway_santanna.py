@@ -419,6 +419,9 @@ def _assemble(
     pre = np.flatnonzero(np.isfinite(att) & (time < plan.group) & (np.nan_to_num(se) > 1e-12))
     cells = tuple(f"ATT({int(plan.group[k])},{int(time[k])})" for k in pre)
     pretrend = wald_test(att[pre], influence.gram(pre), data.n_units, data.n_clusters, cells)
+    if pretrend is not None and pretrend.df1 < len(cells):
+        notes = [*notes, f"the pre-trend test uses {pretrend.df1} non-redundant of {len(cells)} "
+                 "constraints (singular covariance of the pre-period cells)"]  # fmt: skip
     levels = np.unique(plan.group)
     mass, count = _cohort_mass(data, levels)
     return GroupTimeResult(
