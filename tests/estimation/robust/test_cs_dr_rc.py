@@ -282,3 +282,24 @@ def test_too_few_rows_for_the_covariates_is_a_missing_cell() -> None:
     table = res.tidy()
     assert table.loc[table["group"] == 2004, "estimate"].isna().all()
     assert table.loc[table["group"] != 2004, "estimate"].notna().all()
+
+
+def test_time_varying_covariate_on_unbalanced_panel_uses_each_rows_values() -> None:
+    """R did's unbalanced path (and csdid's) uses each row's own covariate values; the warning
+    says so (not the balanced panel's base-period rule), and the estimate is the cross-section
+    estimator on those rows."""
+    df = _frame().assign(x=lambda d: d["lpop"] + 0.05 * (d["year"] - 2003))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PanelWarning)
+        p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
+    with pytest.warns(PanelWarning, match="each row's own values"):
+        res = callaway_santanna(p, y="lemp", covariates=["x"], seed=1)
+    assert any("own values" in n for n in res.notes)
+    cohort = df["first.treat"].replace(0, np.inf)
+    rows = df[df["year"].isin([2003, 2006]) & ((cohort == 2004) | np.isinf(cohort))]
+    x = np.column_stack([np.ones(len(rows)), rows["x"].to_numpy()])
+    att, _ = rc_twobytwo(rows["lemp"].to_numpy(), (rows["year"] == 2006).to_numpy(float),
+                         (rows["first.treat"] == 2004).to_numpy(float), x,
+                         np.ones(len(rows)), "dr")  # fmt: skip
+    row = res.tidy().query("group == 2004 and time == 2006")
+    assert row["estimate"].item() == pytest.approx(att, abs=EXACT)

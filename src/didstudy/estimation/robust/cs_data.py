@@ -161,13 +161,22 @@ def prepare(
     c_col = None if c_col == unit and not cross_section else c_col
     x, varies = _covariates(frame, covariates, unit_code)
     if varies:
+        which = (
+            "their values in the earlier of its two periods (the base period)"
+            if balanced
+            else "each row's own values (the unbalanced panel is estimated row by row)"
+        )
         warnings.warn(
-            f"covariates {list(covariates)} vary over time within units; each cell uses their "
-            "values in the earlier of its two periods (the base period), as R did does.",
+            f"covariates {list(covariates)} vary over time within units; each cell uses "
+            f"{which}, as R did does.",
             PanelWarning,
             stacklevel=3,
         )
-        notes.append("time-varying covariates take their base-period values")
+        notes.append(
+            "time-varying covariates take their base-period values"
+            if balanced
+            else "time-varying covariates take each row's own values (unbalanced panel)"
+        )
     w_unit = np.ones(n_units)
     if w_col:
         w_unit = _per_unit(_numeric(frame, w_col, "weight"), unit_code, w_col, "weight")
