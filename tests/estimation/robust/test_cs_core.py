@@ -480,3 +480,28 @@ def test_pretrend_wald_full_rank_is_the_inverse_form(panel: Panel) -> None:
     v = res.influence.gram(idx) / res.n_units**2
     assert res.pretrend is not None and res.pretrend.df1 == len(idx) == 5
     assert res.pretrend.chi2 == pytest.approx(float(b @ np.linalg.solve(v, b)), rel=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=hs.lists(hs.integers(0, 2499), min_size=1, max_size=5, unique=True))
+def test_negative_weight_names_rows(rows: list[int]) -> None:
+    """Bad input: a negative weight anywhere is refused, naming the first offending rows."""
+    df = pd.read_csv(MPDTA / "mpdta.csv")
+    w = np.ones(len(df))
+    units = df.loc[rows, "countyreal"].unique()
+    w[df["countyreal"].isin(units).to_numpy()] = -1.0  # constant within unit
+    p = Panel(df.assign(w=w), unit="countyreal", time="year", cohort="first.treat")
+    with pytest.raises(ValidationError, match="negative") as info:
+        callaway_santanna(p, y="lemp", weights="w")
+    assert info.value.column == "w"
+    bad = np.flatnonzero(w < 0)
+    assert info.value.rows == [int(i) for i in bad[:10]]
+
+
+def test_zero_weights_and_constant_covariate_are_refused(mpdta: pd.DataFrame) -> None:
+    p = Panel(mpdta.assign(w=0.0, c=2.0), unit="countyreal", time="year", cohort="first.treat")
+    with pytest.raises(ValidationError, match="every weight is zero"):
+        callaway_santanna(p, y="lemp", weights="w")
+    with pytest.raises(ValidationError, match="constant") as info:
+        callaway_santanna(p, y="lemp", covariates=["lpop", "c"])
+    assert info.value.column == "c" and "drop 'c'" in str(info.value)

@@ -345,6 +345,10 @@ def callaway_santanna(
     EstimationError
         ``control_group="never"`` without never-treated units (use ``"notyet"``), invalid
         options.
+    ValidationError
+        Unknown columns; outcome, covariate or weight with missing or non-numeric values
+        (naming the rows); negative or all-zero weights; a constant covariate; weights or
+        clusters that change within a unit.
 
     Warns
     -----
