@@ -303,3 +303,24 @@ def test_time_varying_covariate_on_unbalanced_panel_uses_each_rows_values() -> N
                          np.ones(len(rows)), "dr")  # fmt: skip
     row = res.tidy().query("group == 2004 and time == 2006")
     assert row["estimate"].item() == pytest.approx(att, abs=EXACT)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e3])
+@pytest.mark.parametrize("rcs", [None, False, True])
+def test_estimates_do_not_depend_on_covariate_units(scale: float, rcs: bool | None) -> None:
+    """Invariance: measuring lpop in other units (×1e-3, ×1e3) changes no ATT(g,t) and no SE,
+    for every method, on the balanced panel (None), the unbalanced panel and cross-sections.
+    (The separation check once looked at |γ| > 30 and refused every cell of lpop × 1e-3.)"""
+    full = pd.read_csv(MPDTA / "mpdta.csv")
+    df = full if rcs is None else _frame()
+    df = df.assign(x=df["lpop"] * scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PanelWarning)
+        p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
+    for method in ("dr", "dr_traditional", "ipw", "reg"):
+        kw = {"method": method, "repeated_cross_section": bool(rcs), "seed": 1}
+        a = callaway_santanna(p, y="lemp", covariates=["lpop"], **kw)  # type: ignore[arg-type]
+        b = callaway_santanna(p, y="lemp", covariates=["x"], **kw)  # type: ignore[arg-type]
+        assert b.valid.all()
+        np.testing.assert_allclose(b.estimate, a.estimate, atol=1e-8)
+        np.testing.assert_allclose(b.std_error, a.std_error, rtol=1e-6)
