@@ -505,3 +505,26 @@ def test_zero_weights_and_constant_covariate_are_refused(mpdta: pd.DataFrame) ->
     with pytest.raises(ValidationError, match="constant") as info:
         callaway_santanna(p, y="lemp", covariates=["lpop", "c"])
     assert info.value.column == "c" and "drop 'c'" in str(info.value)
+
+
+def test_spec_supplies_outcome_weights_cluster_and_keywords_override(mpdta: pd.DataFrame) -> None:
+    """``spec=Baseline(...)`` (decision 0021): its y, weights and cluster are used unless the
+    keyword is given; its controls do not become covariates."""
+    from didstudy.results.spec import Baseline
+
+    df = mpdta.assign(w=(mpdta["countyreal"] % 3 == 0) + 1.0, region=mpdta["countyreal"] % 40)
+    p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
+    base = Baseline(y="lemp", treat="treat", controls=["lpop"], weights="w", cluster="region")
+    a = callaway_santanna(p, spec=base, seed=1)
+    b = callaway_santanna(p, y="lemp", weights="w", cluster="region", seed=1)
+    np.testing.assert_array_equal(a.estimate, b.estimate)
+    np.testing.assert_array_equal(a.std_error, b.std_error)
+    assert a.options["covariates"] == ()
+    c = callaway_santanna(p, y="lpop", spec=base, weights=None, cluster="countyreal", seed=1)
+    d = callaway_santanna(p, y="lpop", weights="w", seed=1)
+    np.testing.assert_allclose(c.estimate, d.estimate, atol=EXACT)
+    np.testing.assert_allclose(c.std_error, d.std_error, atol=EXACT)
+    with pytest.raises(ValidationError, match="needs 'y'"):
+        callaway_santanna(p, spec=Baseline(treat="treat"))
+    with pytest.raises(EstimationError, match="one column"):
+        callaway_santanna(p, spec=base.override(cluster=("region", "year")))
