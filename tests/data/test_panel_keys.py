@@ -167,7 +167,7 @@ def _assert_equivalent(df: pd.DataFrame, **roles: Any) -> None:
     before = df.copy(deep=True)
     try:
         expected = _reference_panel(df, **roles)
-    except DidstudyError as error:
+    except (DidstudyError, ValueError) as error:  # ValueError: an empty frame with cohort=
         with pytest.raises(type(error)) as raised, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             Panel(df, **roles)
@@ -372,3 +372,10 @@ def test_row_keys_match_sort_and_duplicates(pairs: list[tuple[int, int]], as_tex
         order = np.arange(len(frame)) if keys.order is None else keys.order
         np.testing.assert_array_equal(order, expected)
         assert keys.has_gaps() == bool(find_gaps(units, pd.Series(times), keys.periods.tolist()))
+
+
+@pytest.mark.parametrize("timing", [{"treat": "d"}, {"cohort": "g"}])
+def test_empty_frame_matches_reference(timing: dict[str, str]) -> None:
+    """An empty frame: an empty panel with treat=, the old ValueError with cohort=."""
+    empty = _make("int", 3, LARGE_PERIODS, np.random.default_rng(0)).iloc[:0]
+    _assert_equivalent(empty, unit="id", time="year", **timing)

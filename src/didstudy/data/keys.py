@@ -156,12 +156,9 @@ def row_keys(units: pd.Series, times: IntArray) -> RowKeys:
     """
     unit, n_units = _unit_codes(units)
     periods, pos = _period_positions(np.asarray(times, dtype=np.int64))
-    ordered = bool(
-        ((unit[1:] > unit[:-1]) | ((unit[1:] == unit[:-1]) & (pos[1:] > pos[:-1]))).all()
-    )
-    if ordered:
+    key = unit * (len(periods) + 1) + pos  # orders rows as (unit, period) does
+    if bool((key[1:] > key[:-1]).all()):  # already sorted, so the pairs are unique
         return RowKeys(unit, pos, periods, None, True, n_units, _starts(unit))
-    key = unit * (len(periods) + 1) + pos
     order = np.argsort(key, kind="stable").astype(np.int64)
     ranked = key[order]
     unique = not bool((ranked[1:] == ranked[:-1]).any())
@@ -171,5 +168,7 @@ def row_keys(units: pd.Series, times: IntArray) -> RowKeys:
 def _starts(sorted_unit: IntArray) -> IntArray:
     """Index of the first row of each run of equal codes."""
     u = sorted_unit
+    if not len(u):
+        return np.zeros(0, dtype=np.int64)
     out: IntArray = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]).astype(np.int64)
     return out

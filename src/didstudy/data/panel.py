@@ -174,7 +174,8 @@ def _cohorts(
         t = work[time].to_numpy().astype(np.float64)
         first: NDArray[np.float64] = keys.unit_min(np.where(treat_values == 1, t, np.inf))
         return first
-    t_last_all = int(keys.periods[-1])
+    # an empty frame fails here as it always has (int of a missing maximum)
+    t_last_all = int(keys.periods[-1]) if len(keys.periods) else int(work[time].max())
     g = as_numeric(work[cohort], cohort, "cohort", allow_missing=True)
     values = g.to_numpy()
     coded = np.where(np.isnan(values), 0.0, values)  # NaN and 0 both mean never treated
@@ -288,6 +289,12 @@ def _warn_gaps(
             notes,
         )
     return gaps
+
+
+def _read_only(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``values`` (an array the panel owns) made read-only, so the Panel stays immutable."""
+    values.flags.writeable = False
+    return values
 
 
 class Panel:
@@ -425,7 +432,14 @@ class Panel:
         object.__setattr__(
             self,
             "_info",
-            {"treat_arg": treat, "cohort_arg": cohort, "gaps": gaps, "periods": grid},
+            {
+                "treat_arg": treat,
+                "cohort_arg": cohort,
+                "gaps": gaps,
+                "periods": grid,
+                "unit_codes": _read_only(keys.sorted_unit),
+                "n_units": keys.n_units,
+            },
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -556,7 +570,23 @@ class Panel:
 
     @property
     def n_units(self) -> int:
-        return int(self._frame[self.unit].nunique())
+        return int(self._info["n_units"])
+
+    @property
+    def unit_codes(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Per row of :attr:`frame`, the unit's number: ``0 .. n_units - 1`` in sorted order of
+        the unit ids (int64, read-only). The rows are sorted by unit, so the numbers never
+        decrease; estimators use them instead of coding the unit column again.
+
+        Examples
+        --------
+        >>> import didstudy as ds
+        >>> df = ds.simulate_staggered(n_units=3, periods=range(1, 3), seed=0)
+        >>> ds.as_panel(df, unit="unit", time="time", treat="treat").unit_codes.tolist()
+        [0, 0, 1, 1, 2, 2]
+        """
+        codes: np.ndarray[Any, np.dtype[np.int64]] = self._info["unit_codes"]
+        return codes
 
     @property
     def n_periods(self) -> int:
