@@ -68,6 +68,9 @@ def as_numeric(series: pd.Series, column: str, role: str, *, allow_missing: bool
     """
     if pd.api.types.is_bool_dtype(series):
         out = series.astype("float64")
+    elif isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+        # what to_numeric(...).astype("float64") gives for a numpy numeric column
+        out = pd.Series(series.to_numpy(dtype=np.float64), index=series.index, name=series.name)
     elif pd.api.types.is_numeric_dtype(series):
         out = pd.to_numeric(series, errors="coerce").astype("float64")
     elif pd.api.types.is_datetime64_any_dtype(series):
