@@ -106,7 +106,11 @@ def _private_copy(
     used = set(named.values())
     # a private copy that keeps the caller's index labels for messages
     drop = [c for c in DERIVED_COLUMNS if c in df.columns and c not in used]
-    work = (df.drop(columns=drop) if drop else df).copy(deep=True)
+    # the constructor copies the data but not attrs: df.copy() would deep-copy attrs (the file
+    # line of every row after read_table), which are dropped below anyway
+    work = pd.DataFrame(df, copy=True)
+    if drop:
+        work = work.drop(columns=drop)
     # index level names may repeat column names (df.set_index("unit", drop=False)), which
     # makes sorting and grouping by those columns ambiguous; the labels are kept for errors
     if any(name is not None for name in work.index.names):
