@@ -184,6 +184,7 @@ def _assert_equivalent(df: pd.DataFrame, **roles: Any) -> None:
     np.testing.assert_array_equal(panel.periods, np.sort(frame[roles["time"]].unique()))
     assert panel.periods.dtype == np.int64
     pd.testing.assert_frame_equal(df, before, check_exact=True)  # the input is not modified
+    assert df.attrs == before.attrs and panel.frame.attrs == {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,6 +336,7 @@ def test_large_shuffled_panel_matches_reference(problem: str, timing: str) -> No
     df = _plant(_make("str", LARGE_UNITS, LARGE_PERIODS, rng), problem, rng)
     df = df.iloc[rng.permutation(len(df))]
     df.index = rng.permutation(len(df)) + 2  # e.g. file lines
+    df.attrs = {"file_lines": tuple(df.index), "source": "planted.csv"}  # as read_table sets
     roles: dict[str, Any] = {"unit": "id", "time": "year", "weight": "w", "cluster": "cl"}
     roles |= {"cohort": "g"} if timing in ("cohort", "both") else {}
     roles |= {"treat": "d"} if timing in ("treat", "both") else {}

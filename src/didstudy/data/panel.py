@@ -108,7 +108,7 @@ def _private_copy(
     drop = [c for c in DERIVED_COLUMNS if c in df.columns and c not in used]
     # the constructor copies the data but not attrs: df.copy() would deep-copy attrs (the file
     # line of every row after read_table), which are dropped below anyway
-    work = pd.DataFrame(df, copy=True)
+    work = pd.DataFrame(df, copy=True) if type(df) is pd.DataFrame else df.copy(deep=True)
     if drop:
         work = work.drop(columns=drop)
     # index level names may repeat column names (df.set_index("unit", drop=False)), which
