@@ -61,7 +61,9 @@ class CSData:
 
 
 def _numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    series = frame[column]
+    numeric = isinstance(series.dtype, np.dtype) and series.dtype.kind == "f"
+    values = (series if numeric else pd.to_numeric(series, errors="coerce")).to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         raise ValidationError(
@@ -158,7 +160,10 @@ def prepare(
     if frame.empty or not np.isfinite(frame[COHORT]).any():
         raise EstimationError("no treated cohort is left to estimate.", fix="check the cohorts.")
     frame = frame.sort_values([unit, time], kind="stable") if cross_section else frame
-    unit_code = np.arange(len(frame)) if cross_section else _run_codes(frame[unit].to_numpy())
+    if cross_section or len(frame) != len(panel):
+        unit_code = np.arange(len(frame)) if cross_section else _run_codes(frame[unit].to_numpy())
+    else:  # no row dropped: the panel's own unit numbers
+        unit_code = panel.unit_codes
     n_units = int(unit_code[-1]) + 1
     starts = np.flatnonzero(np.r_[True, unit_code[1:] != unit_code[:-1]])
     periods = np.asarray(panel.periods, dtype=np.int64)
