@@ -167,7 +167,7 @@ def _assert_equivalent(df: pd.DataFrame, **roles: Any) -> None:
     before = df.copy(deep=True)
     try:
         expected = _reference_panel(df, **roles)
-    except (DidstudyError, ValueError) as error:  # ValueError: an empty frame with cohort=
+    except DidstudyError as error:
         with pytest.raises(type(error)) as raised, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             Panel(df, **roles)
@@ -377,7 +377,9 @@ def test_row_keys_match_sort_and_duplicates(pairs: list[tuple[int, int]], as_tex
 
 
 @pytest.mark.parametrize("timing", [{"treat": "d"}, {"cohort": "g"}])
-def test_empty_frame_matches_reference(timing: dict[str, str]) -> None:
-    """An empty frame: an empty panel with treat=, the old ValueError with cohort=."""
+def test_empty_frame_is_refused(timing: dict[str, str]) -> None:
+    """An empty frame is a ValidationError with both timings (it was an empty panel with
+    treat= and a bare ValueError with cohort=)."""
     empty = _make("int", 3, LARGE_PERIODS, np.random.default_rng(0)).iloc[:0]
-    _assert_equivalent(empty, unit="id", time="year", **timing)
+    with pytest.raises(ValidationError, match="the data have no rows"):
+        Panel(empty, unit="id", time="year", **timing)
