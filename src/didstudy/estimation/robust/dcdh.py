@@ -31,11 +31,16 @@ import pandas as pd
 from didstudy.errors import EstimationError, ValidationError
 from didstudy.estimation.robust._common import (
     EventStudySpec,
+    RobustSpec,
     cluster_sums,
     event_study_result,
+    no_controls,
     panel_arrays,
+    robust_spec,
+    with_spec,
 )
 from didstudy.results.event_study import EventStudyResult
+from didstudy.results.spec import Baseline
 
 __all__ = ["dcdh"]
 
@@ -53,10 +58,18 @@ class _Design:
     cluster: npt.NDArray[np.intp]
 
 
-def _design(panel: object, y: str, cluster: str | None) -> _Design:
+#: why dcdh refuses observation weights this round (decision record 0063)
+_WEIGHTS_NOT_YET = (
+    "did_multiplegt_dyn's weight option (cell weights N_gt in every switcher and control mean "
+    "and in the analytic variance) is not implemented yet and has no golden file."
+)
+
+
+def _design(panel: object, rs: RobustSpec) -> _Design:
     A = panel_arrays(
-        panel, y, (), cluster, estimator="dcdh", absorbing=False, drop_always_treated=False
-    )
+        panel, rs.y, (), rs.cluster, estimator="dcdh", absorbing=False,
+        drop_always_treated=False, weights=rs.weights, weights_refused=_WEIGHTS_NOT_YET,
+    )  # fmt: skip
     if np.any(np.diff(A.periods) != 1):
         raise ValidationError(
             f"dcdh needs consecutive integer periods; the panel has {A.periods.tolist()}.",
@@ -177,11 +190,13 @@ def _singletons(first_switch: npt.NDArray[np.int64], sw: npt.NDArray[np.bool_]) 
 
 def dcdh(
     panel: object,
-    y: str,
+    y: str | None = None,
     *,
     effects: int = 3,
     placebos: int = 2,
     cluster: str | None = None,
+    weights: str | None = None,
+    spec: Baseline | None = None,
     level: float = 0.95,
 ) -> EventStudyResult:
     """de Chaisemartin & D'Haultfœuille (2024) event-study effects ``DID_l`` and placebos.
@@ -197,15 +212,24 @@ def dcdh(
         Number of dynamic effects ``l = 1..effects`` and placebos ``l = 1..placebos``.
     cluster
         Cluster column (default: the panel's cluster, else the unit).
+    weights
+        Observation-weight column (default: the spec's, else the Panel's weight). Not taken
+        yet: a weight column raises :class:`~didstudy.errors.EstimationError` (decision
+        record 0063); leave it ``None`` and build the Panel without ``weight=``.
+    spec
+        A :class:`didstudy.Baseline`; ``y``, ``cluster`` and ``weights`` given here (not
+        ``None``) override its fields (decision records 0021, 0063). ``dcdh`` takes no
+        controls yet: a spec with controls raises (use ``spec.override(controls=())``).
     level
         Confidence level.
 
     Returns
     -------
     EventStudyResult
-        ``estimator="dcdh"``; effect ``l`` at relative time ``l - 1`` and placebo ``l`` at
-        ``-1 - l`` (the period before the switch is the base ``-1``); ``pretrend`` is the joint
-        placebo test; normal reference distribution (``df_t = inf``) as ``did_multiplegt_dyn``.
+        ``estimator="dcdh"``, ``spec`` the resolved baseline; effect ``l`` at relative time ``l -
+        1`` and placebo ``l`` at ``-1 - l`` (the period before the switch is the base ``-1``);
+        ``pretrend`` is the joint placebo test; normal reference distribution (``df_t = inf``) as
+        ``did_multiplegt_dyn``.
 
     Examples
     --------
@@ -216,7 +240,9 @@ def dcdh(
             f"effects={effects}, placebos={placebos}: need effects >= 1 and placebos >= 0.",
             fix="e.g. effects=3, placebos=2.",
         )
-    des = _design(panel, y, cluster)
+    rs = robust_spec("dcdh", spec, panel, y=y, cluster=cluster, weights=weights)
+    no_controls("dcdh", rs)
+    des = _design(panel, rs)
     if not (des.first_switch < des.Y.shape[1]).any():
         raise EstimationError(
             "no unit's treatment ever changes, so there is no switcher to compare.",
@@ -251,9 +277,9 @@ def dcdh(
             "n_switchers": [n for *_, n in rows],
         }
     )
-    spec = EventStudySpec(
+    es_spec = EventStudySpec(
         estimator="dcdh",
-        outcome=y,
+        outcome=rs.y,
         controls=(),
         control_group="not_yet_switched",
         window=(min(rel), max(rel)),
@@ -263,8 +289,8 @@ def dcdh(
             "baseline treatment not yet switched; placebos before the switch.",
         ),
     )
-    return event_study_result(
-        spec,
+    res = event_study_result(
+        es_spec,
         rel,
         coef,
         vcov,
@@ -274,3 +300,4 @@ def dcdh(
         cells=cells,
         level=level,
     )
+    return with_spec(res, rs)
