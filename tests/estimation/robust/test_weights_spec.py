@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 import didstudy as ds
-from didstudy.errors import EstimationError, ValidationError
+from didstudy.errors import ValidationError
 from didstudy.estimation.robust.compare import compare_estimators
 from didstudy.estimation.robust.dcdh import dcdh
 from didstudy.estimation.robust.did2s import did2s
@@ -46,7 +46,10 @@ ESTIMATORS: dict[str, Callable[..., ds.EventStudyResult]] = {
     "stacked_did": lambda p, **k: stacked_did(p, "y", window=(-2, 2), **k),
     "imputation": lambda p, **k: imputation(p, "y", ["x"], pretrends=2, **k),
     "did2s": lambda p, **k: did2s(p, "y", ["x"], **k),
+    "dcdh": lambda p, **k: dcdh(p, "y", effects=3, placebos=2, **k),
 }
+#: py-did-multiplegt-dyn computes the same weighted sums in polars: rounding only.
+DCDH_PEER_TOL = 1e-10
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +188,10 @@ def test_integer_weights_equal_duplicated_units(name):
         a = ESTIMATORS[name](weighted, cluster="orig")
         b = ESTIMATORS[name](dup)
     np.testing.assert_allclose(a.coef, b.coef, rtol=0, atol=IDENTITY_TOL)
+    if name == "dcdh":
+        # the cohort-mean DOF factors sqrt(n/(n-1)) count cells (did_multiplegt_dyn), which
+        # duplicating units changes: only the estimates are invariant
+        return
     if name in ("imputation", "did2s"):
         # no small-sample factor (BJS conservative / Gardner GMM): the cluster sums coincide;
         # the imputation leads (BJS pre-trend OLS) carry CRV1's row-counting factor
@@ -278,12 +285,27 @@ def test_spec_errors(sim_w):
     assert res.spec is not None and res.spec.controls == ()
 
 
-def test_dcdh_refuses_weights_with_the_reason():
-    df = pd.read_csv(REF / "sim_switching.csv").assign(w=1.0)
-    panel = ds.Panel(df, unit=df.columns[0], time=df.columns[1], treat="d", allow_switching=True)
-    with pytest.raises(EstimationError, match="weight option"):
-        dcdh(panel, "y", weights="w")
-    assert dcdh(panel, spec=ds.Baseline(y="y")).spec is not None
+@pytest.mark.parametrize("case", ["staggered", "switching"])
+def test_weighted_dcdh_matches_did_multiplegt_dyn(sim_w, wgolden, case):
+    ref = wgolden["dcdh"][case]
+    if case == "staggered":
+        panel = sim_w
+    else:
+        df = pd.read_csv(REF / "sim_switching.csv")
+        df["w"] = np.round(np.random.default_rng(64).uniform(0.5, 3.0, len(df)), 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            panel = ds.Panel(df, unit="unit", time="t", treat="d", allow_switching=True)
+    res = dcdh(panel, spec=ds.Baseline(y="y", weights="w"), effects=3, placebos=2)
+    by = _by_rel(res)
+    for ell in (1, 2, 3):
+        assert by[ell - 1][0] == pytest.approx(ref["effects"][ell - 1], abs=DCDH_PEER_TOL)
+        assert by[ell - 1][1] == pytest.approx(ref["effects_se"][ell - 1], rel=DCDH_PEER_TOL)
+    for ell in (1, 2):
+        assert by[-1 - ell][0] == pytest.approx(ref["placebos"][ell - 1], abs=DCDH_PEER_TOL)
+        assert by[-1 - ell][1] == pytest.approx(ref["placebos_se"][ell - 1], rel=DCDH_PEER_TOL)
+    assert res.pretrend is not None
+    assert res.pretrend.p_chi2 == pytest.approx(ref["p_jointplacebo"], abs=1e-9)
 
 
 def test_compare_estimators_passes_the_spec(sim_w):
@@ -298,7 +320,11 @@ def test_compare_estimators_passes_the_spec(sim_w):
         cmp["imputation"].coef[-4:],
         imputation(sim_w, "y", ["x"], weights="w", horizons=range(4), pretrends=3).coef[-4:],
     )
-    assert [n for n, _ in cmp.skipped] == ["dcdh"]  # dcdh takes no weights: listed, not dropped
+    assert not cmp.skipped
+    for name in ("sun_abraham", "imputation", "dcdh"):
+        spec_used = cmp[name].spec
+        assert spec_used is not None and spec_used.weights == "w"
+    assert cmp["dcdh"].spec.controls == ()  # type: ignore[union-attr]  # dcdh takes none
 
 
 # -- bad weight columns (hypothesis) ------------------------------------------------------------

@@ -167,18 +167,49 @@ def gen_etwfe(mpdta: pd.DataFrame) -> dict:
     }
 
 
+def gen_dcdh(sim: pd.DataFrame) -> dict:
+    """py-did-multiplegt-dyn ``weight=`` (default options), staggered and switching panels."""
+    import polars as pl
+    from did_multiplegt_dyn import DidMultiplegtDyn
+
+    s = sim.copy()
+    s["D"] = ((s.cohort > 0) & (s.year >= s.cohort)).astype(int)
+    sw = pd.read_csv(HERE / "sim_switching.csv")
+    sw["w"] = np.round(np.random.default_rng(64).uniform(0.5, 3.0, len(sw)), 3)
+    out = {}
+    cases = {"staggered": (s, "year", "D"), "switching": (sw, "t", "d")}
+    for name, (df, time, treat) in cases.items():
+        m = DidMultiplegtDyn(
+            pl.from_pandas(df), "y", "unit", time, treat, effects=3, placebo=2, weight="w"
+        )
+        m.fit()
+        r = m.result["did_multiplegt_dyn"]
+        out[name] = {
+            "effects": r["Effects"]["Estimate"].astype(float).tolist(),
+            "effects_se": r["Effects"]["SE"].astype(float).tolist(),
+            "placebos": r["Placebos"]["Estimate"].astype(float).tolist(),
+            "placebos_se": r["Placebos"]["SE"].astype(float).tolist(),
+            "p_jointplacebo": float(r["p_jointplacebo"]),
+        }
+    return out
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     import importlib.metadata as md
 
     mpdta, sim = inputs()
     out = {
-        "versions": {p: md.version(p) for p in ("pyfixest", "did_imputation")},
+        "versions": {
+            p: md.version(p) for p in ("pyfixest", "did_imputation", "py-did-multiplegt-dyn")
+        },
         "sim_weights_seed": 63,
         "imputation": gen_imputation(mpdta),
         "did2s": gen_did2s(sim),
         "saturated": gen_saturated(mpdta),
         "etwfe": gen_etwfe(mpdta),
+        "dcdh": gen_dcdh(sim),
+        "switching_weights_seed": 64,
     }
     (HERE / "weighted_golden.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from didstudy.errors import EstimationError, PanelWarning, ValidationError, format_rows
+from didstudy.errors import PanelWarning, ValidationError, format_rows
 from didstudy.estimation.event_study import _wald
 from didstudy.estimation.robust._untreated import dense, indicator
 from didstudy.results.event_study import EventStudyResult, LinearCombination
@@ -341,7 +341,6 @@ def panel_arrays(
     drop_always_treated: bool = True,
     factors: Sequence[str] = (),
     weights: str | None = None,
-    weights_refused: str | None = None,
 ) -> PanelArrays:
     """Arrays of a :class:`~didstudy.data.panel.Panel` for a robust estimator.
 
@@ -365,8 +364,6 @@ def panel_arrays(
         compare), with a :class:`~didstudy.errors.PanelWarning` naming them.
     weights
         Observation-weight column (already resolved: explicit, spec or panel), or ``None``.
-    weights_refused
-        Why the estimator takes no weights (``None``: it does); given weights then raise.
 
     Returns
     -------
@@ -378,20 +375,11 @@ def panel_arrays(
         Unknown or non-numeric columns, missing values (rows named), a treatment that switches
         off when ``absorbing``; a weight column that is non-numeric, missing, negative,
         infinite or sums to zero (rows named).
-    EstimationError
-        Weights given to an estimator that takes none (``weights_refused``).
     """
     if not all(hasattr(panel, a) for a in ("frame", "unit", "time", "treat")):
         raise ValidationError(
             f"{estimator} takes a didstudy.Panel, got {type(panel).__name__}.",
             fix="wrap the data: didstudy.Panel(df, unit=..., time=..., cohort=... or treat=...).",
-        )
-    if weights is not None and weights_refused is not None:
-        raise EstimationError(
-            f"{estimator} does not take observation weights ('{weights}'): {weights_refused}",
-            column=weights,
-            fix="drop weights= (and the Panel's weight role / the baseline's weights) for "
-            f"{estimator}, or use an estimator that takes weights.",
         )
     frame = panel.frame
     if absorbing:

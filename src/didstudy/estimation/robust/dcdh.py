@@ -12,6 +12,11 @@ not switched yet at ``F_g-1+l`` (dCDH 2024, eq. 3):
 switchers with ``F_g - 1 + l <= T_g`` (a not-yet-switcher of their baseline still exists) count.
 Placebos ``DID^pl_l`` replace ``dY`` by ``Y_{g,F_g-1-l} - Y_{g,F_g-1}`` with the same controls.
 
+Observation weights (``weights=``, ``did_multiplegt_dyn``'s ``weight``) replace every count by
+the cell weights ``N_gt``: ``N_l`` is the switchers' weight at ``F_g - 1 + l``, the controls'
+mean change and ``E^`` are weighted means, and the influence functions carry ``N_gt``; the DOF
+factors still count cells (decision record 0063).
+
 Standard errors are the analytic ones of ``did_multiplegt_dyn`` (default, not
 ``less_conservative_se``): with ``U_g`` the unit's influence function,
 ``se^2 = sum_c (sum_{g in c} U~_g)^2 / G^2`` where ``U~`` replaces ``dY`` by ``dY - E^`` times a
@@ -56,19 +61,13 @@ class _Design:
     first_switch: npt.NDArray[np.int64]
     last_control: npt.NDArray[np.int64]
     cluster: npt.NDArray[np.intp]
-
-
-#: why dcdh refuses observation weights this round (decision record 0063)
-_WEIGHTS_NOT_YET = (
-    "did_multiplegt_dyn's weight option (cell weights N_gt in every switcher and control mean "
-    "and in the analytic variance) is not implemented yet and has no golden file."
-)
+    weight: FloatArray
 
 
 def _design(panel: object, rs: RobustSpec) -> _Design:
     A = panel_arrays(
         panel, rs.y, (), rs.cluster, estimator="dcdh", absorbing=False,
-        drop_always_treated=False, weights=rs.weights, weights_refused=_WEIGHTS_NOT_YET,
+        drop_always_treated=False, weights=rs.weights,
     )  # fmt: skip
     if np.any(np.diff(A.periods) != 1):
         raise ValidationError(
@@ -78,8 +77,10 @@ def _design(panel: object, rs: RobustSpec) -> _Design:
     G, T = A.n_units, A.periods.size
     Y = np.full((G, T), np.nan)
     D = np.full((G, T), np.nan)
+    W = np.zeros((G, T))
     Y[A.unit, A.time] = A.y
     D[A.unit, A.time] = A.treated.astype(np.float64)
+    W[A.unit, A.time] = A.w
     first_obs = np.argmax(~np.isnan(D), axis=1)
     d_sq = D[np.arange(G), first_obs]
     changed = (d_sq[:, None] != D) & ~np.isnan(D)
@@ -90,7 +91,7 @@ def _design(panel: object, rs: RobustSpec) -> _Design:
         last_control[same] = int(first_switch[same].max()) - 1
     cl = np.zeros(G, dtype=np.intp)
     cl[A.unit] = A.cluster
-    return _Design(Y, d_sq, first_switch, last_control, cl)
+    return _Design(Y, d_sq, first_switch, last_control, cl, W)
 
 
 def _influence(des: _Design, ell: int, placebo: bool) -> tuple[FloatArray, FloatArray, int] | None:
@@ -110,37 +111,41 @@ def _influence(des: _Design, ell: int, placebo: bool) -> tuple[FloatArray, Float
     in_window = (cols >= ell) & (cols <= des.last_control[:, None])
     dist = (cols == F - 1 + ell) & (F < T) & valid & in_window
     never = (cols < F) & valid
+    W = des.weight  # N_gt of did_multiplegt_dyn: 1, or the observation weight
+    positive = W > 0
     total_U = np.zeros(G)
     total_V = np.zeros(G)
     n_in_out = []
     parts = []
+    n_switchers = 0
     for d, sign in ((0.0, 1.0), (1.0, -1.0)):
         same = (des.d_sq == d)[:, None]
         sw = dist & same
         nc = never & same
-        n_sw_t = sw.sum(axis=0).astype(np.float64)
-        n_c_t = nc.sum(axis=0).astype(np.float64)
+        n_c_t = (nc * W).sum(axis=0)
         ok_t = n_c_t > 0
         sw = sw & ok_t[None, :]
-        n_sw_t = np.where(ok_t, n_sw_t, 0.0)
-        n = int(sw.sum())
-        if n == 0:
+        n_sw_t = (sw * W).sum(axis=0)
+        n = float(n_sw_t.sum())
+        if not n > 0:
             continue
         ratio = np.divide(n_sw_t, n_c_t, out=np.zeros(T), where=ok_t)
-        coef = np.where(in_window, sw.astype(np.float64) - ratio[None, :] * nc, 0.0)
+        coef = np.where(in_window, (sw.astype(np.float64) - ratio[None, :] * nc) * W, 0.0)
         dy0 = np.nan_to_num(dy)
         U = (G / n) * (coef * dy0).sum(axis=1)
-        e_hat, dof = _cohort_means(des, dy0, sw, nc & (n_sw_t > 0)[None, :], same)
+        pools = (sw & positive, nc & (n_sw_t > 0)[None, :] & positive)
+        e_hat, dof = _cohort_means(des, dy0, *pools)
         V = (G / n) * (coef * dof * (dy0 - e_hat)).sum(axis=1)
         parts.append((sign * U, sign * V, n))
         n_in_out.append(n)
+        n_switchers += int(pools[0].sum())
     if not parts:
         return None
     total = sum(n_in_out)
     for U, V, n in parts:
         total_U += (n / total) * U
         total_V += (n / total) * V
-    return total_U, total_V, total
+    return total_U, total_V, n_switchers
 
 
 def _cohort_means(
@@ -148,10 +153,20 @@ def _cohort_means(
     dy: FloatArray,
     sw: npt.NDArray[np.bool_],
     ns: npt.NDArray[np.bool_],
-    same: npt.NDArray[np.bool_],
 ) -> tuple[FloatArray, FloatArray]:
-    """``E^`` and the DOF factor of every (unit, period) cell (zero / one elsewhere)."""
+    """``E^`` and the DOF factor of every (unit, period) cell (zero / one elsewhere).
+
+    Means are weighted by ``N_gt`` (the observation weights); the DOF factors count cells, as
+    ``did_multiplegt_dyn`` does (its ``dof_*`` indicators).
+    """
     G, T = dy.shape
+    W = des.weight
+
+    def mean(cells: npt.NDArray[np.bool_], col: int | None = None) -> float:
+        w = W[cells] if col is None else W[cells, col]
+        v = dy[cells] if col is None else dy[cells, col]
+        return float((w * v).sum() / w.sum())
+
     e_hat = np.zeros((G, T))
     dof = np.ones((G, T))
     # switchers: cohort = same baseline and same first-switch date (at their effect period)
@@ -159,7 +174,7 @@ def _cohort_means(
         members = sw & (des.first_switch == f)[:, None]
         n = int(members.sum())
         if n >= 2:
-            e_hat[members] = dy[members].mean()
+            e_hat[members] = mean(members)
             dof[members] = np.sqrt(n / (n - 1))
     # not-yet-switchers by period; unions for singletons
     n_ns = ns.sum(axis=0)
@@ -168,9 +183,9 @@ def _cohort_means(
         pool_ns = ns[:, t]
         pool_all = pool_ns | sw[:, t]
         n_all = int(pool_all.sum())
-        mean_all = dy[pool_all, t].mean() if n_all else 0.0
+        mean_all = mean(pool_all, t) if n_all else 0.0
         if n_ns[t] >= 2:
-            e_hat[pool_ns, t] = dy[pool_ns, t].mean()
+            e_hat[pool_ns, t] = mean(pool_ns, t)
             dof[pool_ns, t] = np.sqrt(n_ns[t] / (n_ns[t] - 1))
         elif n_ns[t] == 1 and n_all >= 2:
             e_hat[pool_ns, t] = mean_all
@@ -179,7 +194,6 @@ def _cohort_means(
         if n_sw[t] and single_sw.any() and n_all >= 2:
             e_hat[single_sw, t] = mean_all
             dof[single_sw, t] = np.sqrt(n_all / (n_all - 1))
-    del same
     return e_hat, dof
 
 
@@ -213,9 +227,9 @@ def dcdh(
     cluster
         Cluster column (default: the panel's cluster, else the unit).
     weights
-        Observation-weight column (default: the spec's, else the Panel's weight). Not taken
-        yet: a weight column raises :class:`~didstudy.errors.EstimationError` (decision
-        record 0063); leave it ``None`` and build the Panel without ``weight=``.
+        Observation-weight column (default: the spec's, else the Panel's weight, else none):
+        ``did_multiplegt_dyn``'s ``weight`` option, the cell weights ``N_gt`` in the
+        switchers' and the controls' sums, the cohort means and the influence functions.
     spec
         A :class:`didstudy.Baseline`; ``y``, ``cluster`` and ``weights`` given here (not
         ``None``) override its fields (decision records 0021, 0063). ``dcdh`` takes no
