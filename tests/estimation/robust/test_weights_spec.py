@@ -347,7 +347,7 @@ BAD = {
 @given(
     kind=hs.sampled_from(sorted(BAD)),
     row=hs.integers(0, 19),
-    est=hs.sampled_from(["sun_abraham", "etwfe", "imputation", "did2s", "stacked_did"]),
+    est=hs.sampled_from(["sun_abraham", "etwfe", "imputation", "did2s", "stacked_did", "dcdh"]),
 )
 def test_bad_weight_column_names_column_and_row(kind, row, est):
     values: list[float | str | None] = [1.0] * 20
@@ -359,6 +359,7 @@ def test_bad_weight_column_names_column_and_row(kind, row, est):
         "imputation": lambda: imputation(panel, "y", weights="w"),
         "did2s": lambda: did2s(panel, "y", weights="w"),
         "stacked_did": lambda: stacked_did(panel, "y", window=(-1, 1), weights="w"),
+        "dcdh": lambda: dcdh(panel, "y", weights="w"),
     }[est]
     with pytest.raises(ValidationError) as info:
         run()
@@ -369,10 +370,13 @@ def test_bad_weight_column_names_column_and_row(kind, row, est):
 
 
 @settings(max_examples=10, deadline=None)
-@given(est=hs.sampled_from(["sun_abraham", "etwfe", "imputation", "did2s"]))
+@given(est=hs.sampled_from(["sun_abraham", "etwfe", "imputation", "did2s", "dcdh"]))
 def test_zero_sum_weights_raise(est):
     panel = _small([0.0])
-    fn = {"sun_abraham": sun_abraham, "etwfe": etwfe, "imputation": imputation, "did2s": did2s}
+    fn = {
+        "sun_abraham": sun_abraham, "etwfe": etwfe, "imputation": imputation, "did2s": did2s,
+        "dcdh": dcdh,
+    }  # fmt: skip
     with pytest.raises(ValidationError, match="sum to zero"):
         fn[est](panel, "y", weights="w")  # type: ignore[operator]
 
