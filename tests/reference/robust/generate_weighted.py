@@ -194,6 +194,40 @@ def gen_dcdh(sim: pd.DataFrame) -> dict:
     return out
 
 
+def gen_dcdh_controls(sim: pd.DataFrame) -> dict:
+    """py-did-multiplegt-dyn ``controls=["x"]`` (default options), with and without weights."""
+    import polars as pl
+    from did_multiplegt_dyn import DidMultiplegtDyn
+
+    s = sim.copy()
+    s["D"] = ((s.cohort > 0) & (s.year >= s.cohort)).astype(int)
+    sw = pd.read_csv(HERE / "sim_switching.csv")
+    rng = np.random.default_rng(65)
+    sw["x"] = np.round(rng.normal(0, 1, len(sw)) + 0.3 * sw["d"], 4)
+    sw["y"] = sw["y"] + 0.8 * sw["x"]
+    out = {}
+    cases = {
+        "staggered": (s, "year", "D", None),
+        "staggered_w": (s, "year", "D", "w"),
+        "switching": (sw, "t", "d", None),
+    }
+    for name, (df, time, treat, weight) in cases.items():
+        m = DidMultiplegtDyn(
+            pl.from_pandas(df), "y", "unit", time, treat, effects=3, placebo=2,
+            controls=["x"], weight=weight,
+        )
+        m.fit()
+        r = m.result["did_multiplegt_dyn"]
+        out[name] = {
+            "effects": r["Effects"]["Estimate"].astype(float).tolist(),
+            "effects_se": r["Effects"]["SE"].astype(float).tolist(),
+            "placebos": r["Placebos"]["Estimate"].astype(float).tolist(),
+            "placebos_se": r["Placebos"]["SE"].astype(float).tolist(),
+            "p_jointplacebo": float(r["p_jointplacebo"]),
+        }
+    return out
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     import importlib.metadata as md
@@ -209,6 +243,8 @@ def main() -> None:
         "saturated": gen_saturated(mpdta),
         "etwfe": gen_etwfe(mpdta),
         "dcdh": gen_dcdh(sim),
+        "dcdh_controls": gen_dcdh_controls(sim),
+        "switching_x_seed": 65,
         "switching_weights_seed": 64,
     }
     (HERE / "weighted_golden.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")

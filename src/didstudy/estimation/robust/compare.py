@@ -95,7 +95,7 @@ def _stacked(panel: Any, base: Baseline, window: tuple[int, int]) -> EventStudyR
 def _dcdh(panel: Any, base: Baseline, window: tuple[int, int]) -> EventStudyResult:
     return dcdh(
         panel,
-        spec=_without_controls("dcdh", base),
+        spec=base,
         effects=window[1] + 1,
         placebos=max(-window[0] - 1, 0),
     )
@@ -166,13 +166,14 @@ def compare_estimators(
         Cluster column (default: the panel's cluster, else the unit).
     weights
         Observation-weight column (default: the spec's, else the Panel's weight, else none),
-        passed to every estimator; one that takes no weights (``dcdh``) is listed in
-        ``skipped`` with the reason.
+        passed to every estimator (an estimator that cannot run is listed in ``skipped`` with
+        the reason).
     spec
         A :class:`didstudy.Baseline`; ``y``, ``controls``, ``cluster`` and ``weights`` given
         here (not ``None``) override its fields (decision records 0021, 0063). Every estimator
         receives the resolved spec (TWFE also its ``fe``, ``vcov`` and ``ssc``;
-        Callaway–Sant'Anna its outcome, covariates, cluster and weights).
+        Callaway–Sant'Anna its outcome, covariates, cluster and weights); stacked DiD takes no
+        controls and runs without them (with a warning).
 
     Returns
     -------
