@@ -31,6 +31,7 @@ from didstudy.errors import EstimationError, ValidationError
 from didstudy.estimation.robust._common import (
     EventStudySpec,
     PanelArrays,
+    RobustSpec,
     absorbed_factor,
     event_study_result,
     linear_combination,
@@ -86,6 +87,34 @@ def two_stage_vcov(
     bread = np.linalg.pinv(X2.T @ WX2)
     out: FloatArray = bread @ (sums.T @ sums) @ bread
     return 0.5 * (out + out.T)
+
+
+def _spec(
+    A: PanelArrays,
+    rs: RobustSpec,
+    fe_col: str,
+    ks: list[int],
+    window: tuple[int, int] | None,
+    base: int,
+    second_stage: str,
+) -> EventStudySpec:
+    return EventStudySpec(
+        estimator="did2s",
+        outcome=A.outcome,
+        controls=A.controls,
+        control_group="not_yet",
+        window=(min(ks), max(ks)) if window is None else window,
+        base=base,
+        has_base=second_stage == "event",
+        vcov_type="GMM (Gardner 2021)",
+        notes=(
+            "Two-stage DiD (Gardner 2021): first stage on untreated observations with "
+            f"{fe_col} and period fixed effects"
+            + (f", weighted by {rs.weights}." if rs.weights else "."),
+            "GMM-corrected standard errors clustered by "
+            f"{'unit' if rs.cluster is None else rs.cluster}, no small-sample factor.",
+        ),
+    )
 
 
 def _event_design(
@@ -212,23 +241,7 @@ def did2s(
     w = np.zeros(len(ks))
     w[post] = 1.0 / len(post) if post else 0.0
     agg = linear_combination("att", names, w, coef, V, df_t, level)
-    es_spec = EventStudySpec(
-        estimator="did2s",
-        outcome=A.outcome,
-        controls=A.controls,
-        control_group="not_yet",
-        window=(min(ks), max(ks)) if window is None else window,
-        base=base,
-        has_base=second_stage == "event",
-        vcov_type="GMM (Gardner 2021)",
-        notes=(
-            "Two-stage DiD (Gardner 2021): first stage on untreated observations with "
-            f"{fe_col} and period fixed effects"
-            + (f", weighted by {rs.weights}." if rs.weights else "."),
-            "GMM-corrected standard errors clustered by "
-            f"{'unit' if rs.cluster is None else rs.cluster}, no small-sample factor.",
-        ),
-    )
+    es_spec = _spec(A, rs, fe_col, ks, window, base, second_stage)
     cells = pd.DataFrame(
         {
             "rel_time": ks,
