@@ -226,6 +226,40 @@ def test_constant_weights_equal_unweighted(sim_w, name):
     np.testing.assert_allclose(a.se, b.se, rtol=IDENTITY_TOL)
 
 
+def test_weighted_stacked_equals_weighted_trimmed_aggregate_att():
+    """Alternative algorithm (WFH 2024, eq. 4 with weights): with unit weights, the weighted
+    stack's delta_e is sum_d s_d [weighted DiD of cohort d vs its clean controls at e],
+    s_d = cohort d's treated weight share, from weighted cell means. No peer composes weights
+    this way (diff-diff 3.13 multiplies count-based Q by survey weights; decision 0063)."""
+    df = pd.read_csv(REF / "sim_staggered.csv")
+    rng = np.random.default_rng(8)
+    df["w"] = df.unit.map(dict(zip(df.unit.unique(), rng.uniform(0.5, 3, 60), strict=True)))
+    panel = ds.Panel(df, unit="unit", time="year", cohort="cohort")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stacked_did(panel, "y", window=(-2, 2), weights="w")
+    first, last = df.year.min(), df.year.max()
+    cohorts = [
+        g for g in sorted(df.cohort[df.cohort > 0].unique()) if first <= g - 2 and g + 2 <= last
+    ]
+    cohorts = [g for g in cohorts if ((df.cohort == 0) | (df.cohort > g + 2)).any()]
+
+    def wmean(rows: pd.DataFrame, year: int) -> float:
+        r = rows[rows.year == year]
+        return float(np.average(r.y, weights=r.w))
+
+    mass = {g: df[(df.cohort == g) & (df.year == g)].w.sum() for g in cohorts}
+    total = sum(mass.values())
+    for e, est in zip(res.rel_time, res.coef, strict=True):
+        expected = 0.0
+        for g in cohorts:
+            tr = df[df.cohort == g]
+            cl = df[(df.cohort == 0) | (df.cohort > g + 2)]
+            did = (wmean(tr, g + e) - wmean(tr, g - 1)) - (wmean(cl, g + e) - wmean(cl, g - 1))
+            expected += mass[g] / total * did
+        assert est == pytest.approx(expected, abs=IDENTITY_TOL)
+
+
 def test_weighted_imputation_equals_weighted_two_stage(sim_w):
     imp = _by_rel(imputation(sim_w, "y", ["x"], weights="w"))
     two = _by_rel(did2s(sim_w, "y", ["x"], weights="w"))
