@@ -93,8 +93,7 @@ def _check_roles(
     if len(df) == 0:
         raise ValidationError(
             "the data have no rows.",
-            fix="check the file (or the sample rules that filtered it) and pass a non-empty "
-            "panel.",
+            fix="check the file (or the sample rules that filtered it) and pass a non-empty panel.",
         )
     clash = [k for k in ("unit", "time") if named[k] in {treat, cohort, weight}]
     if named["unit"] == named["time"] or clash:
