@@ -220,6 +220,10 @@ def test_wcu_and_aggregates_and_errors() -> None:
         frame = panel.frame.assign(d=panel.frame["_treated"].astype(float))
         twfe_res = ds.twfe(frame, "y", "d", unit="unit", time="time", fe=["unit", "time"])
         wild_bootstrap(twfe_res, frame, "d", reps=99, seed=1, estimator_args={"fe": "unit"})
+    weighted_panel = panel.with_frame(panel.frame.assign(w=1.0 + np.arange(len(panel.frame)) % 3))
+    weighted = imputation(weighted_panel, "y", weights="w")
+    with pytest.raises(ValidationError, match="unweighted"):
+        wild_bootstrap(weighted, weighted_panel, "att", reps=99, seed=1)
     with pytest.raises(ValidationError, match="bootstrap cluster"):
         wild_bootstrap(res, panel, "att", reps=99, seed=1, bootstrap_cluster="time")
     other = _panel(controls=1)

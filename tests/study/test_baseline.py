@@ -147,3 +147,61 @@ def test_every_estimator_takes_the_spec(castle: ds.Panel, name: str, extra: dict
     by_spec = fn(castle, spec=ds.Baseline(**keywords), **extra)
     by_keywords = fn(castle, **keywords, **extra)
     _same(by_spec, by_keywords)
+
+
+ROBUST_STUDY = """\
+[study]
+seed = 3
+
+[data.panel]
+dataset = "mpdta"
+
+[panel]
+data = "panel"
+unit = "countyreal"
+time = "year"
+cohort = "first.treat"
+
+[baseline]
+y = "lemp"
+controls = ["lpop"]
+
+[[steps]]
+kind = "sun_abraham"
+name = "sa"
+
+[[steps]]
+kind = "imputation"
+name = "imp"
+
+[[steps]]
+kind = "did2s"
+name = "two"
+
+[[steps]]
+kind = "etwfe"
+name = "et"
+
+[[steps]]
+kind = "stacked_did"
+name = "stacked"
+
+[[steps]]
+kind = "compare_estimators"
+name = "cmp"
+controls = []
+"""
+
+
+def test_robust_steps_take_the_baseline() -> None:
+    """Issue 12: the robust estimators receive [baseline] like the TWFE steps (decision 0063);
+    stacked DiD takes no controls, so it receives only the outcome."""
+    plan = make_plan(parse_spec(ROBUST_STUDY))
+    args = {s.name: dict(s.arguments) for s in plan.steps}
+    for name in ("sa", "imp", "two", "et"):
+        assert args[name]["y"] == "lemp" and args[name]["controls"] == ["lpop"]
+    assert args["stacked"]["y"] == "lemp" and "controls" not in args["stacked"]
+    assert args["cmp"]["y"] == "lemp" and args["cmp"]["controls"] == []
+    without = ROBUST_STUDY.replace('y = "lemp"\n', "", 1)
+    with pytest.raises(SpecError, match="required argument 'y' is missing"):
+        make_plan(parse_spec(without))

@@ -60,6 +60,9 @@ def test_bootstrap_and_automatic_sensitivity_steps(tmp_path: Path) -> None:
     names = [r.name for r in run.records]
     assert names.index("es_honest") == names.index("es") + 1
     assert {"es_pretrend_power", "es_honest_table", "es_honest_figure"} <= set(names)
+    # the sensitivity table and figure follow the last step that presents the event study
+    assert names.index("es_honest_table") == names.index("es_table") + 1
+    assert names.index("es_honest_figure") == names.index("es_table") + 2
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     steps = results["steps"]
     boot = steps["baseline_boot"]["result"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -34,7 +33,6 @@ BUNDLED = Path(str(resources.files("didstudy.data").joinpath("lights_demo")))
 # float32 storage of the cells: relative rounding of one cell value, 2^-24, grows a little in
 # the means and the Gini of a handful of counties
 FLOAT32_GINI = 1e-6
-DEMO_SECONDS = 60.0
 
 
 def _by_key(frame: pd.DataFrame) -> pd.DataFrame:
@@ -159,11 +157,8 @@ def test_bad_inputs(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_from_rasters(tmp_path: Path) -> None:
-    started = time.perf_counter()
     code = main(["demo", "--from-rasters", "--out", str(tmp_path / "r"), "--formats", "md"])
-    seconds = time.perf_counter() - started
     assert code == 0
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["steps"]["dagum"]["kind"] == "lights"
     assert {"baseline", "placebo", "event_study", "psm_did"} <= set(results["steps"])
-    assert seconds < DEMO_SECONDS

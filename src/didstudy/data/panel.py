@@ -14,8 +14,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from didstudy.data.io import require_columns
+from didstudy.data.keys import RowKeys, row_keys
 from didstudy.data.validate import (
     as_numeric,
     as_periods,
@@ -88,6 +90,11 @@ def _check_roles(
             )
     for key, col in named.items():
         require_columns(df, [col], role=key)
+    if len(df) == 0:
+        raise ValidationError(
+            "the data have no rows.",
+            fix="check the file (or the sample rules that filtered it) and pass a non-empty panel.",
+        )
     clash = [k for k in ("unit", "time") if named[k] in {treat, cohort, weight}]
     if named["unit"] == named["time"] or clash:
         raise ValidationError(
@@ -99,20 +106,26 @@ def _check_roles(
 
 def _private_copy(
     df: pd.DataFrame, named: dict[str, str], unit: str, time: str
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[str], RowKeys]:
     """A private copy with clean unit and integer time columns; unique (unit, time) pairs."""
-    used = list(dict.fromkeys(named.values()))
+    used = set(named.values())
     # a private copy that keeps the caller's index labels for messages
-    work = df.drop(columns=[c for c in DERIVED_COLUMNS if c in df.columns and c not in used])
-    work = work.copy(deep=True)
+    drop = [c for c in DERIVED_COLUMNS if c in df.columns and c not in used]
+    # the constructor copies the data but not attrs: df.copy() would deep-copy attrs (the file
+    # line of every row after read_table), which are dropped below anyway
+    work = pd.DataFrame(df, copy=True) if type(df) is pd.DataFrame else df.copy(deep=True)
+    if drop:
+        work = work.drop(columns=drop)
     # index level names may repeat column names (df.set_index("unit", drop=False)), which
     # makes sorting and grouping by those columns ambiguous; the labels are kept for errors
-    work.index = work.index.set_names([None] * work.index.nlevels)
+    if any(name is not None for name in work.index.names):
+        work.index = work.index.set_names([None] * work.index.nlevels)
     work.attrs = {}
     notes: list[str] = []
     check_no_missing(work[unit], unit, "unit")
     if work[unit].dtype == object:
-        kinds = sorted({type(v).__name__ for v in work[unit].tolist()})
+        # the distinct type(v).__name__ of the values (set(map(type, ...)) runs in C)
+        kinds = sorted({kind.__name__ for kind in set(map(type, work[unit].to_numpy()))})
         if len(kinds) > 1:
             raise ValidationError(
                 f"the unit column mixes value types ({', '.join(kinds)}), so the same id "
@@ -120,50 +133,67 @@ def _private_copy(
                 column=unit,
                 fix=f"convert the unit ids to one type, e.g. df['{unit}'].astype(str).",
             )
-    periods, note = as_periods(work[time], time)
+    column = work[time]
+    periods, note = as_periods(column, time)
     if note:
         _warn(note, notes)
-    work[time] = periods
-    check_duplicates(work, unit, time)
-    return work, notes
+    if periods is not column:  # as_periods returns exact int64 periods as they are
+        work[time] = periods
+    keys = row_keys(work[unit], periods.to_numpy())
+    if not keys.unique:
+        check_duplicates(work, unit, time)  # names the pairs and their rows
+    return work, notes, keys
 
 
 def _treatment_values(
-    work: pd.DataFrame, unit: str, time: str, treat: str | None, allow_switching: bool
-) -> pd.Series | None:
+    work: pd.DataFrame,
+    keys: RowKeys,
+    names: tuple[str, str],
+    treat: str | None,
+    allow_switching: bool,
+) -> NDArray[np.int64] | None:
     """The 0/1 treatment as int64 (None without ``treat``); absorbing unless allowed."""
     if treat is None:
         return None
     values = check_binary(as_numeric(work[treat], treat, "treatment", allow_missing=False), treat)
     work[treat] = values
-    if not allow_switching:
-        check_absorbing(work, unit, time, treat)
-    return values
+    d: NDArray[np.int64] = values.to_numpy()
+    if not allow_switching and keys.switches_off(d):
+        check_absorbing(work, names[0], names[1], treat)  # names the units, periods and rows
+    return d
 
 
 def _cohorts(
     work: pd.DataFrame,
-    unit: str,
-    time: str,
+    keys: RowKeys,
+    names: tuple[str, str],
     cohort: str | None,
     treat: str | None,
-    treat_values: pd.Series | None,
+    treat_values: NDArray[np.int64] | None,
     notes: list[str],
-) -> pd.Series:
-    """First treated period per row (float, ``inf`` = never treated within the sample)."""
+) -> NDArray[np.float64]:
+    """First treated period per unit (float, ``inf`` = never treated within the sample).
+
+    Checks on values constant within units run on one value per unit; the rows named in a
+    message are found again row by row.
+    """
+    unit, time = names
     if cohort is None:
         assert treat_values is not None
-        first = work[time].where(treat_values == 1)
-        return (first.groupby(work[unit], sort=False).transform("min").fillna(np.inf)).astype(
-            "float64"
-        )
-    t_last_all = int(work[time].max())
+        t = work[time].to_numpy().astype(np.float64)
+        first: NDArray[np.float64] = keys.unit_min(np.where(treat_values == 1, t, np.inf))
+        return first
+    # an empty frame fails here as it always has (int of a missing maximum)
+    t_last_all = int(keys.periods[-1]) if len(keys.periods) else int(work[time].max())
     g = as_numeric(work[cohort], cohort, "cohort", allow_missing=True)
-    check_cohort_constant(work, unit, g, cohort)
-    never = g.isna() | (g == 0)
     values = g.to_numpy()
-    bad = ~never & ((values < 0) | (values != np.round(values)))
-    if bad.any():
+    coded = np.where(np.isnan(values), 0.0, values)  # NaN and 0 both mean never treated
+    g_unit = keys.unit_min(coded)
+    if bool(np.any(g_unit != keys.unit_max(coded))):
+        check_cohort_constant(work, unit, g, cohort)  # names the units and rows
+    never = g_unit == 0
+    if bool((~never & ((g_unit < 0) | (g_unit != np.round(g_unit)))).any()):
+        bad = (coded != 0) & ((values < 0) | (values != np.round(values)))
         raise ValidationError(
             "the cohort (first treated period) must be a positive integer period, or 0 "
             "or missing for never treated.",
@@ -171,19 +201,24 @@ def _cohorts(
             rows=[_py(i) for i in work.index[bad]],
             fix="recode the cohort as the first treated period (e.g. 2010).",
         )
-    late = ~never & (g > t_last_all)
-    if late.any():
-        late_units = pd.unique(work.loc[late, unit])
+    late_unit = ~never & (g_unit > t_last_all)
+    if late_unit.any():
+        late = (coded != 0) & (values > t_last_all)
+        late_units = pd.unique(work[unit].to_numpy()[late])
         _warn(
             f"{len(late_units)} unit(s) are first treated after the last period "
-            f"{t_last_all} (cohorts {sorted({int(v) for v in g[late]})}); they count as "
+            f"{t_last_all} (cohorts {sorted({int(v) for v in values[late]})}); they count as "
             "never treated within the sample.",
             notes,
         )
-    g_float = g.where(~never & ~late, np.inf).astype("float64")
+    g_unit = np.where(~never & ~late_unit, g_unit, np.inf)
     if treat_values is not None:
-        check_treat_matches_cohort(work, time, treat_values, g_float, treat or "", cohort)
-    return g_float
+        index = work.index
+        check_treat_matches_cohort(
+            work, time, pd.Series(treat_values, index=index),
+            pd.Series(g_unit[keys.unit], index=index), treat or "", cohort,
+        )  # fmt: skip
+    return g_unit
 
 
 def _check_weight_and_cluster(work: pd.DataFrame, weight: str | None, cluster: str | None) -> None:
@@ -202,39 +237,42 @@ def _check_weight_and_cluster(work: pd.DataFrame, weight: str | None, cluster: s
         check_no_missing(work[cluster], cluster, "cluster")
 
 
-def _derive(
-    work: pd.DataFrame,
-    unit: str,
-    time: str,
-    g_float: pd.Series,
-    treat_values: pd.Series | None,
+def _derived(
+    keys: RowKeys, t: NDArray[np.int64], g_unit: NDArray[np.float64], d: NDArray[np.int64] | None
+) -> dict[str, NDArray[Any]]:
+    """The derived columns (input row order): cohort, relative time, never/always treated, 0/1."""
+    g = g_unit[keys.unit]
+    never = np.isinf(g)
+    rel = t - g
+    rel[never] = np.nan
+    always = np.isfinite(g_unit) & (g_unit <= keys.unit_first(t))
+    return {
+        COHORT: g,
+        REL_TIME: rel,
+        NEVER: never,
+        TREATED: d.astype(np.int64) if d is not None else (t >= g).astype(np.int64),
+        ALWAYS: always[keys.unit],
+    }
+
+
+def _sorted(work: pd.DataFrame, keys: RowKeys, derived: dict[str, NDArray[Any]]) -> pd.DataFrame:
+    """``work`` sorted by unit and time with a fresh RangeIndex and the derived columns."""
+    if keys.order is not None:
+        work = work.take(keys.order)
+    work.index = pd.RangeIndex(len(work))
+    if TREATED in work.columns:  # the user's treatment column is called "_treated"
+        work[TREATED] = keys.sort(derived[TREATED])
+    added = {k: keys.sort(v) for k, v in derived.items() if k not in work.columns}
+    # one concatenation instead of a column insertion each (each insertion copies the frame);
+    # the derived arrays are new, so the frame may own them without a copy
+    return pd.concat([work, pd.DataFrame(added, index=work.index, copy=False)], axis=1)
+
+
+def _warn_always_treated(
+    work: pd.DataFrame, unit: str, always: NDArray[np.bool_], notes: list[str]
 ) -> None:
-    """Add the derived columns (cohort, relative time, never/always treated, indicator)."""
-    t_first = work[time].groupby(work[unit], sort=False).transform("min")
-    work[COHORT] = g_float
-    work[REL_TIME] = (work[time] - g_float).where(np.isfinite(g_float)).astype("float64")
-    work[NEVER] = ~np.isfinite(g_float)
-    if treat_values is not None:
-        work[TREATED] = treat_values.astype("int64")
-    else:
-        work[TREATED] = (work[time] >= g_float).astype("int64")
-    work[ALWAYS] = np.isfinite(g_float) & (g_float <= t_first)
-
-
-def _sorted(work: pd.DataFrame, unit: str, time: str) -> pd.DataFrame:
-    """``work`` sorted by unit and time with a fresh RangeIndex (no sort when it already is)."""
-    units = work[unit]
-    if units.is_monotonic_increasing:
-        u = units.to_numpy()
-        t = work[time].to_numpy()
-        if bool(((t[1:] > t[:-1]) | (u[1:] != u[:-1])).all()):
-            return work.reset_index(drop=True)
-    return work.sort_values([unit, time], kind="stable").reset_index(drop=True)
-
-
-def _warn_always_treated(work: pd.DataFrame, unit: str, notes: list[str]) -> None:
-    always_units = pd.unique(work.loc[work[ALWAYS], unit])
-    if len(always_units):
+    if always.any():
+        always_units = pd.unique(work[unit].to_numpy()[always])
         _warn(
             f"{len(always_units)} unit(s) are treated in their first observed period "
             f"(always treated, no pre-treatment period): {format_rows(list(always_units))}. "
@@ -245,9 +283,12 @@ def _warn_always_treated(work: pd.DataFrame, unit: str, notes: list[str]) -> Non
 
 
 def _warn_gaps(
-    work: pd.DataFrame, unit: str, time: str, grid: np.ndarray[Any, Any], notes: list[str]
+    work: pd.DataFrame, keys: RowKeys, names: tuple[str, str], notes: list[str]
 ) -> dict[object, list[int]]:
-    gaps = find_gaps(work[unit], work[time], grid.tolist())
+    if not keys.has_gaps():
+        return {}
+    unit, time = names
+    gaps = find_gaps(work[unit], work[time], keys.periods.tolist())
     if gaps:
         shown = "; ".join(f"{u!r}: {p}" for u, p in list(gaps.items())[:5])
         _warn(
@@ -257,6 +298,12 @@ def _warn_gaps(
             notes,
         )
     return gaps
+
+
+def _read_only(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``values`` (an array the panel owns) made read-only, so the Panel stays immutable."""
+    values.flags.writeable = False
+    return values
 
 
 class Panel:
@@ -371,15 +418,16 @@ class Panel:
         allow_switching: bool = False,
     ) -> None:
         roles = _check_roles(df, unit, time, treat, cohort, weight, cluster)
-        work, notes = _private_copy(df, roles, unit, time)
-        treat_values = _treatment_values(work, unit, time, treat, allow_switching)
-        g_float = _cohorts(work, unit, time, cohort, treat, treat_values, notes)
+        work, notes, keys = _private_copy(df, roles, unit, time)
+        names = (unit, time)
+        treat_values = _treatment_values(work, keys, names, treat, allow_switching)
+        g_unit = _cohorts(work, keys, names, cohort, treat, treat_values, notes)
         _check_weight_and_cluster(work, weight, cluster)
-        _derive(work, unit, time, g_float, treat_values)
-        _warn_always_treated(work, unit, notes)
-        work = _sorted(work, unit, time)
-        grid = np.sort(work[time].unique())
-        gaps = _warn_gaps(work, unit, time, grid, notes)
+        derived = _derived(keys, work[time].to_numpy(), g_unit, treat_values)
+        _warn_always_treated(work, unit, derived[ALWAYS], notes)
+        work = _sorted(work, keys, derived)
+        grid = keys.periods
+        gaps = _warn_gaps(work, keys, names, notes)
 
         object.__setattr__(self, "_frame", work)
         object.__setattr__(self, "unit", unit)
@@ -393,7 +441,14 @@ class Panel:
         object.__setattr__(
             self,
             "_info",
-            {"treat_arg": treat, "cohort_arg": cohort, "gaps": gaps, "periods": grid},
+            {
+                "treat_arg": treat,
+                "cohort_arg": cohort,
+                "gaps": gaps,
+                "periods": grid,
+                "unit_codes": _read_only(keys.sorted_unit),
+                "n_units": keys.n_units,
+            },
         )
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -524,7 +579,23 @@ class Panel:
 
     @property
     def n_units(self) -> int:
-        return int(self._frame[self.unit].nunique())
+        return int(self._info["n_units"])
+
+    @property
+    def unit_codes(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Per row of :attr:`frame`, the unit's number: ``0 .. n_units - 1`` in sorted order of
+        the unit ids (int64, read-only). The rows are sorted by unit, so the numbers never
+        decrease; estimators use them instead of coding the unit column again.
+
+        Examples
+        --------
+        >>> import didstudy as ds
+        >>> df = ds.simulate_staggered(n_units=3, periods=range(1, 3), seed=0)
+        >>> ds.as_panel(df, unit="unit", time="time", treat="treat").unit_codes.tolist()
+        [0, 0, 1, 1, 2, 2]
+        """
+        codes: np.ndarray[Any, np.dtype[np.int64]] = self._info["unit_codes"]
+        return codes
 
     @property
     def n_periods(self) -> int:

@@ -30,6 +30,8 @@ __all__ = [
 _YEAR_LABEL = re.compile(r"^\s*([+-]?\d+)(?:\.0+)?\s*年?\s*$")
 # how many offending examples a message spells out
 _SHOW = 10
+# integers up to this magnitude are exact in float64
+_EXACT_FLOAT_INT = 2**53
 
 
 def _labels(index: pd.Index) -> list[Hashable]:
@@ -66,6 +68,9 @@ def as_numeric(series: pd.Series, column: str, role: str, *, allow_missing: bool
     """
     if pd.api.types.is_bool_dtype(series):
         out = series.astype("float64")
+    elif isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+        # what to_numeric(...).astype("float64") gives for a numpy numeric column
+        out = pd.Series(series.to_numpy(dtype=np.float64), index=series.index, name=series.name)
     elif pd.api.types.is_numeric_dtype(series):
         out = pd.to_numeric(series, errors="coerce").astype("float64")
     elif pd.api.types.is_datetime64_any_dtype(series):
@@ -113,6 +118,11 @@ def as_periods(series: pd.Series, column: str) -> tuple[pd.Series, str | None]:
     are parsed; datetimes become calendar years (the note says so). Anything else raises.
     """
     check_no_missing(series, column, "time")
+    if series.dtype == np.int64 and len(series):
+        # the float round trip below is exact for |t| < 2**53; skip it then
+        values = series.to_numpy()
+        if int(values.min()) > -_EXACT_FLOAT_INT and int(values.max()) < _EXACT_FLOAT_INT:
+            return series, None
     note: str | None = None
     if pd.api.types.is_bool_dtype(series):
         raise ValidationError(

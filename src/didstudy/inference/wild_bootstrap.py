@@ -323,8 +323,17 @@ def _robust_problem(
             "available for its bootstrap",
             fix="pass one cluster column",
         )
+    spec = getattr(result, "spec", None)
+    if spec is not None and spec.weights is not None:
+        raise ValidationError(
+            f"the {result.estimator} result is weighted ({spec.weights!r}); the wild bootstrap "
+            "of the robust estimators is unweighted for now (decision 0054)",
+            fix="bootstrap the unweighted estimator, or use the analytic standard errors",
+        )
     cl = names[0] if names else None
-    cl_name = cl or getattr(data, "cluster", None) or str(data.unit)
+    recorded = tuple(spec.cluster or ()) if spec is not None else ()
+    cl_name = cl or (recorded[0] if recorded else None) or getattr(data, "cluster", None)
+    cl_name = cl_name or str(data.unit)
     if bootstrap_cluster not in (None, cl_name):
         raise ValidationError(
             f"the {result.estimator} bootstrap draws one weight per variance cluster "
@@ -336,13 +345,13 @@ def _robust_problem(
         target = (target[0], float("nan"))
     kernel: Callable[[FloatArray | None, np.random.Generator | None], BootstrapDraws]
     if result.estimator in LINEAR:
-        est, codes = linear_problem(data, result, combo, args, cl)
+        est, codes = linear_problem(data, result, combo, args, cl_name)
         n_boot = int(codes.max()) + 1
 
         kernel = _linear_kernel(est, codes, impose_null, weights, reps)
 
     else:
-        prob = saturated_problem(data, result, combo, args, cl)
+        prob = saturated_problem(data, result, combo, args, cl_name)
         spec = _Spec(prob.frame, "_y", prob.regressors, prob.fe, ("_cluster",), None,
                      resolve_ssc("fixest"))  # fmt: skip
         full = prepare_twfe(spec.frame, "_y", (), spec.fe, ["_cluster"], None,

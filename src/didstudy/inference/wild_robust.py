@@ -145,8 +145,11 @@ def _implicit(model: UntreatedModel, w: FloatArray) -> tuple[FloatArray, FloatAr
 
 def _model(panel: Any, result: EventStudyResult, args: Mapping[str, Any], cluster: str | None,
            estimator: str) -> tuple[PanelArrays, UntreatedModel, str]:  # fmt: skip
+    from didstudy.estimation.robust._common import absorbed_factor
+
     unit = str(getattr(panel, "unit", ""))
-    fe = str(_arg(args, "fe", "unit"))
+    spec = getattr(result, "spec", None)
+    fe = absorbed_factor(estimator, _arg(args, "fe", getattr(spec, "fe", None)), panel)
     factors = () if fe in ("unit", unit) else (fe,)
     A = panel_arrays(
         panel, result.outcome, result.controls, cluster, estimator=estimator, factors=factors

@@ -12,6 +12,7 @@ import pandas as pd
 
 from didstudy.results.event_study import EventStudyResult
 from didstudy.results.protocol import TIDY_COLUMNS
+from didstudy.results.spec import Baseline
 
 __all__ = ["EstimatorComparison"]
 
@@ -38,12 +39,16 @@ class EstimatorComparison:
         Outcome column.
     skipped
         ``(estimator name, reason)`` for estimators that could not run on this panel.
+    spec
+        The resolved :class:`didstudy.Baseline` every estimator received (decision record
+        0063), or ``None``; not written to ``results.json``.
     """
 
     results: tuple[tuple[str, EventStudyResult], ...]
     window: tuple[int, int]
     outcome: str
     skipped: tuple[tuple[str, str], ...] = ()
+    spec: Baseline | None = None
 
     @property
     def names(self) -> list[str]:

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from didstudy.kernels.distributions import t_ppf, t_sf
 from didstudy.results.protocol import TIDY_COLUMNS, HtmlRepr
+from didstudy.results.spec import Baseline
 
 __all__ = ["EventStudyResult", "LinearCombination", "WaldTest"]
 
@@ -124,6 +125,10 @@ class EventStudyResult(HtmlRepr):
         Further summaries (overall ATT, by cohort, by calendar period) with standard errors.
     notes
         Conventions worth printing under a table (control group, SE formula, ...).
+    spec
+        The resolved :class:`didstudy.Baseline` of the heterogeneity-robust estimators
+        (outcome, controls, cluster, weights; decision record 0063), or ``None``. Not written to
+        ``results.json``.
     """
 
     terms: tuple[str, ...]
@@ -150,6 +155,7 @@ class EventStudyResult(HtmlRepr):
     cells: pd.DataFrame | None = None
     aggregates: tuple[LinearCombination, ...] = ()
     notes: tuple[str, ...] = ()
+    spec: Baseline | None = None
 
     @property
     def se(self) -> NDArray[np.float64]:

@@ -11,6 +11,7 @@ period cells (Callaway–Sant'Anna; others) return it; it keeps no copy of the d
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -21,7 +22,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats as st
 
-from didstudy.errors import EstimationError
+from didstudy.errors import EstimationError, InferenceWarning
+from didstudy.kernels.vcov import wald_form
 from didstudy.results.event_study import EventStudyResult, LinearCombination, WaldTest
 from didstudy.results.group_time_aggregate import _Weights, aggregate_cells
 from didstudy.results.influence import (
@@ -284,25 +286,38 @@ class GroupTimeAggregate:
 def wald_test(
     estimate: FloatArray, gram: FloatArray, n: int, n_clusters: int, terms: tuple[str, ...]
 ) -> WaldTest | None:
-    """``W = b' V̂⁻¹ b`` with ``V̂ = S'S/n²`` (``gram`` = ``S'S``); None without terms or with a
-    singular ``V̂``."""
+    """Joint Wald test that ``estimate`` is zero: ``W = b' V̂⁺ b`` with ``V̂ = S'S/n²``
+    (``gram`` = ``S'S``) over the eigen-directions of ``V̂`` with positive variance
+    (:func:`didstudy.kernels.vcov.wald_form`, as the event-study tests), ``χ²(r)`` with ``r`` the
+    rank of ``V̂``.
+
+    With a full-rank ``V̂`` this is R ``did``'s pre-test ``W``. R returns no test when ``V̂`` is
+    singular (e.g. more pre-period cells than clusters can identify); here only the ``r``
+    non-redundant constraints are tested, with an :class:`~didstudy.errors.InferenceWarning`,
+    and the statistic is never negative (decision 0043). ``df1 < len(terms)`` marks such a test.
+    None without terms or without any direction of positive variance.
+
+    Examples
+    --------
+    >>> t = wald_test(np.array([1.0, 2.0]), np.diag([4.0, 16.0]), 2, 2, ("a", "b"))
+    >>> (round(t.chi2, 12), t.df1)
+    (2.0, 2)
+    """
     if len(terms) == 0:
         return None
-    vcov = gram / n**2
-    scale = np.sqrt(np.diag(vcov))
-    if np.any(scale <= 0):
+    stat, rank = wald_form(np.asarray(estimate, dtype=np.float64), gram / n**2)
+    if rank == 0:
         return None
-    try:
-        chol = np.linalg.cholesky(vcov / np.outer(scale, scale))
-    except np.linalg.LinAlgError:
-        return None
-    if np.min(np.diag(chol)) ** 2 < 1e-12:
-        return None
-    z = np.linalg.solve(chol, estimate / scale)
-    w = float(z @ z)
-    q = len(terms)
+    if rank < len(terms):
+        warnings.warn(
+            f"the covariance of the {len(terms)} tested effects ({terms[0]}, ...) is singular "
+            f"(rank {rank}); the pre-trend test uses the {rank} non-redundant constraints",
+            InferenceWarning,
+            stacklevel=3,
+        )
     df2 = float(max(n_clusters - 1, 1))
-    return WaldTest(terms, w, float(st.chi2.sf(w, q)), w / q, float(st.f.sf(w / q, q, df2)), q, df2)
+    return WaldTest(terms, stat, float(st.chi2.sf(stat, rank)), stat / rank,
+                    float(st.f.sf(stat / rank, rank, df2)), rank, df2)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)

@@ -232,26 +232,55 @@ def _gets_sensitivity(step: StepSpec) -> bool:
 
 def _expanded_steps(loaded: LoadedSpec) -> list[tuple[int, StepSpec]]:
     """The study's steps, each event study followed by its sensitivity steps (unless off or
-    already named in the study); added steps point at the event study's line."""
+    already named in the study); added steps point at the event study's line.
+
+    The estimates (HonestDiD, pre-trend power) follow the event study, so its figure can print
+    the power note; the sensitivity table and figure follow the last step that presents the event
+    study, so the report shows the event study before its sensitivity analysis.
+    """
     steps = list(loaded.spec.steps)
-    out: list[tuple[int, StepSpec]] = []
     taken = {s.name for s in steps}
-    expanded: set[str] = set()
+    expanded = {
+        s.name
+        for s in steps
+        if _gets_sensitivity(s) and s.enabled and loaded.spec.study.sensitivity
+    }
+    after: dict[int, list[tuple[int, StepSpec]]] = {}
     for index, step in enumerate(steps):
-        out.append((index, _with_power(step, expanded, taken)))
-        if not _gets_sensitivity(step) or not step.enabled or not loaded.spec.study.sensitivity:
+        if step.name not in expanded:
             continue
-        expanded.add(step.name)
-        result_name = {"honest": f"{step.name}_honest"}
+        last = max(
+            (i for i, s in enumerate(steps) if i > index and _presents(s, step.name)),
+            default=index,
+        )
         for suffix, kind, title in SENSITIVITY_STEPS:
             name = f"{step.name}_{suffix}"
             if name in taken:
                 continue
             renders = kind in ("honest_table", "honest_figure")
-            extra: dict[str, Any] = {"result": result_name["honest"] if renders else step.name}
-            spec = {"kind": kind, "name": name, "title": title, **extra}
-            out.append((index, StepSpec.model_validate(spec)))
+            result = f"{step.name}_honest" if renders else step.name
+            spec = {"kind": kind, "name": name, "title": title, "result": result}
+            after.setdefault(last if renders else index, []).append(
+                (index, StepSpec.model_validate(spec))
+            )
+    out: list[tuple[int, StepSpec]] = []
+    seen: set[str] = set()
+    for index, step in enumerate(steps):
+        out.append((index, _with_power(step, seen, taken)))
+        if step.name in expanded:
+            seen.add(step.name)
+        out.extend(after.get(index, []))
     return out
+
+
+def _presents(step: StepSpec, result: str) -> bool:
+    """Whether a step refers to the named result (``result = ...``, ``columns = [...]``, …)."""
+    if step.kind in {k for _, k, _ in SENSITIVITY_STEPS}:
+        return False
+    return any(
+        value == result or (isinstance(value, list | tuple) and result in value)
+        for value in step.arguments.values()
+    )
 
 
 def _with_power(step: StepSpec, expanded: set[str], taken: set[str]) -> StepSpec:

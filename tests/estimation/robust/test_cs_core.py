@@ -369,15 +369,15 @@ def test_integer_weights_equal_duplicated_units(mpdta: pd.DataFrame, covariates:
         np.testing.assert_allclose(agg_a.estimate, agg_b.estimate, atol=1e-8)
 
 
-def test_unbalanced_with_covariates_dr_is_refused_reg_runs(mpdta: pd.DataFrame) -> None:
+def test_unbalanced_with_covariates_every_method_runs(mpdta: pd.DataFrame) -> None:
     df = mpdta.loc[(mpdta["countyreal"] + mpdta["year"]) % 7 != 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PanelWarning)
         p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
-    with pytest.raises(EstimationError, match="method='dr_traditional'"):
-        callaway_santanna(p, y="lemp", covariates=["lpop"])
-    res = callaway_santanna(p, y="lemp", covariates=["lpop"], method="reg", seed=1)
-    assert res.valid.all() and res.n_units == df["countyreal"].nunique()
+    for method in ("dr", "dr_traditional", "reg", "ipw"):
+        res = callaway_santanna(p, y="lemp", covariates=["lpop"], method=method, seed=1)  # type: ignore[arg-type]
+        assert res.valid.all() and res.n_units == df["countyreal"].nunique()
+        assert np.all(res.std_error > 0)
 
 
 def _gateaux(estimate, weights: np.ndarray, rows: range) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -439,3 +439,92 @@ def test_cross_section_influence_function_is_the_derivative(
     picks = range(0, len(y), 17)
     numeric = _gateaux(lambda v: rc_twobytwo(y, post, d, x, v, method)[0], w, picks)
     np.testing.assert_allclose(psi[list(picks)], numeric, atol=DERIVATIVE_TOL)
+
+
+def test_pretrend_wald_with_singular_covariance_tests_non_redundant_constraints(
+    mpdta: pd.DataFrame,
+) -> None:
+    """Five pre-period cells, three clusters: the clustered covariance has rank ≤ 2 (cluster
+    sums of mean-zero influence functions sum to zero). The test uses the non-redundant
+    constraints (decision 0043), warns, and equals b' V⁺ b by numpy's pseudo-inverse."""
+    from didstudy.errors import InferenceWarning
+    from didstudy.report.tables.group_time import group_time_table
+
+    df = mpdta.assign(region=mpdta["countyreal"] % 3)
+    p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
+    with pytest.warns(InferenceWarning, match="non-redundant"):
+        res = callaway_santanna(p, y="lemp", cluster="region", seed=1)
+    pre = res.pretrend
+    assert pre is not None and len(pre.terms) == 5 and pre.df1 == 2
+    idx = np.flatnonzero(res.time < res.group)
+    b = res.estimate[idx]
+    v = res.influence.gram(idx) / res.n_units**2
+    by_hand = float(b @ np.linalg.pinv(v, rcond=1e-10, hermitian=True) @ b)
+    assert pre.chi2 == pytest.approx(by_hand, rel=1e-8) and pre.chi2 >= 0
+    from scipy import stats as st
+
+    assert pre.p_chi2 == pytest.approx(st.chi2.sf(by_hand, 2), rel=1e-8)
+    assert any("2 non-redundant of 5" in n for n in res.notes)
+    notes = " ".join(group_time_table(res).notes)
+    assert "chi2(2)" in notes and "non-redundant of 5" in notes
+    assert res.to_dict()["pretrend"]["df1"] == 2
+
+
+def test_pretrend_wald_full_rank_is_the_inverse_form(panel: Panel) -> None:
+    """Non-singular covariance: the rank-based form is b' V⁻¹ b with df = number of cells."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = callaway_santanna(panel, y="lemp", method="reg", seed=1)
+    idx = np.flatnonzero(res.time < res.group)
+    b = res.estimate[idx]
+    v = res.influence.gram(idx) / res.n_units**2
+    assert res.pretrend is not None and res.pretrend.df1 == len(idx) == 5
+    assert res.pretrend.chi2 == pytest.approx(float(b @ np.linalg.solve(v, b)), rel=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=hs.lists(hs.integers(0, 2499), min_size=1, max_size=5, unique=True))
+def test_negative_weight_names_rows(rows: list[int]) -> None:
+    """Bad input: a negative weight anywhere is refused, naming the first offending rows."""
+    df = pd.read_csv(MPDTA / "mpdta.csv")
+    w = np.ones(len(df))
+    units = df.loc[rows, "countyreal"].unique()
+    w[df["countyreal"].isin(units).to_numpy()] = -1.0  # constant within unit
+    p = Panel(df.assign(w=w), unit="countyreal", time="year", cohort="first.treat")
+    with pytest.raises(ValidationError, match="negative") as info:
+        callaway_santanna(p, y="lemp", weights="w")
+    assert info.value.column == "w"
+    bad = np.flatnonzero(w < 0)
+    assert info.value.rows == [int(i) for i in bad[:10]]
+
+
+def test_zero_weights_and_constant_covariate_are_refused(mpdta: pd.DataFrame) -> None:
+    p = Panel(mpdta.assign(w=0.0, c=2.0), unit="countyreal", time="year", cohort="first.treat")
+    with pytest.raises(ValidationError, match="every weight is zero"):
+        callaway_santanna(p, y="lemp", weights="w")
+    with pytest.raises(ValidationError, match="constant") as info:
+        callaway_santanna(p, y="lemp", covariates=["lpop", "c"])
+    assert info.value.column == "c" and "drop 'c'" in str(info.value)
+
+
+def test_spec_supplies_outcome_weights_cluster_and_keywords_override(mpdta: pd.DataFrame) -> None:
+    """``spec=Baseline(...)`` (decision 0021): its y, weights and cluster are used unless the
+    keyword is given; its controls do not become covariates."""
+    from didstudy.results.spec import Baseline
+
+    df = mpdta.assign(w=(mpdta["countyreal"] % 3 == 0) + 1.0, region=mpdta["countyreal"] % 40)
+    p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
+    base = Baseline(y="lemp", treat="treat", controls=["lpop"], weights="w", cluster="region")
+    a = callaway_santanna(p, spec=base, seed=1)
+    b = callaway_santanna(p, y="lemp", weights="w", cluster="region", seed=1)
+    np.testing.assert_array_equal(a.estimate, b.estimate)
+    np.testing.assert_array_equal(a.std_error, b.std_error)
+    assert a.options["covariates"] == ()
+    c = callaway_santanna(p, y="lpop", spec=base, weights=None, cluster="countyreal", seed=1)
+    d = callaway_santanna(p, y="lpop", weights="w", seed=1)
+    np.testing.assert_allclose(c.estimate, d.estimate, atol=EXACT)
+    np.testing.assert_allclose(c.std_error, d.std_error, atol=EXACT)
+    with pytest.raises(ValidationError, match="needs 'y'"):
+        callaway_santanna(p, spec=Baseline(treat="treat"))
+    with pytest.raises(EstimationError, match="one column"):
+        callaway_santanna(p, spec=base.override(cluster=("region", "year")))

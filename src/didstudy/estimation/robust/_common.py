@@ -18,17 +18,22 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from didstudy.errors import EstimationError, PanelWarning, ValidationError, format_rows
+from didstudy.errors import PanelWarning, ValidationError, format_rows
 from didstudy.estimation.event_study import _wald
 from didstudy.estimation.robust._untreated import dense, indicator
 from didstudy.results.event_study import EventStudyResult, LinearCombination
+from didstudy.results.spec import Baseline
 
 __all__ = [
     "PanelArrays",
+    "RobustSpec",
     "cluster_sums",
     "event_study_result",
     "linear_combination",
+    "no_controls",
     "panel_arrays",
+    "robust_spec",
+    "with_spec",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -64,6 +69,8 @@ class PanelArrays:
         Rows of always-treated units left out (with a warning).
     factors
         Dense codes of extra categorical columns asked for (e.g. a coarser fixed effect).
+    weight
+        Observation weights (``None``: unweighted); finite, non-negative, positive sum.
     """
 
     y: FloatArray
@@ -80,6 +87,12 @@ class PanelArrays:
     controls: tuple[str, ...]
     n_dropped_always: int = 0
     factors: tuple[IntArray, ...] = ()
+    weight: FloatArray | None = None
+
+    @property
+    def w(self) -> FloatArray:
+        """The observation weights, ones when unweighted."""
+        return np.ones(self.n) if self.weight is None else self.weight
 
     @property
     def n(self) -> int:
@@ -126,6 +139,7 @@ class PanelArrays:
             factors=tuple(
                 np.unique(f[keep], return_inverse=True)[1].astype(np.intp) for f in self.factors
             ),
+            weight=None if self.weight is None else self.weight[keep],
         )
 
 
@@ -175,6 +189,147 @@ def _check_absorbing(frame: pd.DataFrame, panel: Any, estimator: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class RobustSpec:
+    """The resolved baseline of a robust estimator and the columns it reads from it.
+
+    Attributes
+    ----------
+    base
+        The resolved :class:`didstudy.Baseline` (carried on the result as ``spec``).
+    y, controls
+        Outcome and controls.
+    cluster
+        One cluster column, or ``None`` (the panel's cluster, else the unit).
+    weights
+        The observation-weight column (explicit, the spec's, else the panel's), or ``None``.
+    """
+
+    base: Baseline
+    y: str
+    controls: tuple[str, ...]
+    cluster: str | None
+    weights: str | None
+
+
+def robust_spec(
+    estimator: str,
+    spec: Baseline | None,
+    panel: Any,
+    *,
+    y: str | None,
+    controls: Sequence[str] | None = None,
+    cluster: str | Sequence[str] | None = None,
+    weights: str | None = None,
+) -> RobustSpec:
+    """Resolve ``spec=`` and the explicit keywords exactly as the TWFE estimators do.
+
+    A keyword that is not ``None`` overrides the spec's field, ``None`` keeps it; ``y`` must come
+    from one or the other (decision records 0021, 0063). The treatment timing always comes from
+    the Panel; the spec's ``fe``, ``vcov`` and ``ssc`` describe the TWFE regression and are
+    carried on the result but not used (each robust estimator has its own variance).
+
+    Raises
+    ------
+    ValidationError
+        ``y`` neither passed nor in the spec; two-way clustering (not available here).
+    """
+    from didstudy.estimation.twfe import baseline_for
+
+    base = baseline_for(
+        estimator, spec, required=("y",), y=y, controls=controls, cluster=cluster,
+        weights=weights,
+    )  # fmt: skip
+    clusters = base.cluster or ()
+    if len(clusters) > 1:
+        raise ValidationError(
+            f"{estimator} clusters on one variable; got {' + '.join(clusters)}.",
+            column=clusters[0],
+            fix="pass cluster= a single column (two-way clustering is available in twfe).",
+        )
+    weight_col = base.weights if base.weights is not None else getattr(panel, "weight", None)
+    assert base.y is not None
+    return RobustSpec(
+        base=base,
+        y=base.y,
+        controls=tuple(base.controls),
+        cluster=clusters[0] if clusters else None,
+        weights=weight_col,
+    )
+
+
+def absorbed_factor(estimator: str, fe: str | Sequence[str] | None, panel: Any) -> str:
+    """The one absorbed factor besides the period effects of an untreated-outcome model.
+
+    ``None`` is the unit; ``"state"``, ``"state+year"`` or ``("unit", "year")`` (the spec's
+    TWFE fixed effects) name it with the panel's time column left out.
+    """
+    if fe is None:
+        return "unit"
+    parts = (
+        [p.strip() for p in fe.replace(",", "+").split("+") if p.strip()]
+        if isinstance(fe, str)
+        else [str(p) for p in fe]
+    )
+    rest = [p for p in parts if p not in ("time", getattr(panel, "time", None))]
+    if len(rest) != 1 or "^" in rest[0]:
+        raise ValidationError(
+            f"{estimator} absorbs period effects and one unit-level factor; fe={fe!r} names "
+            f"{len(rest)} other factors.",
+            column=rest[0] if rest else None,
+            fix="pass fe='unit' or one coarser column such as fe='state'.",
+        )
+    return rest[0]
+
+
+def no_controls(estimator: str, rs: RobustSpec) -> None:
+    """Raise when controls reach an estimator that takes none."""
+    if rs.controls:
+        raise ValidationError(
+            f"{estimator} takes no controls, but the specification has {', '.join(rs.controls)}.",
+            column=rs.controls[0],
+            fix="pass spec=spec.override(controls=()) (or controls=[] in the study step).",
+        )
+
+
+def with_spec(result: EventStudyResult, rs: RobustSpec) -> EventStudyResult:
+    """``result`` carrying the resolved baseline (with the weight column actually used)."""
+    return replace(result, spec=rs.base.override(weights=rs.weights))
+
+
+def _weight_column(frame: pd.DataFrame, col: str, estimator: str) -> FloatArray:
+    """Observation weights: numeric, complete, finite, non-negative, with a positive sum."""
+    from didstudy.data.validate import as_numeric
+
+    if col not in frame.columns:
+        raise ValidationError(
+            f"the weight column '{col}' is not in the panel.",
+            column=col,
+            fix=f"pass weights= one of the panel's columns: {format_rows(list(frame.columns))}.",
+        )
+    w = as_numeric(frame[col], col, "weight", allow_missing=False)
+    values = w.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise ValidationError(
+            f"{estimator}: the weight column has {int(bad.sum())} negative or infinite values.",
+            column=col,
+            rows=[_label(v) for v in frame.index[bad]],
+            fix="weights must be finite and non-negative (e.g. population counts).",
+        )
+    if not values.sum() > 0:
+        raise ValidationError(
+            f"{estimator}: the weights sum to zero on the estimation sample.",
+            column=col,
+            fix="give some observations a positive weight, or drop weights=.",
+        )
+    return values
+
+
+def _label(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
 def panel_arrays(
     panel: Any,
     y: str,
@@ -185,6 +340,7 @@ def panel_arrays(
     absorbing: bool = True,
     drop_always_treated: bool = True,
     factors: Sequence[str] = (),
+    weights: str | None = None,
 ) -> PanelArrays:
     """Arrays of a :class:`~didstudy.data.panel.Panel` for a robust estimator.
 
@@ -206,6 +362,8 @@ def panel_arrays(
     drop_always_treated
         Leave out units treated in their first observed period (no untreated outcome to
         compare), with a :class:`~didstudy.errors.PanelWarning` naming them.
+    weights
+        Observation-weight column (already resolved: explicit, spec or panel), or ``None``.
 
     Returns
     -------
@@ -215,18 +373,13 @@ def panel_arrays(
     ------
     ValidationError
         Unknown or non-numeric columns, missing values (rows named), a treatment that switches
-        off when ``absorbing``, observation weights (not supported yet).
+        off when ``absorbing``; a weight column that is non-numeric, missing, negative,
+        infinite or sums to zero (rows named).
     """
     if not all(hasattr(panel, a) for a in ("frame", "unit", "time", "treat")):
         raise ValidationError(
             f"{estimator} takes a didstudy.Panel, got {type(panel).__name__}.",
             fix="wrap the data: didstudy.Panel(df, unit=..., time=..., cohort=... or treat=...).",
-        )
-    if getattr(panel, "weight", None) is not None:
-        raise EstimationError(
-            f"{estimator} does not take observation weights yet (panel weight '{panel.weight}').",
-            column=panel.weight,
-            fix="build the Panel without weight= for this estimator.",
         )
     frame = panel.frame
     if absorbing:
@@ -244,6 +397,7 @@ def panel_arrays(
             )
             n_always = int(always.sum())
             frame = frame.loc[~always]
+    wv = _weight_column(frame, weights, estimator) if weights is not None else None
     yv = _numeric_column(frame, y, "outcome")
     X = (
         np.column_stack([_numeric_column(frame, c, "control") for c in controls])
@@ -296,6 +450,7 @@ def panel_arrays(
         controls=tuple(controls),
         n_dropped_always=n_always,
         factors=tuple(factor_codes),
+        weight=wv,
     )
 
 

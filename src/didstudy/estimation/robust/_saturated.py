@@ -2,7 +2,8 @@
 
 ``Y_it = sum_{(g,t) in C} tau_gt 1{G_i = g, t} [+ interactions] + FE + e_it``, one indicator per
 cohort × period cell in ``C``, estimated by :func:`didstudy.estimation.twfe.twfe` (fixed effects
-absorbed by the within transformation, CRV1 with fixest's small-sample factor): ETWFE
+absorbed by the within transformation, CRV1 with fixest's small-sample factor; weighted least
+squares with the sample's observation weights ``A.weight`` when given): ETWFE
 (Wooldridge 2021, eq. 5.3) with cells ``t >= g`` (not-yet-treated controls) or ``t != g - 1``
 (never-treated controls); Sun & Abraham (2021, eq. 20) with cells ``e = t - g != -1``, which is
 the same regression indexed by relative time.
@@ -80,6 +81,8 @@ def cell_frame(
         ],
         "_cluster": A.cluster,
     }
+    if A.weight is not None:
+        data["_w"] = A.weight
     names = []
     for g, t in cells:
         name = cell_name(g, t)
@@ -119,7 +122,7 @@ def fit_cells(
         warnings.simplefilter("ignore", CollinearityWarning)
         model = Baseline(
             y="_y", treat=names, controls=list(extra), fe=list(fe), cluster="_cluster",
-            ssc="fixest",
+            ssc="fixest", weights="_w" if A.weight is not None else None,
         )  # fmt: skip
         fit = fit_frame(frame, model, drop_singletons=False, require_treatment=False)
     kept = [t for t in fit.terms]

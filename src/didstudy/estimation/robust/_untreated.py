@@ -19,6 +19,11 @@ Frisch–Waugh–Lovell algebra on ``M`` demeaned within the absorbed factor on 
 
 The ``(p x p)`` system ``M~_0'M~_0`` (``p = T - 1 + k``) is solved by a pseudo-inverse from its
 eigen-decomposition; the absorbed coefficients follow from group means.
+
+With observation weights ``omega`` the fit is weighted least squares: ``M~_0`` is demeaned with
+weighted group means, every cross-product and count carries ``Omega_0 = diag(omega_0)``, and
+the adjoint is ``Omega_0 Z_0 (Z_0'Omega_0 Z_0)^- Z'W`` (decision record 0063); with
+``omega = 1`` every formula is the unweighted one.
 """
 
 from __future__ import annotations
@@ -95,6 +100,8 @@ class UntreatedModel:
         ``n x k`` controls on every row.
     untreated
         Rows of ``Omega_0``.
+    omega0
+        Observation weights of the untreated rows (``None``: unweighted).
     """
 
     absorb: IntArray
@@ -110,12 +117,21 @@ class UntreatedModel:
     pinv: FloatArray
     cross_at: FloatArray
     cross_ax: FloatArray
+    omega0: FloatArray | None = None
 
     @classmethod
     def build(
-        cls, absorb: IntArray, time: IntArray, X: FloatArray, untreated: BoolArray
+        cls,
+        absorb: IntArray,
+        time: IntArray,
+        X: FloatArray,
+        untreated: BoolArray,
+        weights: FloatArray | None = None,
     ) -> UntreatedModel:
-        """Demean ``M_0`` within the absorbed factor once and factor ``M~_0'M~_0``."""
+        """Demean ``M_0`` within the absorbed factor once and factor ``M~_0'Omega_0 M~_0``.
+
+        ``weights`` are observation weights on every row (``None``: unweighted).
+        """
         rows0 = np.flatnonzero(untreated)
         if rows0.size == 0:
             raise EstimationError(
@@ -126,12 +142,14 @@ class UntreatedModel:
         n_time = int(time.max()) + 1
         a0 = absorb[rows0]
         t0 = time[rows0]
+        w0 = None if weights is None else np.ascontiguousarray(weights[rows0])
+        ones = np.ones(rows0.size) if w0 is None else w0
         M0 = np.zeros((rows0.size, n_time - 1 + X.shape[1]), order="F")
         has_t = t0 > 0
         M0[np.flatnonzero(has_t), t0[has_t] - 1] = 1.0
         M0[:, n_time - 1 :] = X[rows0]
-        M0_tilde = demean(M0, [a0], out=M0)
-        gram = M0_tilde.T @ M0_tilde
+        M0_tilde = _wdemean(M0, a0, n_absorb, w0, out=M0)
+        gram = M0_tilde.T @ (M0_tilde * ones[:, None])
         eigval, eigvec = np.linalg.eigh(0.5 * (gram + gram.T))
         top = float(eigval[-1]) if eigval.size else 0.0
         keep = eigval > _PINV_RTOL * max(top, 1e-300)
@@ -144,13 +162,21 @@ class UntreatedModel:
             n_absorb=n_absorb,
             n_time=n_time,
             rows0=rows0,
-            count0=np.bincount(a0, minlength=n_absorb).astype(np.float64),
-            time_count0=np.bincount(t0, minlength=n_time).astype(np.float64),
+            count0=np.bincount(a0, weights=ones, minlength=n_absorb).astype(np.float64),
+            time_count0=np.bincount(t0, weights=ones, minlength=n_time).astype(np.float64),
             M0_tilde=M0_tilde,
             pinv=pinv,
-            cross_at=dense(indicator(a0, n_absorb).T @ indicator(t0, n_time)),
-            cross_ax=dense(indicator(a0, n_absorb).T @ X[rows0]),
+            cross_at=dense(
+                indicator(a0, n_absorb).T @ indicator(t0, n_time).multiply(ones[:, None])
+            ),
+            cross_ax=dense(indicator(a0, n_absorb).T @ (X[rows0] * ones[:, None])),
+            omega0=w0,
         )
+
+    @property
+    def w0(self) -> FloatArray:
+        """Weights of the untreated rows (ones when unweighted)."""
+        return np.ones(self.rows0.size) if self.omega0 is None else self.omega0
 
     # -- identification ---------------------------------------------------------------------
     def unidentified(self) -> BoolArray:
@@ -187,11 +213,12 @@ class UntreatedModel:
         """
         y0 = y[self.rows0]
         a0 = self.absorb[self.rows0]
-        y0_tilde = demean(y0, [a0])
-        coef = self.pinv @ (self.M0_tilde.T @ y0_tilde)
+        w0 = self.w0
+        y0_tilde = _wdemean(y0, a0, self.n_absorb, self.omega0)
+        coef = self.pinv @ (self.M0_tilde.T @ (w0 * y0_tilde))
         resid = y0_tilde - self.M0_tilde @ coef
         level_sum = np.bincount(
-            a0, weights=y0 - self._m_times(coef, self.rows0), minlength=self.n_absorb
+            a0, weights=w0 * (y0 - self._m_times(coef, self.rows0)), minlength=self.n_absorb
         )
         with np.errstate(invalid="ignore", divide="ignore"):
             absorbed = np.where(self.count0 > 0, level_sum / self.count0, np.nan)
@@ -238,7 +265,7 @@ class UntreatedModel:
         return a, d
 
     def adjoint(self, W: Any) -> FloatArray:
-        """``Z_0 (Z_0'Z_0)^- Z'W`` on the untreated rows (``len(rows0) x K``, dense).
+        """``Omega_0 Z_0 (Z_0'Omega_0 Z_0)^- Z'W`` on the untreated rows (``len(rows0) x K``).
 
         With ``W`` the weights ``w_1`` of an estimand on treated rows, ``-adjoint(w_1)`` are the
         implicit weights of the imputation estimator on the untreated rows (BJS 2024, eq. 6).
@@ -246,12 +273,13 @@ class UntreatedModel:
         a, d = self.adjoint_coef(W)
         out: FloatArray = self._m_times(d, self.rows0)
         out += a[self.absorb[self.rows0]]
-        return out
+        return out * self.w0[:, None]
 
     def adjoint_cluster_sums(
         self, W: Any, resid0: FloatArray, cluster0: IntArray, n_clusters: int
     ) -> FloatArray:
-        """``C_0' diag(e_0) Z_0 (Z_0'Z_0)^- Z'W`` (``G x K``) without the ``n_0 x K`` matrix.
+        """``C_0' diag(e_0) Omega_0 Z_0 (Z_0'Omega_0 Z_0)^- Z'W`` (``G x K``) without the
+        ``n_0 x K`` matrix.
 
         Parameters
         ----------
@@ -263,6 +291,7 @@ class UntreatedModel:
             Cluster codes of the untreated rows and their count.
         """
         a, d = self.adjoint_coef(W)
+        resid0 = resid0 * self.w0
         a0 = self.absorb[self.rows0]
         t0 = self.time[self.rows0]
         cl = indicator(cluster0, n_clusters).T
@@ -276,10 +305,33 @@ class UntreatedModel:
         return result
 
     def coef_influence(self, resid: FloatArray) -> FloatArray:
-        """Per-row contributions to the error of ``(lambda, delta)``: ``(M~_0 P) * resid``.
+        """Per-row contributions to the error of ``(lambda, delta)``: ``(M~_0 P) * omega * resid``.
 
         Summing a column within clusters and forming outer products gives the CRV0 meat
         sandwiched between ``P`` (the usual cluster-robust variance of the fit).
         """
-        out: FloatArray = (self.M0_tilde @ self.pinv) * resid[:, None]
+        out: FloatArray = (self.M0_tilde @ self.pinv) * (self.w0 * resid)[:, None]
         return out
+
+
+def _wdemean(
+    M: FloatArray,
+    codes: IntArray,
+    n_levels: int,
+    w: FloatArray | None,
+    out: FloatArray | None = None,
+) -> FloatArray:
+    """``M`` minus its (weighted) means within ``codes`` (levels of zero weight keep mean 0)."""
+    if w is None:
+        return demean(M, [codes], out=out)
+    mat = M if M.ndim == 2 else M[:, None]
+    tot = np.bincount(codes, weights=w, minlength=n_levels)
+    means = np.zeros((n_levels, mat.shape[1]))
+    for j in range(mat.shape[1]):
+        sums = np.bincount(codes, weights=w * mat[:, j], minlength=n_levels)
+        means[:, j] = np.divide(sums, tot, out=np.zeros(n_levels), where=tot > 0)
+    res = mat - means[codes]
+    if out is not None and out.shape == res.shape:
+        out[...] = res
+        res = out
+    return res if M.ndim == 2 else res[:, 0]

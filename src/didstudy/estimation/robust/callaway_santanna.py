@@ -39,6 +39,7 @@ from didstudy.results.influence_matrix import (
     FactorInfluence,
     InfluenceMatrix,
 )
+from didstudy.results.spec import Baseline
 
 __all__ = ["GroupTimeWarning", "callaway_santanna"]
 
@@ -276,11 +277,29 @@ def _cohort_mass(data: CSData, levels: FloatArray) -> tuple[FloatArray, FloatArr
     return mass, count
 
 
+def _resolve_spec(
+    spec: Baseline | None, y: str | None, weights: str | None, cluster: str | None
+) -> tuple[str, str | None, str | None]:
+    """Outcome, weights and cluster: explicit keywords over ``spec`` (decision 0021)."""
+    base = (spec if spec is not None else Baseline()).override(
+        y=y, weights=weights, cluster=cluster
+    )
+    base.require("y", caller="callaway_santanna")
+    assert base.y is not None
+    if base.cluster and len(base.cluster) > 1:
+        raise EstimationError(
+            f"callaway_santanna clusters on one column; the spec has {list(base.cluster)}.",
+            fix="pass cluster='<one column>' (the coarser of the two).",
+        )
+    return base.y, base.weights, base.cluster[0] if base.cluster else None
+
+
 def callaway_santanna(
     panel: Panel,
-    y: str,
+    y: str | None = None,
     covariates: Sequence[str] = (),
     *,
+    spec: Baseline | None = None,
     control_group: Literal["never", "notyet"] = "never",
     notyet_rule: Literal["did", "csdid"] = "did",
     method: Method = "dr",
@@ -302,10 +321,16 @@ def callaway_santanna(
     panel
         The validated panel (cohorts derived from its treatment or cohort column).
     y
-        Outcome column.
+        Outcome column (or ``spec.y``).
     covariates
         Covariates of the propensity score and outcome regression. Time-varying ones take
         their value in the earlier of each cell's two periods (with a warning), as R ``did``.
+    spec
+        A :class:`~didstudy.Baseline`: its ``y``, ``weights`` and ``cluster`` are used unless
+        given here. Its ``controls``, ``treat``, ``fe``, ``vcov`` and ``ssc`` do not apply: the
+        estimator conditions on ``covariates`` (pre-treatment covariates, unlike the regression's
+        time-varying controls), reads the treatment timing from the panel's cohorts and uses
+        influence-function variances.
     control_group
         ``"never"`` (never-treated units) or ``"notyet"`` (also units not yet treated).
     notyet_rule
@@ -313,7 +338,9 @@ def callaway_santanna(
         ``"csdid"``: ``G > max(t, g − 1) + anticipation`` (Stata ``csdid``).
     method
         ``"dr"``: improved doubly robust (Sant'Anna and Zhao 2020, eq. 3.4; DRDID
-        ``drdid_imp_panel``); ``"dr_traditional"`` (their eq. 3.1; R ``did``'s default);
+        ``drdid_imp_panel``; for repeated cross-sections and unbalanced panels the improved,
+        locally efficient eq. 3.10, DRDID ``drdid_imp_rc``); ``"dr_traditional"`` (their
+        eq. 3.1, or 3.9 for cross-sections; R ``did``'s default);
         ``"ipw"`` (normalised, Hájek); ``"reg"`` (outcome regression).
     base_period
         ``"varying"`` (pre-period cells compare ``t`` with ``t − 1``) or ``"universal"``
@@ -342,7 +369,11 @@ def callaway_santanna(
     ------
     EstimationError
         ``control_group="never"`` without never-treated units (use ``"notyet"``), invalid
-        options, covariates with repeated cross-sections.
+        options, a two-way cluster in ``spec``.
+    ValidationError
+        No outcome (neither ``y`` nor ``spec.y``); unknown columns; outcome, covariate or
+        weight with missing or non-numeric values (naming the rows); negative or all-zero
+        weights; a constant covariate; weights or clusters that change within a unit.
 
     Warns
     -----
@@ -359,6 +390,7 @@ def callaway_santanna(
     """
     _check_options(control_group, notyet_rule, method, base_period, anticipation, multiplier,
                    reps, alpha)  # fmt: skip
+    y, weights, cluster = _resolve_spec(spec, y, weights, cluster)
     data = prepare(panel, y, tuple(covariates), weights, cluster, control_group, anticipation,
                    repeated_cross_section)  # fmt: skip
     rule = "never" if control_group == "never" else f"notyet{'_csdid' * (notyet_rule == 'csdid')}"
@@ -375,13 +407,6 @@ def callaway_santanna(
     elif data.balanced:
         att, inf, n_treat, n_ctrl, cell_notes = _panel_cells(data, plan, method)
     else:
-        if data.x is not None and method == "dr":
-            raise EstimationError(
-                "the improved doubly robust estimator with covariates is not yet available for "
-                "repeated cross-sections or unbalanced panels.",
-                fix="use method='dr_traditional' (R did's default), 'reg' or 'ipw', or balance "
-                "the panel.",
-            )
         att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(data, plan, method)
     notes += cell_notes
     influence = _cluster_sum(
@@ -424,6 +449,9 @@ def _assemble(
     pre = np.flatnonzero(np.isfinite(att) & (time < plan.group) & (np.nan_to_num(se) > 1e-12))
     cells = tuple(f"ATT({int(plan.group[k])},{int(time[k])})" for k in pre)
     pretrend = wald_test(att[pre], influence.gram(pre), data.n_units, data.n_clusters, cells)
+    if pretrend is not None and pretrend.df1 < len(cells):
+        notes = [*notes, f"the pre-trend test uses {pretrend.df1} non-redundant of {len(cells)} "
+                 "constraints (singular covariance of the pre-period cells)"]  # fmt: skip
     levels = np.unique(plan.group)
     mass, count = _cohort_mass(data, levels)
     return GroupTimeResult(

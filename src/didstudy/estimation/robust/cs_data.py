@@ -61,7 +61,9 @@ class CSData:
 
 
 def _numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    series = frame[column]
+    numeric = isinstance(series.dtype, np.dtype) and series.dtype.kind == "f"
+    values = (series if numeric else pd.to_numeric(series, errors="coerce")).to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         raise ValidationError(
@@ -70,6 +72,20 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
             rows=[int(i) for i in np.flatnonzero(bad)[:10]],
             fix="drop or impute those rows first (rows are positions in panel.frame); "
             "didstudy does not drop them silently.",
+        )
+    return values
+
+
+def _weights(frame: pd.DataFrame, column: str) -> FloatArray:
+    """Numeric, non-negative sampling weights with a positive total."""
+    values = _numeric(frame, column, "weight")
+    negative = np.flatnonzero(values < 0)
+    if len(negative) or not values.any():
+        raise ValidationError(
+            "the weight is negative." if len(negative) else "every weight is zero.",
+            column=column,
+            rows=[int(i) for i in negative[:10]] if len(negative) else None,
+            fix="use non-negative sampling weights with a positive total.",
         )
     return values
 
@@ -144,7 +160,10 @@ def prepare(
     if frame.empty or not np.isfinite(frame[COHORT]).any():
         raise EstimationError("no treated cohort is left to estimate.", fix="check the cohorts.")
     frame = frame.sort_values([unit, time], kind="stable") if cross_section else frame
-    unit_code = np.arange(len(frame)) if cross_section else _run_codes(frame[unit].to_numpy())
+    if cross_section or len(frame) != len(panel):
+        unit_code = np.arange(len(frame)) if cross_section else _run_codes(frame[unit].to_numpy())
+    else:  # no row dropped: the panel's own unit numbers
+        unit_code = panel.unit_codes
     n_units = int(unit_code[-1]) + 1
     starts = np.flatnonzero(np.r_[True, unit_code[1:] != unit_code[:-1]])
     periods = np.asarray(panel.periods, dtype=np.int64)
@@ -161,16 +180,25 @@ def prepare(
     c_col = None if c_col == unit and not cross_section else c_col
     x, varies = _covariates(frame, covariates, unit_code)
     if varies:
+        which = (
+            "their values in the earlier of its two periods (the base period)"
+            if balanced
+            else "each row's own values (the unbalanced panel is estimated row by row)"
+        )
         warnings.warn(
-            f"covariates {list(covariates)} vary over time within units; each cell uses their "
-            "values in the earlier of its two periods (the base period), as R did does.",
+            f"covariates {list(covariates)} vary over time within units; each cell uses "
+            f"{which}, as R did does.",
             PanelWarning,
             stacklevel=3,
         )
-        notes.append("time-varying covariates take their base-period values")
+        notes.append(
+            "time-varying covariates take their base-period values"
+            if balanced
+            else "time-varying covariates take each row's own values (unbalanced panel)"
+        )
     w_unit = np.ones(n_units)
     if w_col:
-        w_unit = _per_unit(_numeric(frame, w_col, "weight"), unit_code, w_col, "weight")
+        w_unit = _per_unit(_weights(frame, w_col), unit_code, w_col, "weight")
     # the Panel guarantees one cohort per unit
     cohort = frame[COHORT].to_numpy(dtype=float)[starts]
     order = np.argsort(cohort, kind="stable").astype(np.int64)
@@ -204,6 +232,14 @@ def _covariates(
     if not covariates:
         return None, False
     cols = [_numeric(frame, c, "covariate") for c in covariates]
+    for name, col in zip(covariates, cols, strict=True):
+        if len(col) and np.all(col == col[0]):
+            raise ValidationError(
+                f"the covariate is constant ({col[0]:g}): it is collinear with the intercept of "
+                "the propensity score and outcome regressions.",
+                column=name,
+                fix=f"drop '{name}' from covariates (the intercept already absorbs it).",
+            )
     x = np.column_stack([np.ones(len(frame)), *cols])
     first = np.r_[True, unit_code[1:] != unit_code[:-1]]
     starts = np.flatnonzero(first)

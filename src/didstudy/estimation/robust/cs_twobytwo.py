@@ -33,6 +33,10 @@ NEWTON_MAX_ITER = 100
 TRIM_LEVEL = 0.995
 # A fitted probability within this of 0 or 1 for a treated unit means (quasi-)separation.
 SEPARATION_EPSILON = 1e-8
+# A fitted linear index X'γ beyond ±30 (odds beyond e^30 ≈ 1e13: probabilities at 0 or 1 in
+# double precision) means (quasi-)separation; the index, unlike γ, does not depend on the units
+# in which the covariates are measured.
+SEPARATION_INDEX = 30.0
 
 
 class CellFailure(Exception):
@@ -73,7 +77,8 @@ def _logit(d: FloatArray, x: FloatArray, w: FloatArray) -> tuple[FloatArray, Flo
     else:
         raise CellFailure("the propensity score (logit) did not converge: no overlap")
     p = 1.0 / (1.0 + np.exp(-np.clip(x @ gamma, -700.0, 700.0)))
-    if np.any(p[d > 0] > 1.0 - SEPARATION_EPSILON) or np.max(np.abs(gamma)) > 30.0:
+    index = np.abs(x @ gamma)
+    if np.any(p[d > 0] > 1.0 - SEPARATION_EPSILON) or np.max(index) > SEPARATION_INDEX:
         raise CellFailure("the propensity score separates treated and comparison units")
     info = (x * (w * p * (1.0 - p))[:, None]).T @ x / n
     return p, _solve(info, np.eye(k))
@@ -107,7 +112,7 @@ def _ipt_odds(d: FloatArray, x: FloatArray, w: FloatArray) -> FloatArray:
             break
     else:
         raise CellFailure("the propensity score (tilting) did not converge: no overlap")
-    if np.max(np.abs(gamma[1:])) > 30.0 if k > 1 else False:
+    if k > 1 and np.max(np.abs(x @ gamma)) > SEPARATION_INDEX:
         raise CellFailure("the propensity score separates treated and comparison units")
     fitted: FloatArray = np.exp(np.clip(x @ gamma, -700.0, 700.0))
     return fitted

@@ -15,6 +15,10 @@ Aggregations average the cell-level marginal effects ``tau_gt + (X_it - Xbar_g)'
 the treated observations (R ``etwfe::emfx``: simple, group, calendar, event) with delta-method
 standard errors (the weights are the observation shares, held fixed).
 
+Observation weights (``weights=`` or the Panel's weight) make the regression weighted least
+squares, the within-cohort covariate means weighted means, and the aggregations weighted averages
+over the treated observations (``emfx(..., wts=)``), decision record 0063.
+
 Without covariates and with not-yet-treated controls, ``tau_gt`` equals the imputation estimate
 of cell ``(g, t)`` exactly (Wooldridge 2021, Theorem 6.1; Borusyak et al. 2024).
 """
@@ -36,9 +40,12 @@ from didstudy.estimation.robust._common import (
     event_study_result,
     linear_combination,
     panel_arrays,
+    robust_spec,
+    with_spec,
 )
 from didstudy.estimation.robust._saturated import CellFit, cell_name, fit_cells
 from didstudy.results.event_study import EventStudyResult, LinearCombination
+from didstudy.results.spec import Baseline
 
 __all__ = ["etwfe"]
 
@@ -63,10 +70,13 @@ def _covariate_columns(
 ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:
     """Interactions ``D_gt x_dm``, controls ``x 1{G=g}`` and ``x 1{t=s}``, and ``x_dm``."""
     g_code = np.unique(np.where(np.isfinite(A.cohort), A.cohort, -1.0), return_inverse=True)[1]
-    counts = np.bincount(g_code).astype(np.float64)
+    w = A.w
+    counts = np.bincount(g_code, weights=w).astype(np.float64)
     x_dm = np.empty_like(A.X)
     for j in range(A.X.shape[1]):
-        x_dm[:, j] = A.X[:, j] - (np.bincount(g_code, weights=A.X[:, j]) / counts)[g_code]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, np.bincount(g_code, weights=w * A.X[:, j]) / counts, 0.0)
+        x_dm[:, j] = A.X[:, j] - means[g_code]
     inter: dict[str, FloatArray] = {}
     ctrl: dict[str, FloatArray] = {}
     for j, name in enumerate(A.controls):
@@ -121,28 +131,32 @@ def _marginal_weights(
     kept = index.term[cell] >= 0
     cell = cell[kept]
     w = np.zeros(len(fit.terms))
-    if cell.size == 0:
+    rows_used = np.flatnonzero(sel)[kept]
+    obs_w = A.w[rows_used]
+    if cell.size == 0 or not obs_w.sum() > 0:
         return w
-    counts = np.bincount(cell, minlength=n_cells).astype(np.float64)
+    counts = np.bincount(cell, weights=obs_w, minlength=n_cells).astype(np.float64)
     has = index.term >= 0
     np.add.at(w, index.term[has], counts[has])
-    xs = x_dm[np.flatnonzero(sel)[kept]]
+    xs = x_dm[rows_used]
     for j in range(len(A.controls)):
-        sums = np.bincount(cell, weights=xs[:, j], minlength=n_cells)
+        sums = np.bincount(cell, weights=obs_w * xs[:, j], minlength=n_cells)
         ok = index.inter[:, j] >= 0
         np.add.at(w, index.inter[ok, j], sums[ok])
-    out: FloatArray = w / cell.size
+    out: FloatArray = w / obs_w.sum()
     return out
 
 
 def etwfe(
     panel: object,
-    y: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
     control_group: Literal["not_yet", "never"] = "not_yet",
     fe: Literal["cohort", "unit"] = "cohort",
     cluster: str | None = None,
+    weights: str | None = None,
+    spec: Baseline | None = None,
     level: float = 0.95,
 ) -> EventStudyResult:
     """Wooldridge's extended TWFE with R ``etwfe``/Stata ``jwdid`` conventions.
@@ -159,14 +173,21 @@ def etwfe(
         ``"cohort"`` (etwfe's default) or ``"unit"`` fixed effects, plus period effects.
     cluster
         Cluster column (default: the panel's cluster, else the unit).
+    weights
+        Observation-weight column (default: the spec's, else the Panel's weight, else none):
+        weighted regression, weighted cohort means of the covariates, weighted aggregations.
+    spec
+        A :class:`didstudy.Baseline`; ``y``, ``controls``, ``cluster`` and ``weights`` given
+        here (not ``None``) override its fields (decision records 0021, 0063). ``fe`` here is
+        etwfe's own choice (cohort or unit effects), not the spec's ``fe``.
     level
         Confidence level.
 
     Returns
     -------
     EventStudyResult
-        The ``event`` aggregation by relative time; ``aggregates`` hold ``simple``,
-        ``group::g`` and ``calendar::t``; ``cells`` the cell marginal effects.
+        ``spec`` the resolved baseline; the ``event`` aggregation by relative time; ``aggregates``
+        hold ``simple``, ``group::g`` and ``calendar::t``; ``cells`` the cell marginal effects.
 
     Examples
     --------
@@ -176,16 +197,17 @@ def etwfe(
         raise ValidationError(
             f"control_group={control_group!r} is not known.", fix="use 'not_yet' or 'never'."
         )
-    A = panel_arrays(panel, y, controls, cluster, estimator="etwfe")
+    rs = robust_spec("etwfe", spec, panel, y=y, controls=controls, cluster=cluster, weights=weights)
+    A = panel_arrays(panel, rs.y, rs.controls, rs.cluster, estimator="etwfe", weights=rs.weights)
     if control_group == "never" and np.isfinite(A.cohort).all():
         raise ValidationError(
             "etwfe(control_group='never') needs never-treated units; every unit is treated.",
             fix="use control_group='not_yet'.",
         )
     cells = _cells(A, control_group)
-    inter, ctrl, x_dm = _covariate_columns(A, cells) if controls else ({}, {}, A.X)
+    inter, ctrl, x_dm = _covariate_columns(A, cells) if rs.controls else ({}, {}, A.X)
     fit = fit_cells(A, cells, [fe, "time"], inter, ctrl)
-    return _aggregate(A, fit, cells, x_dm, control_group, fe, level)
+    return with_spec(_aggregate(A, fit, cells, x_dm, control_group, fe, level), rs)
 
 
 def _aggregate(

@@ -17,6 +17,11 @@ where ``tau~`` averages the estimated effects within groups (default: cohort × 
   (``tau~_it = sum_{j: c(j) != c(i)} v_j tau^_j / sum_{j: c(j) != c(i)} v_j`` within the group),
   removing the downward bias of the plug-in with small groups.
 
+Observation weights ``omega`` (``weights=`` or the Panel's weight) make step 1 weighted least
+squares and the estimand weights proportional to ``omega`` within each target (BJS 2024 allow
+any non-stochastic weights; their Stata/Python ``did_imputation`` take ``wtr``/``weights``);
+the implicit weights become ``-Omega_0 Z_0 (Z_0'Omega_0 Z_0)^- Z_1'w_1`` (decision record 0063).
+
 The pre-trend test (BJS section 4.4) is a separate OLS on the untreated observations of the
 outcome on the fixed effects, the controls and dummies for 1..K periods before treatment, with
 cluster-robust errors; its coefficients are the event study's negative relative times.
@@ -36,11 +41,15 @@ from didstudy.errors import EstimationError, ValidationError, format_rows
 from didstudy.estimation.robust._common import (
     EventStudySpec,
     PanelArrays,
+    absorbed_factor,
     event_study_result,
     panel_arrays,
+    robust_spec,
+    with_spec,
 )
 from didstudy.estimation.robust._untreated import UntreatedModel, indicator
 from didstudy.results.event_study import EventStudyResult, LinearCombination
+from didstudy.results.spec import Baseline
 
 __all__ = ["AvgEffectsBy", "imputation"]
 
@@ -76,8 +85,15 @@ def _targets(A: PanelArrays, horizons: Sequence[int]) -> _Targets:
     kinds: list[str] = []
     keys: list[tuple[int, int]] = []
 
+    w = A.w
+
     def add(sel: npt.NDArray[np.bool_], name: str, kind: str, key: tuple[int, int]) -> None:
-        if sel.any():
+        if kind == "horizon" and sel.any() and not w[rows1[sel]].sum() > 0:
+            raise ValidationError(
+                f"imputation: the treated observations at horizon {key[0]} have zero total weight.",
+                fix="drop that horizon from horizons= or give them positive weights.",
+            )
+        if sel.any() and w[rows1[sel]].sum() > 0:
             groups.append(rows1[sel])
             names.append(name)
             kinds.append(kind)
@@ -94,7 +110,7 @@ def _targets(A: PanelArrays, horizons: Sequence[int]) -> _Targets:
         g, t = int(g1[sel][0]), int(t1[sel][0])
         add(sel, f"cell::{g}:{t}", "cell", (g, t))
     counts = np.array([r.size for r in groups], dtype=np.int64)
-    data = np.concatenate([np.full(r.size, 1.0 / r.size) for r in groups])
+    data = np.concatenate([w[r] / w[r].sum() for r in groups])
     cols = np.repeat(np.arange(len(groups)), counts)
     W = sparse.csc_matrix(
         (data, (np.concatenate(groups), cols)), shape=(A.n, len(groups)), dtype=np.float64
@@ -205,12 +221,12 @@ def _pretrend(
     if not leads:
         return [], np.zeros(0), np.zeros((A.n, 0)), 1.0
     P = np.column_stack([(untreated & (rel == k)).astype(np.float64) for k in leads])
-    model = UntreatedModel.build(absorb, A.time, np.hstack([A.X, P]), untreated)
+    model = UntreatedModel.build(absorb, A.time, np.hstack([A.X, P]), untreated, A.weight)
     fit = model.fit(A.y)
     k_lead = len(leads)
     coef = fit.delta[-k_lead:]
     infl = model.coef_influence(fit.resid)[:, -k_lead:]
-    n0 = model.rows0.size
+    n0 = int((model.w0 > 0).sum())
     n_cl = int(np.unique(A.cluster[model.rows0]).size)
     # CRV1 as fixest: (n-1)/(n-K) G/(G-1), K = regressors + period effects (unit FE nested)
     k_total = A.X.shape[1] + k_lead + model.n_time - 1 + 1
@@ -222,13 +238,15 @@ def _pretrend(
 
 def imputation(
     panel: object,
-    y: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
-    fe: str = "unit",
+    fe: str | Sequence[str] | None = None,
     horizons: Sequence[int] | None = None,
     pretrends: int = 0,
     cluster: str | None = None,
+    weights: str | None = None,
+    spec: Baseline | None = None,
     avg_effects_by: AvgEffectsBy = "cohort_period",
     leave_out: bool = False,
     level: float = 0.95,
@@ -242,14 +260,22 @@ def imputation(
     y, controls
         Outcome and time-varying controls of the untreated-outcome model.
     fe
-        Absorbed factor besides the period effects: ``"unit"`` (default) or a coarser column
-        such as a state identifier.
+        Absorbed factor besides the period effects: ``"unit"`` or a coarser column such as a
+        state identifier; ``"state+year"``/the spec's TWFE ``fe`` name it with the panel's
+        time column left out (default: the spec's ``fe``, else the unit).
     horizons
         Relative times ``h >= 0`` to report (default: all observed).
     pretrends
         Number ``K`` of pre-periods in the pre-trend regression (BJS section 4.4); 0 = none.
     cluster
         Cluster column (default: the panel's cluster, else the unit).
+    weights
+        Observation-weight column (default: the spec's, else the Panel's weight, else none):
+        weighted untreated-outcome model, estimands weighted by it within each target
+        (cohorts or cells whose treated observations all weigh 0 get no estimate).
+    spec
+        A :class:`didstudy.Baseline`; ``y``, ``controls``, ``fe``, ``cluster`` and ``weights``
+        given here (not ``None``) override its fields (decision records 0021, 0063).
     avg_effects_by
         Groups within which effects are averaged for the conservative variance
         (``"cohort_period"``: BJS's default cohort × period).
@@ -261,9 +287,10 @@ def imputation(
     Returns
     -------
     EventStudyResult
-        ``estimator="imputation"``, no base period (``has_base=False``); the leads are the
-        pre-trend coefficients; ``aggregates`` hold the overall ATT and the cohort averages;
-        ``cells`` the cohort × period averages with their standard errors.
+        ``estimator="imputation"``, ``spec`` the resolved baseline, no base period
+        (``has_base=False``); the leads are the pre-trend coefficients; ``aggregates`` hold the
+        overall ATT and the cohort averages; ``cells`` the cohort × period averages with their
+        standard errors.
 
     Raises
     ------
@@ -277,11 +304,18 @@ def imputation(
     >>> res = imputation(panel, "lemp", horizons=range(4), pretrends=3)  # doctest: +SKIP
     >>> res.tidy()  # doctest: +SKIP
     """
-    factors = () if fe in ("unit", getattr(panel, "unit", None)) else (fe,)
-    A = panel_arrays(panel, y, controls, cluster, estimator="imputation", factors=factors)
+    rs = robust_spec(
+        "imputation", spec, panel, y=y, controls=controls, cluster=cluster, weights=weights
+    )
+    fe_col = absorbed_factor("imputation", fe if fe is not None else rs.base.fe, panel)
+    factors = () if fe_col in ("unit", getattr(panel, "unit", None)) else (fe_col,)
+    A = panel_arrays(
+        panel, rs.y, rs.controls, rs.cluster, estimator="imputation", factors=factors,
+        weights=rs.weights,
+    )  # fmt: skip
     if not A.treated.any():
         raise ValidationError("no unit is treated in the sample.", fix="check the treatment.")
-    absorb = _absorb_codes(A, fe, str(getattr(panel, "unit", "")))
+    absorb = _absorb_codes(A, fe_col, str(getattr(panel, "unit", "")))
     rel = A.rel_time
     available = sorted({int(k) for k in rel[A.treated]})
     hs = list(available) if horizons is None else sorted({int(h) for h in horizons})
@@ -292,7 +326,7 @@ def imputation(
             f"observation (available: {available[0]}..{available[-1]}).",
             fix="choose horizons >= 0 among the relative times observed.",
         )
-    model = UntreatedModel.build(absorb, A.time, A.X, ~A.treated)
+    model = UntreatedModel.build(absorb, A.time, A.X, ~A.treated, A.weight)
     targets = _targets(A, hs)
     _check_imputable(model, A, targets.W)
     fit = model.fit(A.y)
@@ -304,7 +338,8 @@ def imputation(
     pre_sums = np.asarray(indicator(A.cluster, A.n_clusters).T @ pre_psi)
     S = np.hstack([sums, pre_sums])
     V = S.T @ S
-    return _result(A, targets, est, pre_coef, leads, V, level, leave_out, avg_effects_by)
+    res = _result(A, targets, est, pre_coef, leads, V, level, leave_out, avg_effects_by)
+    return with_spec(res, rs)
 
 
 def _result(

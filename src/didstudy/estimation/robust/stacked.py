@@ -13,6 +13,12 @@ with treated observations weighted 1 and controls of sub-experiment ``d`` weight
 ``Q_d = (N^D_d / N^D) / (N^C_d / N^C)`` (unit counts), so that ``delta_e`` is the trimmed
 aggregate ATT ``sum_d (N^D_d / N^D) DiD_d(e)``. Fixed effects ``D`` and ``e`` are absorbed;
 standard errors are CRV1 clustered by the original unit (fixest's small-sample factor).
+
+With observation weights ``w_it`` (``weights=`` or the Panel's weight) each stacked row is
+weighted ``w_it`` (treated) or ``w_it Q_d`` (controls), and the unit counts in ``Q_d`` become
+weight sums: each unit counts with the mean of its weights in the sub-experiment's window, so
+that an integer weight equals duplicating the unit and constant weights change nothing
+(decision record 0063).
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ from didstudy.estimation.robust._common import (
     EventStudySpec,
     PanelArrays,
     event_study_result,
+    no_controls,
     panel_arrays,
+    robust_spec,
+    with_spec,
 )
 from didstudy.estimation.twfe import fit_frame
 from didstudy.results.event_study import EventStudyResult
@@ -91,22 +100,33 @@ def stack_panel(A: PanelArrays, k_pre: int, k_post: int) -> pd.DataFrame:
             )
         )
     stack = pd.concat(blocks, ignore_index=True)
-    units = stack.drop_duplicates(["subexp", "unit"])
-    n_d = units.groupby("subexp")["treated"].agg(["sum", "count"])
-    n_treat = n_d["sum"]
-    n_ctrl = n_d["count"] - n_d["sum"]
+    obs_w = A.w[stack["row"].to_numpy()]
+    units = stack.assign(_w=obs_w).groupby(["subexp", "unit"], sort=True)
+    per_unit = units.agg(treated=("treated", "first"), mass=("_w", "mean"))
+    n_treat = (per_unit["mass"] * per_unit["treated"]).groupby(level="subexp").sum()
+    n_ctrl = (per_unit["mass"] * (1 - per_unit["treated"])).groupby(level="subexp").sum()
+    empty = [int(d) for d in n_ctrl.index[n_ctrl.to_numpy() <= 0]]
+    if empty:
+        raise EstimationError(
+            f"stacked_did: the clean controls of cohort(s) {empty} have zero total weight.",
+            fix="give those controls positive weights, or drop weights=.",
+        )
     q = (n_treat / n_treat.sum()) / (n_ctrl / n_ctrl.sum())
-    stack["weight"] = np.where(stack["treated"] == 1, 1.0, stack["subexp"].map(q).to_numpy())
+    corrective = np.where(stack["treated"] == 1, 1.0, stack["subexp"].map(q).to_numpy())
+    stack["weight"] = corrective * obs_w
+    stack.attrs["q"] = {int(str(d)): float(v) for d, v in q.items()}
     return stack
 
 
 def stacked_did(
     panel: object,
-    y: str,
+    y: str | None = None,
     *,
     window: tuple[int, int] = (-3, 3),
     base: int = -1,
     cluster: str | None = None,
+    weights: str | None = None,
+    spec: Baseline | None = None,
     level: float = 0.95,
 ) -> EventStudyResult:
     """Weighted stacked event study (Wing, Freedman & Hollingsworth 2024).
@@ -123,13 +143,21 @@ def stacked_did(
         Omitted relative time.
     cluster
         Cluster column (default: the panel's cluster, else the unit).
+    weights
+        Observation-weight column (default: the spec's, else the Panel's weight, else none);
+        each stacked row is weighted by its observation weight times the corrective weight.
+    spec
+        A :class:`didstudy.Baseline`; ``y``, ``cluster`` and ``weights`` given here (not
+        ``None``) override its fields (decision records 0021, 0063). The stacked regression
+        takes no controls: a spec with controls raises (use ``spec.override(controls=())``).
     level
         Confidence level.
 
     Returns
     -------
     EventStudyResult
-        ``estimator="stacked_did"``; ``cells`` hold the sub-experiments' sizes and weights.
+        ``estimator="stacked_did"``, ``spec`` the resolved baseline; ``cells`` hold the
+        sub-experiments' sizes and control weights ``Q_d``.
 
     Examples
     --------
@@ -141,7 +169,9 @@ def stacked_did(
             f"window={window} with base={base} is not an event window.",
             fix="use e.g. window=(-3, 3) and base=-1 (a pre-period inside the window).",
         )
-    A = panel_arrays(panel, y, (), cluster, estimator="stacked_did")
+    rs = robust_spec("stacked_did", spec, panel, y=y, cluster=cluster, weights=weights)
+    no_controls("stacked_did", rs)
+    A = panel_arrays(panel, rs.y, (), rs.cluster, estimator="stacked_did", weights=rs.weights)
     stack = stack_panel(A, k_pre, k_post)
     es = [e for e in range(window[0], window[1] + 1) if e != base]
     terms = [f"rel_time::{e}" for e in es]
@@ -173,13 +203,10 @@ def stacked_did(
             "cohort": sizes.index.astype(np.int64),
             "n_treated": sizes["sum"].astype(np.int64).to_numpy(),
             "n_control": (sizes["count"] - sizes["sum"]).astype(np.int64).to_numpy(),
-            "control_weight": stack[stack.treated == 0]
-            .groupby("subexp")["weight"]
-            .first()
-            .to_numpy(),
+            "control_weight": [q_of(stack, d) for d in sizes.index],
         }
     )
-    spec = EventStudySpec(
+    es_spec = EventStudySpec(
         estimator="stacked_did",
         outcome=A.outcome,
         controls=(),
@@ -193,8 +220,8 @@ def stacked_did(
         ),
     )
     stats = fit.stats()
-    return event_study_result(
-        spec,
+    res = event_study_result(
+        es_spec,
         [int(t.split("::")[1]) for t in kept],
         coef,
         vcov,
@@ -204,3 +231,9 @@ def stacked_did(
         cells=cells,
         level=level,
     )
+    return with_spec(res, rs)
+
+
+def q_of(stack: pd.DataFrame, d: int) -> float:
+    """The corrective control weight ``Q_d`` of sub-experiment ``d`` (the stack's ``Q``)."""
+    return float(stack.attrs["q"][d])

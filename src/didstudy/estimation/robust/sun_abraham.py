@@ -8,8 +8,17 @@
    observations at relative time ``e``: ``beta_e = sum_g Pr(G = g | e) delta_{g,e}`` (eq. 21).
 
 Standard errors: CRV1 (fixest's factor) on ``delta``, delta method with the shares held fixed, as
-fixest's ``sunab()``/``aggregate()``. The test of equal effects across cohorts is the joint Wald
-test of ``delta_{g,e} = delta_{g',e}`` for every ``e`` observed in several cohorts.
+fixest's ``sunab()``/``aggregate()`` and pyfixest's saturated ``aggregate()``. Stata's
+``eventstudyinteract`` (Sun's own package) adds a second term for the estimation error of the
+shares ``Pr(G = g | e)`` (SA 2021, Proposition 6); that term is omitted here, as in fixest
+(decision records 0061, 0063): the two conventions agree when the ``delta_{g,e}`` are equal
+across cohorts and differ by that term otherwise.
+
+Observation weights (``weights=`` or the Panel's weight) make step 1 weighted least squares and
+the shares weight sums: ``Pr(G = g | e) = sum of weights in (g, e) / sum of weights at e``.
+
+The test of equal effects across cohorts is the joint Wald test of ``delta_{g,e} = delta_{g',e}``
+for every ``e`` observed in several cohorts.
 
 With never-treated controls on a balanced panel, ``delta_{g,e}`` equals the Callaway–Sant'Anna
 ``ATT(g, g+e)`` with never-treated controls and the universal base period ``g - 1``.
@@ -32,9 +41,12 @@ from didstudy.estimation.robust._common import (
     PanelArrays,
     event_study_result,
     panel_arrays,
+    robust_spec,
+    with_spec,
 )
 from didstudy.estimation.robust._saturated import CellFit, cell_name, fit_cells
 from didstudy.results.event_study import EventStudyResult, WaldTest
+from didstudy.results.spec import Baseline
 
 __all__ = ["cohort_homogeneity_test", "sun_abraham"]
 
@@ -104,12 +116,14 @@ def cohort_homogeneity_test(
 
 def sun_abraham(
     panel: object,
-    y: str,
-    controls: Sequence[str] = (),
+    y: str | None = None,
+    controls: Sequence[str] | None = None,
     *,
     control_group: Literal["never", "last"] = "never",
     window: tuple[int, int] | None = None,
     cluster: str | None = None,
+    weights: str | None = None,
+    spec: Baseline | None = None,
     level: float = 0.95,
 ) -> EventStudyResult:
     """Sun & Abraham (2021) interaction-weighted event study.
@@ -127,26 +141,39 @@ def sun_abraham(
         Relative times reported (the regression stays saturated in all of them).
     cluster
         Cluster column (default: the panel's cluster, else the unit).
+    weights
+        Observation-weight column (default: the spec's, else the Panel's weight, else none):
+        weighted regression and weighted cohort shares.
+    spec
+        A :class:`didstudy.Baseline`; ``y``, ``controls``, ``cluster`` and ``weights`` given
+        here (not ``None``) override its fields (decision records 0021, 0063).
     level
         Confidence level.
 
     Returns
     -------
     EventStudyResult
-        ``estimator="sun_abraham"``, base ``-1``; ``cells`` hold ``delta_{g,e}`` with their
-        shares; ``notes`` report the cohort-homogeneity test, also in ``aggregates``' neighbour
-        :attr:`~EventStudyResult.pretrend` (leads only).
+        ``estimator="sun_abraham"``, ``spec`` the resolved baseline, base ``-1``; ``cells`` hold
+        ``delta_{g,e}`` with their shares; ``notes`` report the cohort-homogeneity test, also in
+        ``aggregates``' neighbour :attr:`~EventStudyResult.pretrend` (leads only).
 
     Examples
     --------
     >>> res = sun_abraham(panel, "lemp", window=(-3, 3))  # doctest: +SKIP
     """
-    A0 = panel_arrays(panel, y, controls, cluster, estimator="sun_abraham")
+    rs = robust_spec(
+        "sun_abraham", spec, panel, y=y, controls=controls, cluster=cluster, weights=weights
+    )
+    A0 = panel_arrays(
+        panel, rs.y, rs.controls, rs.cluster, estimator="sun_abraham", weights=rs.weights
+    )
     A, label = _sample(A0, control_group)
     keys = _cell_keys(A)
     ctrl = {name: A.X[:, j] for j, name in enumerate(A.controls)}
     fit = fit_cells(A, keys, ["unit", "time"], controls=ctrl)
-    counts = {k: int(((A.cohort == k[0]) & (A.period == k[1])).sum()) for k in keys}
+    in_cell = {k: (A.cohort == k[0]) & (A.period == k[1]) for k in keys}
+    counts = {k: int(in_cell[k].sum()) for k in keys}
+    mass = {k: float(A.w[in_cell[k]].sum()) for k in keys}
     es = sorted({t - g for g, t in keys if fit.index(cell_name(g, t)) is not None})
     if window is not None:
         es = [e for e in es if window[0] <= e <= window[1]]
@@ -154,9 +181,9 @@ def sun_abraham(
     share = {}
     for i, e in enumerate(es):
         members = [(g, t) for g, t in keys if t - g == e and fit.index(cell_name(g, t)) is not None]
-        total = sum(counts[k] for k in members)
+        total = sum(mass[k] for k in members)
         for k in members:
-            share[k] = counts[k] / total
+            share[k] = mass[k] / total
             W[i, fit.index(cell_name(*k))] = share[k]  # type: ignore[index]
     coef = W @ fit.coef
     vcov = W @ fit.vcov @ W.T
@@ -178,7 +205,7 @@ def sun_abraham(
             f"cohort homogeneity Wald F({homog.df1}, {homog.df2:g}) = {homog.f:.3f}, "
             f"p = {homog.p_f:.4f}"
         )
-    spec = EventStudySpec(
+    es_spec = EventStudySpec(
         estimator="sun_abraham",
         outcome=A.outcome,
         controls=A.controls,
@@ -193,8 +220,8 @@ def sun_abraham(
             note,
         ),
     )
-    return event_study_result(
-        spec,
+    res = event_study_result(
+        es_spec,
         es,
         coef,
         vcov,
@@ -204,6 +231,7 @@ def sun_abraham(
         cells=cells,
         level=level,
     )
+    return with_spec(res, rs)
 
 
 def _coef(fit: CellFit, key: tuple[int, int]) -> float:

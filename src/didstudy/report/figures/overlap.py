@@ -228,8 +228,7 @@ def _place(ax: Any, group: Sequence[Any]) -> bool:
     legend = ax.get_legend()
     if legend is not None and legend.get_visible():
         for loc in (legend._loc, *_LEGEND_LOCS):
-            legend.set_loc(loc)
-            _renderer(figure, draw=True)
+            legend.set_loc(loc)  # the legend's extent follows its loc without a redraw
             box = _box(legend, renderer)
             if _clear(box, placed, data):
                 placed.append(box)

@@ -27,6 +27,8 @@ GROUP_TIME_LABELS: dict[str, dict[str, str]] = {
         "{control}, base period: {base}. Standard errors: {se}; uniform (sup-t) band with "
         "critical value {crit}.",
         "pretrend": "Pre-trend Wald test over pre-period cells: chi2({df}) = {chi2}, p = {p}.",
+        "pretrend_rank": "Their covariance is singular: the test uses the {df} non-redundant of "
+        "{q} constraints.",
         "missing": "Cells without an estimate (no comparison units or no overlap): {n}.",
         "never": "never treated", "notyet": "not yet treated",
     },
@@ -41,6 +43,7 @@ GROUP_TIME_LABELS: dict[str, dict[str, str]] = {
         "note": "注：Callaway 和 Sant'Anna（2021）方法，估计方法 {method}，对照组：{control}，"
         "基期：{base}。标准误：{se}；一致（sup-t）置信带临界值 {crit}。",
         "pretrend": "事前期 ATT(g,t) 联合 Wald 检验：chi2({df}) = {chi2}，p = {p}。",
+        "pretrend_rank": "其协方差矩阵奇异：检验仅使用 {q} 个约束中 {df} 个非冗余约束。",
         "missing": "无法估计的组别—时期（无对照个体或无共同支撑）：{n} 个。",
         "never": "从未处理组", "notyet": "尚未处理组",
     },
@@ -124,6 +127,8 @@ def group_time_table(
             pre = result.pretrend
             notes.append(text["pretrend"].format(df=pre.df1, chi2=fmt_number(pre.chi2, 3),
                                                  p=fmt_number(pre.p_chi2, 3)))  # fmt: skip
+            if pre.df1 < len(pre.terms):
+                notes.append(text["pretrend_rank"].format(df=pre.df1, q=len(pre.terms)))
         missing = int((~result.valid).sum())
         if missing:
             notes.append(text["missing"].format(n=missing))
