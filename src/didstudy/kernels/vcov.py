@@ -900,6 +900,25 @@ def _sym(m: FloatArray) -> FloatArray:
 WALD_RANK_TOL = 1e-10
 
 
+def _full_rank_wald(b: FloatArray, v: FloatArray) -> tuple[float, int] | None:
+    """``b' V⁻¹ b`` by Cholesky when ``V`` provably has full rank by :func:`wald_form`'s rule,
+    else None. ``λ_min = 1/‖L⁻¹‖₂² ≥ 1/‖L⁻¹‖_F²`` and ``λ_max ≤ tr V``: when the first bound
+    exceeds ``WALD_RANK_TOL · tr V`` every eigenvalue passes the rank rule, and the form equals
+    the eigen-decomposition's (a twentieth of its cost at 100 coefficients)."""
+    if v.size == 0 or not np.isfinite(v).all():
+        return None
+    from scipy.linalg import lapack
+
+    chol, info = lapack.dpotrf(v, lower=1, clean=1)
+    if info != 0:
+        return None
+    inverse, info = lapack.dtrtri(chol, lower=1)
+    if info != 0 or 1.0 / float(np.sum(inverse**2)) <= WALD_RANK_TOL * float(np.trace(v)):
+        return None
+    z = inverse @ b
+    return float(z @ z), int(v.shape[0])
+
+
 def wald_form(b: FloatArray, v: FloatArray) -> tuple[float, int]:
     """``W = b' V⁺ b`` over the eigen-directions of ``V`` with positive variance, and their
     number ``r`` (the rank of ``V``): the statistic of a joint Wald test of ``b = 0`` that tests
@@ -912,6 +931,9 @@ def wald_form(b: FloatArray, v: FloatArray) -> tuple[float, int]:
     (2.0, 2)
     """
     v = 0.5 * (v + v.T)
+    full = _full_rank_wald(b, v)
+    if full is not None:
+        return full
     eigval, eigvec = np.linalg.eigh(v)
     top = float(eigval.max()) if eigval.size else 0.0
     positive = eigval > WALD_RANK_TOL * max(top, 0.0)

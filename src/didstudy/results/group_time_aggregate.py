@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -39,10 +40,14 @@ class _Weights:
     count: FloatArray  # clusters: units per cluster
     n: int
 
+    @cached_property
+    def _shares(self) -> FloatArray:
+        out: FloatArray = self.mass.sum(axis=0) / self.n
+        return out
+
     def share(self, groups: FloatArray) -> FloatArray:
         """P(G = g) (weighted share of all units) for each entry of ``groups``."""
-        p = self.mass.sum(axis=0) / self.n
-        out: FloatArray = p[np.searchsorted(self.levels, groups)]
+        out: FloatArray = self._shares[np.searchsorted(self.levels, groups)]
         return out
 
 

@@ -182,8 +182,9 @@ class FactorInfluence:
         for b in self.blocks:
             if len(b.columns):
                 scaled = weights[b.columns] * b.scale[:, None]
-                part = b.outcomes @ (b.contrasts @ scaled) - (b.centre @ scaled)[None, :]
-                out[b.rows] = part * b._w()[:, None]
+                part = b.outcomes @ (b.contrasts @ scaled)
+                part -= b.centre @ scaled
+                out[b.rows] = part if b.weight is None else part * b.weight[:, None]
         return out
 
     def _block_gram(self, b: FactorBlock, pick: NDArray[np.bool_]) -> FloatArray:
