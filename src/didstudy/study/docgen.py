@@ -107,7 +107,7 @@ _EXAMPLE: dict[str, Any] = {
     "by_year": True, "k": 1, "std_caliper": True, "replace": False, "common_support": "both",
     "m_order": "random", "distance": "logit", "sd_denominator": "pooled",
     "options": {"drop": ["ln_gdp"]}, "hypothesis": "policy", "bootstrap_cluster": "code",
-    "regression_weights": "population", "balance_e": 3,
+    "regression_weights": "population", "balance_e": 3, "overlay_cache": False,
 }  # fmt: skip
 # the same argument name with another meaning in one kind: {kind: {argument: value}}
 _KIND_EXAMPLE: dict[str, dict[str, Any]] = {
