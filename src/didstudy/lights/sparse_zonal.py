@@ -332,6 +332,30 @@ def _uint8_words(
     return total, found
 
 
+def _other_cells(
+    index: CellIndex,
+    flat: NDArray[Any],
+    codes: tuple[float, ...],
+    sums: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Add the edge and shared cells through their entries, the non-zero cells only (a dark
+    cell adds 0.0, which leaves every sum's bits as they are; nodata codes are never 0 here)."""
+    total, missing, n_missing = sums
+    other = flat[index.other_cells]
+    keep = (other != 0)[index.entry_cell]
+    if not keep.any():
+        return total, missing, n_missing
+    cell, zone, weight = index.entry_cell[keep], index.entry_zone[keep], index.entry_weight[keep]
+    values = other[cell]
+    bad = _invalid(values, codes)
+    clean = np.where(bad, 0.0, values.astype(np.float64))
+    n = total.size
+    total = total + np.bincount(zone, weights=clean * weight, minlength=n)
+    missing = missing + np.bincount(zone[bad], weights=weight[bad], minlength=n)
+    n_missing = n_missing + np.bincount(zone[bad], minlength=n)
+    return total, missing, n_missing
+
+
 def sparse_stats(
     overlay: Overlay, window: NDArray[Any], codes: tuple[float, ...], stats: Sequence[str]
 ) -> dict[str, NDArray[np.float64]]:
@@ -359,15 +383,7 @@ def sparse_stats(
     n_missing = np.bincount(invalid_zone[invalid_zone >= 0], minlength=n).astype(np.int64)
     missing = n_missing.astype(np.float64)
     if index.other_cells.size:
-        other = flat[index.other_cells]
-        other_bad = _invalid(other, codes)
-        clean = np.where(other_bad, 0.0, other.astype(np.float64))
-        entry_values = clean[index.entry_cell] * index.entry_weight
-        total += np.bincount(index.entry_zone, weights=entry_values, minlength=n)
-        flagged = other_bad[index.entry_cell]
-        missing += np.bincount(index.entry_zone[flagged], weights=index.entry_weight[flagged],
-                               minlength=n)  # fmt: skip
-        n_missing += np.bincount(index.entry_zone[flagged], minlength=n)
+        total, missing, n_missing = _other_cells(index, flat, codes, (total, missing, n_missing))
     all_missing = n_missing == np.diff(overlay.indptr)
     count = np.where(all_missing, 0.0, overlay.row_weights() - missing)
     out: dict[str, NDArray[np.float64]] = {}
