@@ -7,10 +7,10 @@ denominator (memoised row sums minus their weights). Per raster this module ther
 
 1. reads the raster in its own dtype (uint8 stays 1 byte a cell) into a reused buffer, and only
    the bands of rows that zones cover, each band only over its covered columns;
-2. finds the non-zero 64-bit words of the buffer with one comparison (8 uint8 or 2 float32
-   cells a word); for uint8 rasters a lit word whose 8 cells lie in one zone and hold no nodata
-   byte is added to its zone as a whole (the exact sum of its bytes by two masks and one
-   multiplication, :func:`byte_sums`), the other lit words are expanded to cells;
+2. finds the non-zero cells through one bool mask (``flatnonzero(flat != 0)``); a uint8 buffer
+   is scanned as 64-bit words of 8 cells instead, and a lit word whose 8 cells lie in one zone and
+   hold no nodata byte is added to its zone as a whole (the exact sum of its bytes by two masks
+   and one multiplication, :func:`byte_sums`); the other lit words are expanded to cells;
 3. adds the lit cells to their zone with :func:`numpy.bincount` through a per-cell zone index
    (cells inside exactly one zone with weight exactly 1), and the few remaining cells (polygon
    edges under ``method="coverage"``, cells shared by zones) through their own entries.
@@ -234,23 +234,14 @@ def _invalid(values: NDArray[Any], codes: tuple[float, ...]) -> NDArray[np.bool_
 
 
 def lit_cells(flat: NDArray[Any]) -> NDArray[np.int64]:
-    """Indices of the non-zero cells of a contiguous 1-d buffer (NaN counts as non-zero).
+    """Indices of the non-zero cells of a 1-d buffer (NaN counts as non-zero, -0.0 does not).
 
-    The buffer is scanned as 64-bit words (8 uint8 or 2 float32 cells per word): one vectorised
-    comparison marks the non-zero words (``flatnonzero`` of that mask is 4x faster than of the
-    words themselves), and only those are expanded to cells, so the dark
-    majority costs one streaming pass.
+    ``flatnonzero`` of the bool mask ``flat != 0``: numpy's ``nonzero`` is fast on bool arrays
+    (2x faster than scanning 64-bit words and expanding the lit ones on the float32 China grid,
+    5x faster than ``flatnonzero(flat)`` on float32 itself).
     """
-    per = 8 // flat.itemsize if flat.itemsize in (1, 2, 4, 8) else 0
-    whole = (flat.size // per) * per if per else 0
-    if whole == 0 or not flat.flags.c_contiguous:
-        return np.flatnonzero(flat)
-    words = np.flatnonzero(flat[:whole].view(np.uint64) != 0)
-    cells = (words[:, None] * per + np.arange(per)).ravel()
-    if whole < flat.size:
-        cells = np.concatenate([cells, np.arange(whole, flat.size)])
-    found: NDArray[np.int64] = cells[flat[cells] != 0]
-    return found
+    out: NDArray[np.int64] = np.flatnonzero(flat != 0)
+    return out
 
 
 #: Byte lanes of a 64-bit word: even bytes, and 16-bit lanes summed by one multiplication.
