@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -151,9 +152,12 @@ def _run(study: Path, out: Path, cache: Path) -> dict[str, Any]:
     """``didstudy run`` in a fresh process; wall time and the manifest's per-step seconds."""
     env = {**os.environ, "DIDSTUDY_CACHE_DIR": str(cache), "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "-m", "didstudy", "run", str(study), "-o", str(out)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"didstudy run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     manifest = json.loads((out / "manifest.json").read_text())
@@ -163,6 +167,7 @@ def _run(study: Path, out: Path, cache: Path) -> dict[str, Any]:
     status = sorted({s["status"] for s in steps.values()})
     return {
         "wall_s": wall,
+        "cpu_s": cpu,  # user + system of the run: the lower bound of wall x 2 on 2 idle cores
         "manifest_total_s": manifest["seconds_total"],
         "lights_step_s": lights,
         "other_steps_s": others,
@@ -265,10 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         cold = _run(study, out, cache)
         warm = _run(study, out, cache)
         rounds.append({"cold": cold, "warm": warm, "load": os.getloadavg()})
-        print(f"round {r + 1}: cold {cold['wall_s']:.1f} s (lights step "
+        print(f"round {r + 1}: cold {cold['wall_s']:.1f} s, CPU {cold['cpu_s']:.1f} s (lights step "
               f"{cold['lights_step_s']:.1f} s, other steps {cold['other_steps_s']:.1f} s, "
               f"render {cold['render_and_rest_s']:.1f} s, start-up {cold['startup_s']:.1f} s); "
-              f"warm {warm['wall_s']:.1f} s {warm['statuses']}; load {os.getloadavg()}",
+              f"warm {warm['wall_s']:.1f} s, CPU {warm['cpu_s']:.1f} s {warm['statuses']}; "
+              f"load {os.getloadavg()}",
               flush=True)  # fmt: skip
     shutil.rmtree(folder / "pieces-cache", ignore_errors=True)
     cmd = [sys.executable, "-m", "benchmarks.bench_lights_study", "--data-dir", str(folder),
