@@ -185,7 +185,7 @@ def _pieces(folder: Path, cache: Path) -> dict[str, Any]:
     from didstudy.lights.cache import ResultCache
     from didstudy.lights.overlay import build_overlay_cached
     from didstudy.lights.pipeline import lights_panel
-    from didstudy.lights.sparse_zonal import cell_index, read_native, sparse_stats
+    from didstudy.lights.sparse_zonal import cached_overlay, cell_index, read_native, sparse_stats
 
     warnings.simplefilter("ignore")
     rasters = sorted(str(p) for p in folder.glob("ntl_*.tif"))
@@ -199,10 +199,10 @@ def _pieces(folder: Path, cache: Path) -> dict[str, Any]:
     out["cell_index_s"] = time.perf_counter() - t0
     store = ResultCache(cache)
     t0 = time.perf_counter()
-    build_overlay_cached(zones, "county_code", rasters[0], "coverage", store)
+    cached_overlay(zones, "county_code", rasters[0], "coverage", store)
     out["overlay_build_and_save_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    build_overlay_cached(zones, "county_code", rasters[0], "coverage", store)
+    cached_overlay(zones, "county_code", rasters[0], "coverage", store)
     out["overlay_load_s"] = time.perf_counter() - t0
     reads, stats = [], []
     for path in rasters:

@@ -23,12 +23,12 @@ from didstudy.lights.cache import ResultCache  # noqa: E402
 from didstudy.lights.overlay import (  # noqa: E402
     OVERLAY_FORMAT,
     build_overlay,
-    build_overlay_cached,
 )
 from didstudy.lights.raster import read_window  # noqa: E402
 from didstudy.lights.sparse_zonal import (  # noqa: E402
     BAND_ROWS,
     byte_sums,
+    cached_overlay,
     cell_index,
     has_byte,
     index_arrays,
@@ -162,13 +162,13 @@ def test_cell_index_is_cached_with_the_overlay(tmp_path: Path) -> None:
     path = write_raster(tmp_path / "r.tif", _raster(rng, shape, "uint8"), nodata=255)
     zones = _zones(shape[1], shape[0])
     store = ResultCache(tmp_path / "cache")
-    built = build_overlay_cached(zones, "zone", str(path), "coverage", store)
+    built = cached_overlay(zones, "zone", str(path), "coverage", store)
     files = list((tmp_path / "cache").glob("overlay-*.npz"))
     assert len(files) == 1
     with np.load(files[0], allow_pickle=False) as saved:
         assert int(saved["format"]) == OVERLAY_FORMAT
         assert {f"cell_index_{k}" for k in index_arrays(cell_index(built))} <= set(saved.files)
-    loaded = build_overlay_cached(zones, "zone", str(path), "coverage", store)
+    loaded = cached_overlay(zones, "zone", str(path), "coverage", store)
     assert "cell_index_arrays" in loaded._memo  # the index came from the file, not rebuilt
     fresh, cached = index_arrays(cell_index(built)), index_arrays(cell_index(loaded))
     for name, array in fresh.items():
@@ -180,7 +180,7 @@ def test_cell_index_is_cached_with_the_overlay(tmp_path: Path) -> None:
         np.testing.assert_array_equal(got[name], want[name])
     # a damaged file or one of an older layout is rebuilt and overwritten, never an error
     files[0].write_bytes(b"not an npz")
-    again = build_overlay_cached(zones, "zone", str(path), "coverage", store)
+    again = cached_overlay(zones, "zone", str(path), "coverage", store)
     np.testing.assert_array_equal(again.weights, built.weights)
     with np.load(files[0], allow_pickle=False) as saved:
         assert int(saved["format"]) == OVERLAY_FORMAT

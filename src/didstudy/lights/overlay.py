@@ -21,7 +21,7 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -481,10 +481,13 @@ def build_overlay_cached(
     method: ZonalMethod,
     cache: Any,
     engine: CoverageEngine = "exact",
+    extra: Callable[[Overlay], dict[str, NDArray[Any]]] | None = None,
 ) -> Overlay:
     """Load the overlay from ``cache`` when grid, zones, method and engine match; else build it.
 
-    ``cache`` is a :class:`didstudy.lights.cache.ResultCache` or ``None`` (no caching).
+    ``cache`` is a :class:`didstudy.lights.cache.ResultCache` or ``None`` (no caching). ``extra``
+    gives arrays saved beside a newly built overlay (the sparse kernel's cell index, see
+    :func:`didstudy.lights.sparse_zonal.cached_overlay`); they come back in its memo on load.
     """
     if cache is None:
         return build_overlay(zones, id_col, raster, method, engine)
@@ -498,8 +501,6 @@ def build_overlay_cached(
             return Overlay.load(path)
         except (DataError, OSError, ValueError, KeyError, EOFError):
             pass  # an old format or a damaged file: rebuilt and overwritten below
-    from didstudy.lights.sparse_zonal import cell_index, index_arrays
-
     overlay = build_overlay(frame, id_col, raster, method, engine)
-    overlay.save(path, index_arrays(cell_index(overlay)))
+    overlay.save(path, extra(overlay) if extra is not None else None)
     return overlay

@@ -16,7 +16,7 @@ denominator (memoised row sums minus their weights). Per raster this module ther
    edges under ``method="coverage"``, cells shared by zones) through their own entries.
 
 The cell index is built from the overlay's CSR arrays and cached with the overlay
-(:func:`didstudy.lights.overlay.build_overlay_cached`). Integer sums are exact in float64, so the
+(:func:`cached_overlay`). Integer sums are exact in float64, so the
 word path gives the same bits as the per-cell path (docs/decisions/0074-zonal-read-limit.md).
 
 The result equals the sparse mat-vec of :func:`didstudy.lights.zonal.apply_overlay` up to the
@@ -35,12 +35,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from didstudy.lights.overlay import Overlay
+from didstudy.lights.overlay import CoverageEngine, Overlay, ZonalMethod, build_overlay_cached
 from didstudy.lights.raster import READ_THREADS, require
 
 __all__ = [
     "SPARSE_STATS",
     "CellIndex",
+    "cached_overlay",
     "cell_index",
     "index_arrays",
     "lit_cells",
@@ -168,6 +169,32 @@ def cell_index(overlay: Overlay) -> CellIndex:
             overlay._memo["cell_index"] = hit
     index: CellIndex = hit
     return index
+
+
+def cached_overlay(
+    zones: Any,
+    id_col: str,
+    raster: str,
+    method: ZonalMethod,
+    cache: Any,
+    engine: CoverageEngine = "exact",
+) -> Overlay:
+    """:func:`didstudy.lights.overlay.build_overlay_cached` with the cell index saved beside the
+    overlay and read back with it, so both are paid once per grid and zone set.
+
+    Examples
+    --------
+    >>> from didstudy.lights.cache import ResultCache
+    >>> ov = cached_overlay("counties.gpkg", "code", "ntl_2005.tif", "coverage",
+    ...                     ResultCache("cache"))  # doctest: +SKIP
+    >>> cell_index(ov).zone.dtype  # doctest: +SKIP
+    dtype('int32')
+    """
+
+    def index_of(overlay: Overlay) -> dict[str, NDArray[Any]]:
+        return index_arrays(cell_index(overlay))
+
+    return build_overlay_cached(zones, id_col, raster, method, cache, engine, index_of)
 
 
 def sparse_eligible(stats: Sequence[str], extra_nodata: Sequence[float], transform: Any) -> bool:
