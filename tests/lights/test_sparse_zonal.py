@@ -15,11 +15,26 @@ import pytest
 pytest.importorskip("rasterio")
 geopandas = pytest.importorskip("geopandas")
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from shapely.geometry import Polygon, box  # noqa: E402
 
-from didstudy.lights.overlay import build_overlay  # noqa: E402
+from didstudy.lights.cache import ResultCache  # noqa: E402
+from didstudy.lights.overlay import (  # noqa: E402
+    OVERLAY_FORMAT,
+    build_overlay,
+)
 from didstudy.lights.raster import read_window  # noqa: E402
-from didstudy.lights.sparse_zonal import BAND_ROWS, cell_index, sparse_task  # noqa: E402
+from didstudy.lights.sparse_zonal import (  # noqa: E402
+    BAND_ROWS,
+    byte_sums,
+    cached_overlay,
+    cell_index,
+    has_byte,
+    index_arrays,
+    sparse_task,
+    word_zones,
+)
 from didstudy.lights.zonal import apply_overlay, zonal_stats  # noqa: E402
 from tests.lights._helpers import write_raster  # noqa: E402
 
@@ -109,3 +124,63 @@ def test_zonal_stats_routes_and_falls_back(tmp_path: Path) -> None:
     zero_code = zonal_stats([str(p) for p in paths], zones, "zone", stats=("mean",), nodata=(0,))
     assert zero_code["mean"].notna().any()  # nodata 0: dense path, dark cells excluded
     assert (zero_code["mean"].dropna() > fast["mean"][zero_code["mean"].notna()]).all()
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=40), st.integers(1, 255))
+@settings(max_examples=200, deadline=None)
+def test_word_arithmetic_equals_the_bytes(raw: list[int], value: int) -> None:
+    words = np.array(raw, dtype=np.uint64)
+    cells = words.view(np.uint8).reshape(-1, 8)
+    np.testing.assert_array_equal(byte_sums(words), cells.sum(axis=1, dtype=np.uint64))
+    np.testing.assert_array_equal(has_byte(words, value), (cells == value).any(axis=1))
+
+
+@pytest.mark.parametrize("codes", [(255,), (7, 255), (300.0, 255), (2.5, 255)])
+def test_uint8_word_path_equals_dense_bit_for_bit(codes: tuple[float, ...], tmp_path: Path) -> None:
+    # byte codes take the word path (8 cells summed at once); 300 and 2.5 are no byte: per cell.
+    # Integer sums are exact in float64, so every path gives the same bits
+    rng = np.random.default_rng(11)
+    shape = (2 * BAND_ROWS + 5, 203)  # a width that is no multiple of 8: words span rows
+    array = _raster(rng, shape, "uint8")
+    array[rng.random(shape) < 0.01] = 7
+    path = write_raster(tmp_path / "r.tif", array, nodata=255)
+    zones = _zones(shape[1], shape[0])
+    overlay = build_overlay(zones, "zone", path, method="center")
+    zone_of_word = word_zones(overlay)
+    assert (zone_of_word >= 0).any() and (zone_of_word == -2).any()
+    sparse = sparse_task(overlay, str(path), STATS, codes)
+    assert sparse is not None
+    r0, r1, c0, c1 = overlay.window
+    dense = apply_overlay(overlay, read_window(path, (r0, r1), (c0, c1), codes), STATS)
+    for name in STATS:
+        np.testing.assert_array_equal(sparse[name], dense[name])
+
+
+def test_cell_index_is_cached_with_the_overlay(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    shape = (140, 120)
+    path = write_raster(tmp_path / "r.tif", _raster(rng, shape, "uint8"), nodata=255)
+    zones = _zones(shape[1], shape[0])
+    store = ResultCache(tmp_path / "cache")
+    built = cached_overlay(zones, "zone", str(path), "coverage", store)
+    files = list((tmp_path / "cache").glob("overlay-*.npz"))
+    assert len(files) == 1
+    with np.load(files[0], allow_pickle=False) as saved:
+        assert int(saved["format"]) == OVERLAY_FORMAT
+        assert {f"cell_index_{k}" for k in index_arrays(cell_index(built))} <= set(saved.files)
+    loaded = cached_overlay(zones, "zone", str(path), "coverage", store)
+    assert "cell_index_arrays" in loaded._memo  # the index came from the file, not rebuilt
+    fresh, cached = index_arrays(cell_index(built)), index_arrays(cell_index(loaded))
+    for name, array in fresh.items():
+        np.testing.assert_array_equal(cached[name], array)
+    want = sparse_task(built, str(path), STATS, ())
+    got = sparse_task(loaded, str(path), STATS, ())
+    assert want is not None and got is not None
+    for name in STATS:
+        np.testing.assert_array_equal(got[name], want[name])
+    # a damaged file or one of an older layout is rebuilt and overwritten, never an error
+    files[0].write_bytes(b"not an npz")
+    again = cached_overlay(zones, "zone", str(path), "coverage", store)
+    np.testing.assert_array_equal(again.weights, built.weights)
+    with np.load(files[0], allow_pickle=False) as saved:
+        assert int(saved["format"]) == OVERLAY_FORMAT

@@ -40,11 +40,17 @@ def _by_key(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["time", "group"]).reset_index(drop=True)
 
 
+@pytest.fixture(autouse=True)
+def _own_overlay_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's per-user lights cache is its own temporary folder (never ~/.cache)."""
+    monkeypatch.setenv("DIDSTUDY_CACHE_DIR", str(tmp_path / "user-cache"))
+
+
 @pytest.fixture(scope="module")
 def step_result() -> object:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return lights("ntl_*.tif", "counties.geojson", "county_code",
+        return lights("ntl_*.tif", "counties.geojson", "county_code", overlay_cache=False,
                       mapping="mapping.csv.gz", base_dir=str(BUNDLED))  # fmt: skip
 
 
@@ -162,3 +168,22 @@ def test_demo_from_rasters(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["steps"]["dagum"]["kind"] == "lights"
     assert {"baseline", "placebo", "event_study", "psm_did"} <= set(results["steps"])
+
+
+def test_overlay_cache_serves_the_same_numbers(tmp_path: Path) -> None:
+    # the first call builds the overlay + cell index and stores them with each raster's
+    # statistics in $DIDSTUDY_CACHE_DIR; the second reads them; without the cache: recomputed
+    args = ("ntl_20*.tif", "counties.geojson", "county_code")
+    kwargs = {"mapping": "mapping.csv.gz", "base_dir": str(BUNDLED)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cold = lights(*args, **kwargs)  # type: ignore[arg-type]
+        stored = sorted(p.name.split("-")[0] for p in (tmp_path / "user-cache").iterdir())
+        warm = lights(*args, **kwargs)  # type: ignore[arg-type]
+        off = lights(*args, overlay_cache=False, **kwargs)  # type: ignore[arg-type]
+    assert stored == ["overlay"] + ["result"] * 20
+    for other in (warm, off):
+        pd.testing.assert_frame_equal(other.groups, cold.groups, check_exact=True)
+        pd.testing.assert_frame_equal(other.county, cold.county, check_exact=True)
+        assert other.to_dict() == cold.to_dict()  # what results.json holds: no cache trace
+    assert "cached" not in cold.metadata

@@ -10,9 +10,25 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ResultCache", "file_digest"]
+__all__ = ["ResultCache", "default_cache_dir", "file_digest"]
 
 _CHUNK = 1 << 23
+
+
+def default_cache_dir() -> Path:
+    """The per-user lights cache: ``$DIDSTUDY_CACHE_DIR``, else ``$XDG_CACHE_HOME/didstudy/lights``,
+    else ``~/.cache/didstudy/lights`` (overlays with their cell index, per-raster results).
+
+    Examples
+    --------
+    >>> default_cache_dir().name in ("lights", os.environ.get("DIDSTUDY_CACHE_DIR", "lights"))
+    True
+    """
+    explicit = os.environ.get("DIDSTUDY_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "didstudy" / "lights"
 
 
 def file_digest(path: str | Path) -> str:

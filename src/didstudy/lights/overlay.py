@@ -9,7 +9,9 @@ An :class:`Overlay` is a sparse matrix ``W`` (zones × cells of the zones' bound
   rasterisation rule, as in ArcGIS "Zonal Statistics as Table" and rasterstats
   ``all_touched=False``). The label grid is rasterised once.
 
-It is keyed by the grid (transform, shape, CRS) and a hash of the zones, and saved to ``.npz``.
+It is keyed by the grid (transform, shape, CRS) and a hash of the zones, and saved to ``.npz``
+(``allow_pickle=False``) together with the per-cell index of the sparse kernel
+(:func:`didstudy.lights.sparse_zonal.cell_index`), so both are paid once per grid and zone set.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -49,7 +51,11 @@ __all__ = [
 ZonalMethod = Literal["coverage", "center"]
 CoverageEngine = Literal["exact", "exactextract"]
 
-OVERLAY_FORMAT = 1
+#: Version of the ``.npz`` layout; 2 adds the cell index (``cell_index_*`` arrays). A file of
+#: another version, or one that cannot be read, is rebuilt and overwritten.
+OVERLAY_FORMAT = 2
+#: Prefix of the cell-index arrays stored beside the overlay's.
+INDEX_PREFIX = "cell_index_"
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,8 @@ class Overlay:
             out: NDArray[np.float64] = covered * self.grid.cell_area / self.zone_area
         return out
 
-    def save(self, path: str | Path) -> None:
-        """Write to ``.npz`` (atomic rename)."""
+    def save(self, path: str | Path, extra: dict[str, NDArray[Any]] | None = None) -> None:
+        """Write to ``.npz`` (atomic rename), with ``extra`` arrays (the cell index) beside."""
         g = self.grid
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -179,12 +185,13 @@ class Overlay:
             zone_area=self.zone_area,
             zones_hash=np.array(self.zones_hash),
             engine=np.array(self.engine),
+            **{INDEX_PREFIX + k: v for k, v in (extra or {}).items()},  # type: ignore[arg-type]
         )
         os.replace(tmp, target)
 
     @classmethod
     def load(cls, path: str | Path) -> Overlay:
-        """Read an overlay written by :meth:`save`."""
+        """Read an overlay written by :meth:`save` (its extra arrays go to the memo)."""
         with np.load(path, allow_pickle=False) as z:
             if int(z["format"]) != OVERLAY_FORMAT:
                 raise DataError(
@@ -201,7 +208,8 @@ class Overlay:
                 None if np.isnan(nod) else nod,
             )
             w = tuple(int(v) for v in z["window"])
-            return cls(
+            extra = {k[len(INDEX_PREFIX) :]: z[k] for k in z.files if k.startswith(INDEX_PREFIX)}
+            overlay = cls(
                 grid,
                 "center" if str(z["method"]) == "center" else "coverage",
                 z["zone_ids"],
@@ -213,6 +221,9 @@ class Overlay:
                 str(z["zones_hash"]),
                 "exactextract" if str(z["engine"]) == "exactextract" else "exact",
             )
+        if extra:
+            overlay._memo["cell_index_arrays"] = extra
+        return overlay
 
 
 def _zones_hash(frame: Any, id_col: str) -> str:
@@ -368,10 +379,8 @@ def _sort_entries(
     if zone.size < 2:
         return zone, local, weight
     by_zone = np.all(zone[1:] >= zone[:-1])
-    if by_zone:
-        same = zone[1:] == zone[:-1]
-        if np.all(local[1:][same] > local[:-1][same]):
-            return zone, local, weight
+    if by_zone and np.all((local[1:] > local[:-1]) | (zone[1:] != zone[:-1])):
+        return zone, local, weight  # already ordered (no boolean compaction of nnz entries)
     if n < 2**15 and np.all(local[1:] > local[:-1]):
         order = np.argsort(zone.astype(np.int16), kind="stable")  # radix sort
     else:
@@ -472,10 +481,13 @@ def build_overlay_cached(
     method: ZonalMethod,
     cache: Any,
     engine: CoverageEngine = "exact",
+    extra: Callable[[Overlay], dict[str, NDArray[Any]]] | None = None,
 ) -> Overlay:
     """Load the overlay from ``cache`` when grid, zones, method and engine match; else build it.
 
-    ``cache`` is a :class:`didstudy.lights.cache.ResultCache` or ``None`` (no caching).
+    ``cache`` is a :class:`didstudy.lights.cache.ResultCache` or ``None`` (no caching). ``extra``
+    gives arrays saved beside a newly built overlay (the sparse kernel's cell index, see
+    :func:`didstudy.lights.sparse_zonal.cached_overlay`); they come back in its memo on load.
     """
     if cache is None:
         return build_overlay(zones, id_col, raster, method, engine)
@@ -485,7 +497,10 @@ def build_overlay_cached(
     key = f"{grid.key}-{_zones_hash(frame, id_col)}-{method}-{used}"
     path = cache.overlay_path(key)
     if path.exists():
-        return Overlay.load(path)
+        try:
+            return Overlay.load(path)
+        except (DataError, OSError, ValueError, KeyError, EOFError):
+            pass  # an old format or a damaged file: rebuilt and overwritten below
     overlay = build_overlay(frame, id_col, raster, method, engine)
-    overlay.save(path)
+    overlay.save(path, extra(overlay) if extra is not None else None)
     return overlay

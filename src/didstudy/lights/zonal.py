@@ -26,7 +26,6 @@ from didstudy.lights.overlay import (
     Overlay,
     ZonalMethod,
     build_overlay,
-    build_overlay_cached,
     region_mask,
 )
 from didstudy.lights.raster import (
@@ -36,6 +35,7 @@ from didstudy.lights.raster import (
     read_window,
 )
 from didstudy.lights.sparse_zonal import (
+    cached_overlay,
     prefetched_sparse,
     release_buffers,
     sparse_eligible,
@@ -420,7 +420,7 @@ def zonal_stats(
     }
     params = repr((stats, tuple(nodata), sorted((transform_params or {}).items()), transform))
     for key, members in by_grid.items():
-        overlay = build_overlay_cached(zones, id_col, members[0][1], method, cache, engine)
+        overlay = cached_overlay(zones, id_col, members[0][1], method, cache, engine)
         meta["overlays"][key] = {
             "key": overlay.key,
             "rasters": [lab for lab, _ in members],

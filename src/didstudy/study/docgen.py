@@ -108,7 +108,7 @@ _EXAMPLE: dict[str, Any] = {
     "by_year": True, "k": 1, "std_caliper": True, "replace": False, "common_support": "both",
     "m_order": "random", "distance": "logit", "sd_denominator": "pooled",
     "options": {"drop": ["ln_gdp"]}, "hypothesis": "policy", "bootstrap_cluster": "code",
-    "regression_weights": "population", "balance_e": 3,
+    "regression_weights": "population", "balance_e": 3, "overlay_cache": False,
     "estimator_args": {"fe": "unit", "horizons": [0, 1, 2, 3]},
 }  # fmt: skip
 # the same argument name with another meaning in one kind: {kind: {argument: value}}

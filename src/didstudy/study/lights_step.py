@@ -191,6 +191,7 @@ def lights(
     mapping_county: str = "county_code",
     mapping_city: str = "city_code",
     mapping_year: str | None = "year",
+    overlay_cache: bool = True,
     base_dir: str | None = None,
 ) -> LightsStepResult:
     """Night-time light rasters to INDG per city-year (the measurement half of the study).
@@ -228,6 +229,11 @@ def lights(
         parameters, e.g. ``correction_params = { minimum = 7 }``.
     mapping_county, mapping_city, mapping_year
         Column names of the mapping table.
+    overlay_cache
+        Keep the overlay (with its cell index) and each raster's zone statistics in the per-user
+        cache (``$DIDSTUDY_CACHE_DIR``, else ``~/.cache/didstudy/lights``), keyed by content, so
+        that a rerun with new rasters on the same grid and zones skips the overlay. ``false``
+        recomputes everything. The results are the same either way.
     base_dir
         Directory relative paths start from (the runner passes the study file's directory).
 
@@ -244,6 +250,7 @@ def lights(
     >>> out.groups.columns[:5].tolist()  # doctest: +SKIP
     ['time', 'group', 'n', 'mean', 'gini']
     """
+    from didstudy.lights.cache import default_cache_dir
     from didstudy.lights.pipeline import lights_panel
 
     paths = _raster_paths(rasters, base_dir)
@@ -262,8 +269,11 @@ def lights(
         transform=_transform(correction, correction_params),
         transform_params={"correction": correction, **dict(correction_params or {})},
         mapping_county=mapping_county, mapping_city=mapping_city, mapping_year=mapping_year,
+        cache_dir=default_cache_dir() if overlay_cache else None,
     )  # fmt: skip
-    meta = {**panel.metadata, "rasters": [Path(p).name for p in paths]}
+    # which rasters came from the per-user cache is not a result (results.json stays the same)
+    meta = {k: v for k, v in panel.metadata.items() if k != "cached"}
+    meta["rasters"] = [Path(p).name for p in paths]
     return LightsStepResult(panel.indg, panel.components, panel.county, panel.unmatched, meta)
 
 
