@@ -184,3 +184,24 @@ def test_cell_index_is_cached_with_the_overlay(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.weights, built.weights)
     with np.load(files[0], allow_pickle=False) as saved:
         assert int(saved["format"]) == OVERLAY_FORMAT
+
+
+def test_cache_prunes_its_own_oldest_entries_only(tmp_path, monkeypatch) -> None:
+    """Beyond $DIDSTUDY_CACHE_MAX_GB the oldest overlay-/result- entries go; other files and the
+    entry just written stay."""
+    import os
+
+    from didstudy.lights.cache import ResultCache
+
+    monkeypatch.setenv("DIDSTUDY_CACHE_MAX_GB", str(2500 / 1e9))  # 2,500 bytes
+    cache = ResultCache(tmp_path)
+    other = tmp_path / "notes.npz"
+    other.write_bytes(b"x" * 5000)
+    for i in range(4):
+        cache.put(f"k{i}", {"a": np.zeros(100)})  # ~1 kB each
+        os.utime(tmp_path / f"result-k{i}.npz", (1_000_000 + i, 1_000_000 + i))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "notes.npz" in names and "result-k3.npz" in names
+    assert "result-k0.npz" not in names
+    total = sum(p.stat().st_size for p in tmp_path.glob("result-*.npz"))
+    assert total <= 2500

@@ -13,6 +13,28 @@ from numpy.typing import NDArray
 __all__ = ["ResultCache", "default_cache_dir", "file_digest"]
 
 _CHUNK = 1 << 23
+#: Default size bound of the per-user lights cache (about four China-sized overlays with their
+#: cell indexes and a few thousand raster results); ``$DIDSTUDY_CACHE_MAX_GB`` changes it.
+DEFAULT_MAX_GB = 2.0
+_ENTRY_PREFIXES = ("overlay-", "result-")
+
+
+def max_cache_bytes() -> int:
+    """The cache's size bound in bytes: ``$DIDSTUDY_CACHE_MAX_GB`` (a number > 0) or 2 GB.
+
+    Examples
+    --------
+    >>> max_cache_bytes() > 0
+    True
+    """
+    text = os.environ.get("DIDSTUDY_CACHE_MAX_GB", "")
+    try:
+        value = float(text) if text else DEFAULT_MAX_GB
+    except ValueError:
+        value = DEFAULT_MAX_GB
+    if not (value > 0 and value < 1e6):
+        value = DEFAULT_MAX_GB
+    return int(value * 1e9)
 
 
 def default_cache_dir() -> Path:
@@ -73,3 +95,30 @@ class ResultCache:
         os.close(fd)
         np.savez(tmp, **result)  # type: ignore[arg-type]
         os.replace(tmp, self.directory / f"result-{key}.npz")
+        self.prune(self.directory / f"result-{key}.npz")
+
+    def prune(self, keep: Path) -> list[str]:
+        """Delete the least recently written cache entries (only this cache's own
+        ``overlay-*.npz`` / ``result-*.npz`` files, never ``keep``) until the directory's
+        entries fit :func:`max_cache_bytes`; return the names deleted."""
+        entries = []
+        for path in self.directory.iterdir():
+            if path.suffix == ".npz" and path.name.startswith(_ENTRY_PREFIXES) and path != keep:
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue
+                entries.append((info.st_mtime, info.st_size, path))
+        kept = keep.stat().st_size if keep.exists() else 0
+        total = kept + sum(size for _, size, _ in entries)
+        deleted = []
+        for _, size, path in sorted(entries):
+            if total <= max_cache_bytes():
+                break
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            total -= size
+            deleted.append(path.name)
+        return deleted

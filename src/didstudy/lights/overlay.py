@@ -503,4 +503,5 @@ def build_overlay_cached(
             pass  # an old format or a damaged file: rebuilt and overwritten below
     overlay = build_overlay(frame, id_col, raster, method, engine)
     overlay.save(path, extra(overlay) if extra is not None else None)
+    cache.prune(path)  # the cache stays within its size bound (lights/cache.py)
     return overlay

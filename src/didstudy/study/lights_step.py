@@ -233,7 +233,8 @@ def lights(
         Keep the overlay (with its cell index) and each raster's zone statistics in the per-user
         cache (``$DIDSTUDY_CACHE_DIR``, else ``~/.cache/didstudy/lights``), keyed by content, so
         that a rerun with new rasters on the same grid and zones skips the overlay. ``false``
-        recomputes everything. The results are the same either way.
+        recomputes everything. The results are the same either way. The cache keeps at most
+        ``$DIDSTUDY_CACHE_MAX_GB`` (default 2) GB, deleting its own oldest entries beyond that.
     base_dir
         Directory relative paths start from (the runner passes the study file's directory).
 
