@@ -218,3 +218,18 @@ def test_takes_callaway_santanna_and_refuses_imputation() -> None:
     assert pretrend_power(cs).slope_power80 == pretrend_power(es).slope_power80
     with pytest.raises(EstimationError, match="no reference"):
         honest_did(imputation(panel, "y", pretrends=2))
+    # a varying base (R did's default) is refused as R HonestDiD does, naming the fix
+    varying = callaway_santanna(panel, "y")
+    for result in (varying, varying.aggregate("dynamic")):
+        with pytest.raises(EstimationError, match="base_period='universal'"):
+            honest_did(result)
+        with pytest.raises(EstimationError, match="varying base period"):
+            pretrend_power(result)
+    # a window keeps the relative times inside it: the same as the event study cut by hand
+    inside = honest_did(cs, mbar=[0.5], window=(-2, 1))
+    full = cs.aggregate("dynamic").to_event_study()
+    keep = [i for i, e in enumerate(full.rel_time) if -2 <= e <= 1]
+    assert inside.num_pre == 1 and inside.num_post == 2  # -2 (the reference -1 is not a coef)
+    assert inside.estimate == pytest.approx(float(full.coef[keep][1]), abs=1e-12)
+    with pytest.raises(ValidationError, match="must contain pre-periods and post-periods"):
+        honest_did(cs, window=(0, 3))

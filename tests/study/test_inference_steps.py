@@ -160,3 +160,44 @@ def test_bootstrap_of_robust_estimators_in_a_study(tmp_path: Path) -> None:
     assert steps["sa_honest"]["result"]["kind"] == "honest_did"
     assert steps["sa_pretrend_power"]["result"]["slope_power80"] > 0
     assert "imp_honest" not in steps
+
+
+CS_STUDY = """\
+[study]
+seed = 7
+formats = ["md"]
+[data.mpdta]
+dataset = "mpdta"
+[panel]
+data = "mpdta"
+unit = "countyreal"
+time = "year"
+cohort = "first.treat"
+[[steps]]
+kind = "callaway_santanna"
+name = "cs"
+y = "lemp"
+base_period = "{base}"
+[[steps]]
+kind = "cs_event_study_figure"
+name = "cs_figure"
+result = "cs"
+"""
+
+
+def test_callaway_santanna_with_a_universal_base_gets_the_sensitivity_steps(
+    tmp_path: Path,
+) -> None:
+    study = tmp_path / "s.toml"
+    study.write_text(CS_STUDY.format(base="universal"), encoding="utf-8")
+    run = run_study(study, tmp_path / "report")
+    names = [r.name for r in run.records]
+    assert names[:3] == ["cs", "cs_honest", "cs_pretrend_power"]
+    assert names[-2:] == ["cs_honest_table", "cs_honest_figure"]
+    results = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
+    honest = results["steps"]["cs_honest"]["result"]
+    assert honest["kind"] == "honest_did" and len(honest["intervals"]) == 9
+    # a varying base (R did's default) gets none: HonestDiD refuses it (R HonestDiD's rule)
+    study.write_text(CS_STUDY.format(base="varying"), encoding="utf-8")
+    run = run_study(study, tmp_path / "report2")
+    assert [r.name for r in run.records] == ["cs", "cs_figure"]

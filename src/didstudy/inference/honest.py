@@ -16,7 +16,7 @@ The breakdown value is the largest ``M̄``/``M`` whose robust interval excludes 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -80,6 +80,7 @@ def honest_did(
     l_vec: LVec = None,
     alpha: float = 0.05,
     test: Test = "hybrid",
+    window: tuple[int, int] | None = None,
 ) -> HonestDidResult:
     """Sensitivity of an event study's post-period effect to violations of parallel trends.
 
@@ -89,9 +90,10 @@ def honest_did(
         An event study with ``rel_time``, ``coef``, ``vcov`` and ``base`` (TWFE, Sun–Abraham,
         two-stage, stacked, ETWFE with never-treated controls — any
         :class:`~didstudy.results.event_study.EventStudyResult`), or a Callaway–Sant'Anna result
-        (its dynamic aggregation); the reference period must be the one just before the first
-        post-period (``base=-1``) and the relative times contiguous. The imputation estimator
-        has no reference period (its leads come from a separate regression) and is refused.
+        (its dynamic aggregation, estimated with ``base_period="universal"`` as R HonestDiD
+        requires); the reference period must be the one just before the first post-period
+        (``base=-1``) and the relative times contiguous. The imputation estimator has no
+        reference period (its leads come from a separate regression) and is refused.
     method
         ``"relative_magnitude"`` (default), ``"smoothness"`` or ``"combined"``.
     mbar, m
@@ -104,6 +106,10 @@ def honest_did(
         1 − coverage.
     test
         ARP ``"hybrid"`` (C-LF, HonestDiD's default) or ``"conditional"``.
+    window
+        ``(first, last)`` relative times to use (the others are left out); ``None`` uses all.
+        Long event studies need one: the exact ARP test enumerates vertices whose number grows
+        with the post-periods.
 
     Returns
     -------
@@ -115,7 +121,7 @@ def honest_did(
     >>> es = ds.event_study(panel, "y", window=(-5, 3))  # doctest: +SKIP
     >>> honest_did(es, mbar=[0.5, 1, 2]).breakdown  # doctest: +SKIP
     """
-    betahat, sigma, num_pre, post_rel = _event_study_arrays(result)
+    betahat, sigma, num_pre, post_rel = _event_study_arrays(result, window)
     weights = _l_vector(l_vec, post_rel)
     return sensitivity(
         betahat,
@@ -297,6 +303,15 @@ def as_event_study(result: Any) -> Any:
     >>> as_event_study("unchanged")
     'unchanged'
     """
+    options = getattr(result, "options", None)
+    varying = isinstance(options, Mapping) and options.get("base_period") == "varying"
+    if varying and not hasattr(result, "rel_time"):
+        raise EstimationError(
+            "this Callaway-Sant'Anna event study uses a varying base period: its pre-period "
+            "estimates compare consecutive periods, not each period with the one before "
+            "treatment, so HonestDiD's restrictions do not apply (R HonestDiD refuses it too)",
+            fix="re-estimate with callaway_santanna(..., base_period='universal')",
+        )
     if not hasattr(result, "rel_time") and hasattr(result, "aggregate"):
         result = result.aggregate("dynamic")
     if not hasattr(result, "rel_time") and hasattr(result, "to_event_study"):
@@ -304,8 +319,11 @@ def as_event_study(result: Any) -> Any:
     return result
 
 
-def _event_study_arrays(result: Any) -> tuple[FloatArray, FloatArray, int, list[int]]:
-    """Pre and post coefficients (reference excluded), their covariance and post relative times."""
+def _event_study_arrays(
+    result: Any, window: tuple[int, int] | None = None
+) -> tuple[FloatArray, FloatArray, int, list[int]]:
+    """Pre and post coefficients (reference excluded), their covariance and post relative times
+    (within ``window`` when given)."""
     result = as_event_study(result)
     for attr in ("rel_time", "coef", "vcov", "base"):
         if not hasattr(result, attr):
@@ -325,6 +343,15 @@ def _event_study_arrays(result: Any) -> tuple[FloatArray, FloatArray, int, list[
     coef = np.asarray(result.coef, dtype=np.float64)[: len(rel)]
     vcov = np.asarray(result.vcov, dtype=np.float64)[: len(rel), : len(rel)]
     order = np.argsort(rel)
+    if window is not None:
+        low, high = (int(v) for v in window)
+        if low > base or high <= base:
+            raise ValidationError(
+                f"window {[low, high]} must contain pre-periods and post-periods around the "
+                f"reference {base}",
+                fix=f"choose first < {base} < last, e.g. window = [-5, 5]",
+            )
+        order = np.array([i for i in order if low <= rel[i] <= high], dtype=np.intp)
     rel = [rel[i] for i in order]
     pre = [k for k in rel if k < base]
     post = [k for k in rel if k > base]

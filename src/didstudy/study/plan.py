@@ -215,17 +215,24 @@ SENSITIVITY_STEPS: tuple[tuple[str, str, dict[str, str] | None], ...] = (
 #: Event-study kinds followed by the sensitivity steps, and whether only with a ``window``
 #: (decision 0055): their reference period is the one before treatment; the robust ones span
 #: every relative time without a window (ARP's vertex enumeration grows with post-periods).
-#: Not here: imputation (no reference period), ETWFE (no pre-periods by default), CS (no
-#: window argument; ``honest_did`` takes its result as a step).
+#: Callaway-Sant'Anna steps with ``base_period = "universal"`` get them too, HonestDiD on the
+#: relative times in :data:`CS_SENSITIVITY_WINDOW` (a varying base is refused, as R HonestDiD
+#: does). Not here: imputation (no reference period), ETWFE (no pre-periods by default).
 SENSITIVITY_KINDS: dict[str, bool] = {
     "event_study": False,
     "sun_abraham": True,
     "did2s": True,
     "stacked_did": True,
 }
+#: Relative times of the automatic HonestDiD after a Callaway-Sant'Anna step (its step has no
+#: window; the dynamic aggregation spans every relative time, too many post-periods for the
+#: exact ARP test on long panels). An ``honest_did`` step written in the study sets its own.
+CS_SENSITIVITY_WINDOW = (-5, 5)
 
 
 def _gets_sensitivity(step: StepSpec) -> bool:
+    if step.kind == "callaway_santanna":
+        return step.arguments.get("base_period") == "universal"
     needs_window = SENSITIVITY_KINDS.get(step.kind)
     return needs_window is not None and (not needs_window or "window" in step.arguments)
 
@@ -259,7 +266,9 @@ def _expanded_steps(loaded: LoadedSpec) -> list[tuple[int, StepSpec]]:
                 continue
             renders = kind in ("honest_table", "honest_figure")
             result = f"{step.name}_honest" if renders else step.name
-            spec = {"kind": kind, "name": name, "title": title, "result": result}
+            spec: dict[str, Any] = {"kind": kind, "name": name, "title": title, "result": result}
+            if kind == "honest_did" and step.kind == "callaway_santanna":
+                spec["window"] = list(CS_SENSITIVITY_WINDOW)
             after.setdefault(last if renders else index, []).append(
                 (index, StepSpec.model_validate(spec))
             )
