@@ -54,10 +54,11 @@ def panel(n_units: int) -> Any:
 
 
 def _didstudy(n_units: int) -> dict[str, Any]:
+    from didstudy.data.panel import as_panel
     from didstudy.estimation.twfe import twfe
     from didstudy.inference.wild_bootstrap import wild_bootstrap
 
-    df = panel(n_units)
+    df = as_panel(panel(n_units), unit="unit", time="time", treat="treat")
     res = twfe(df, "y", "treat", CONTROLS, fe=["unit", "time"], cluster="unit")
     start = time.perf_counter()
     wb = wild_bootstrap(res, df, "treat", reps=9999, seed=1)
