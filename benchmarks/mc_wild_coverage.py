@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from didstudy.data.panel import as_panel
 from didstudy.estimation.twfe import twfe
 from didstudy.inference.wild_bootstrap import wild_bootstrap
 
@@ -45,7 +46,7 @@ def run(reps: int, n_treated: int, boot_reps: int, seed: int) -> dict[str, float
     crv1 = wcr = 0
     started = time.perf_counter()
     for r in range(reps):
-        df = panel(rng, 274, 20, n_treated)
+        df = as_panel(panel(rng, 274, 20, n_treated), unit="unit", time="year", treat="d")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = twfe(df, "y", "d", fe=["unit", "year"], cluster="unit")
