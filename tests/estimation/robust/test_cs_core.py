@@ -494,13 +494,13 @@ def test_negative_weight_names_rows(rows: list[int]) -> None:
     with pytest.raises(ValidationError, match="negative") as info:
         callaway_santanna(p, y="lemp", weights="w")
     assert info.value.column == "w"
-    bad = np.flatnonzero(w < 0)
-    assert info.value.rows == [int(i) for i in bad[:10]]
+    bad = np.flatnonzero(w < 0)  # row labels of the DataFrame (file lines in the CLI)
+    assert sorted(info.value.rows) == [int(i) for i in bad]
 
 
 def test_zero_weights_and_constant_covariate_are_refused(mpdta: pd.DataFrame) -> None:
     p = Panel(mpdta.assign(w=0.0, c=2.0), unit="countyreal", time="year", cohort="first.treat")
-    with pytest.raises(ValidationError, match="every weight is zero"):
+    with pytest.raises(ValidationError, match="weights sum to zero"):
         callaway_santanna(p, y="lemp", weights="w")
     with pytest.raises(ValidationError, match="constant") as info:
         callaway_santanna(p, y="lemp", covariates=["lpop", "c"])

@@ -77,17 +77,11 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
 
 
 def _weights(frame: pd.DataFrame, column: str) -> FloatArray:
-    """Numeric, non-negative sampling weights with a positive total."""
-    values = _numeric(frame, column, "weight")
-    negative = np.flatnonzero(values < 0)
-    if len(negative) or not values.any():
-        raise ValidationError(
-            "the weight is negative." if len(negative) else "every weight is zero.",
-            column=column,
-            rows=[int(i) for i in negative[:10]] if len(negative) else None,
-            fix="use non-negative sampling weights with a positive total.",
-        )
-    return values
+    """Numeric, finite, non-negative sampling weights with a positive total (the one check of
+    the robust estimators: rows named by the panel's row labels, i.e. file lines in the CLI)."""
+    from didstudy.estimation.robust._common import _weight_column
+
+    return _weight_column(frame, column, "callaway_santanna")
 
 
 def _per_unit(values: FloatArray | IntArray, unit: IntArray, column: str, role: str) -> FloatArray:
