@@ -197,6 +197,8 @@ def test_callaway_santanna_with_a_universal_base_gets_the_sensitivity_steps(
     results = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
     honest = results["steps"]["cs_honest"]["result"]
     assert honest["kind"] == "honest_did" and len(honest["intervals"]) == 9
+    table = (tmp_path / "report" / "tables" / "cs_honest_table.md").read_text(encoding="utf-8")
+    assert "(HonestDiD, Callaway-Sant'Anna)" in table  # the title names its event study
     # a varying base (R did's default) gets none: HonestDiD refuses it (R HonestDiD's rule)
     study.write_text(CS_STUDY.format(base="varying"), encoding="utf-8")
     run = run_study(study, tmp_path / "report2")

@@ -202,12 +202,13 @@ SENSITIVITY_STEPS: tuple[tuple[str, str, dict[str, str] | None], ...] = (
     ("pretrend_power", "pretrend_power", None),
     (
         "honest_table", "honest_table",
-        {"zh": "平行趋势偏离的敏感性分析（HonestDiD）",
-         "en": "Sensitivity to violations of parallel trends (HonestDiD)"},
+        {"zh": "平行趋势偏离的敏感性分析（HonestDiD，{zh}）",
+         "en": "Sensitivity to violations of parallel trends (HonestDiD, {en})"},
     ),
     (
         "honest_figure", "honest_figure",
-        {"zh": "敏感性分析：稳健置信区间", "en": "Sensitivity: robust confidence intervals"},
+        {"zh": "敏感性分析：稳健置信区间（{zh}）",
+         "en": "Sensitivity: robust confidence intervals ({en})"},
     ),
 )  # fmt: skip
 
@@ -223,6 +224,15 @@ SENSITIVITY_KINDS: dict[str, bool] = {
     "sun_abraham": True,
     "did2s": True,
     "stacked_did": True,
+}
+#: The event study each automatic sensitivity title names (two event studies in one report get
+#: two sensitivity tables; the titles tell them apart).
+SENSITIVITY_LABELS: dict[str, dict[str, str]] = {
+    "event_study": {"zh": "TWFE 事件研究", "en": "TWFE event study"},
+    "callaway_santanna": {"zh": "Callaway–Sant'Anna", "en": "Callaway-Sant'Anna"},
+    "sun_abraham": {"zh": "Sun–Abraham", "en": "Sun-Abraham"},
+    "did2s": {"zh": "两阶段 DiD", "en": "two-stage DiD"},
+    "stacked_did": {"zh": "堆叠 DiD", "en": "stacked DiD"},
 }
 #: Relative times of the automatic HonestDiD after a Callaway-Sant'Anna step (its step has no
 #: window; the dynamic aggregation spans every relative time, too many post-periods for the
@@ -266,7 +276,9 @@ def _expanded_steps(loaded: LoadedSpec) -> list[tuple[int, StepSpec]]:
                 continue
             renders = kind in ("honest_table", "honest_figure")
             result = f"{step.name}_honest" if renders else step.name
-            spec: dict[str, Any] = {"kind": kind, "name": name, "title": title, "result": result}
+            label = SENSITIVITY_LABELS.get(step.kind, {"zh": step.name, "en": step.name})
+            titled = None if title is None else {k: v.format(**label) for k, v in title.items()}
+            spec: dict[str, Any] = {"kind": kind, "name": name, "title": titled, "result": result}
             if kind == "honest_did" and step.kind == "callaway_santanna":
                 spec["window"] = list(CS_SENSITIVITY_WINDOW)
             after.setdefault(last if renders else index, []).append(
