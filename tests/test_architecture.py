@@ -279,3 +279,13 @@ def test_the_module_cycle_rule_can_fail(tmp_path: Path) -> None:
     graph = module_graph(_tree(tmp_path, files))
     assert upward_imports(graph) == []
     assert cycles(_package_modules(graph)) == [["kernels.demean", "kernels.ols"]]
+
+
+def test_every_decision_record_is_in_the_index() -> None:
+    """docs/decisions/README.md lists every decision record (the guide links them from there)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "docs" / "decisions"
+    index = (folder / "README.md").read_text(encoding="utf-8")
+    missing = [p.name for p in sorted(folder.glob("[0-9]*.md")) if f"]({p.name})" not in index]
+    assert not missing, missing
