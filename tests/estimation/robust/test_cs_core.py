@@ -250,7 +250,7 @@ def test_cell_without_overlap_is_missing_with_a_warning(mpdta: pd.DataFrame) -> 
     df["sep"] = np.where(df["first.treat"] == 2004, 1.0, 0.0) + 0.01 * (df["countyreal"] % 7)
     p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
     for method in ("dr", "ipw", "dr_traditional"):
-        with pytest.warns(GroupTimeWarning, match=r"ATT\(2004,2004\)"):
+        with pytest.warns(GroupTimeWarning, match=r"ATT\(2004,2004\.\.2007\)"):
             res = callaway_santanna(p, y="lemp", covariates=["sep"], method=method, seed=1)  # type: ignore[arg-type]
         table = res.tidy()
         assert table.loc[table["group"] == 2004, "estimate"].isna().all()
@@ -528,3 +528,26 @@ def test_spec_supplies_outcome_weights_cluster_and_keywords_override(mpdta: pd.D
         callaway_santanna(p, spec=Baseline(treat="treat"))
     with pytest.raises(EstimationError, match="one column"):
         callaway_santanna(p, spec=base.override(cluster=("region", "year")))
+
+
+def test_cells_that_cannot_be_estimated_are_one_warning() -> None:
+    """Every failing cell of one estimation is named in one warning, grouped by reason, periods
+    as ranges (a terminal line per batch flooded the CLI)."""
+    from didstudy.estimation.robust.callaway_santanna import _spans
+
+    assert _spans([2005, 2000, 2001, 2002, 2003]) == "2000..2003 2005"
+    assert _spans([1, 2]) == "1 2" and _spans([7]) == "7"
+    import didstudy as ds
+
+    df = ds.load_dataset("castle")
+    first = df.loc[df["post"] == 1].groupby("state")["year"].min()
+    df = df.assign(g=df["state"].map(first).fillna(0))
+    panel = ds.as_panel(df, unit="state", time="year", cohort="g")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = callaway_santanna(panel, "l_homicide", ["l_police", "unemployrt"])
+    cells = [w for w in caught if issubclass(w.category, GroupTimeWarning)]
+    assert len(cells) == 1
+    assert "cannot be estimated" in str(cells[0].message)
+    assert "too few units" in str(cells[0].message)
+    assert np.isnan(res.estimate).any()

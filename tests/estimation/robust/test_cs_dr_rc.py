@@ -259,7 +259,7 @@ def test_no_overlap_on_the_cross_section_path_is_a_missing_cell_with_a_warning()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PanelWarning)
             p = Panel(df, unit="countyreal", time="year", cohort="first.treat")
-        with pytest.warns(GroupTimeWarning, match=r"ATT\(2004,2004\)"):
+        with pytest.warns(GroupTimeWarning, match=r"ATT\(2004,2004\.\.2007\)"):
             res = callaway_santanna(p, y="lemp", covariates=["sep"], repeated_cross_section=rcs,
                                     seed=1)  # fmt: skip
         table = res.tidy()

@@ -88,13 +88,40 @@ def _batches(data: CSData, plan: CellPlan) -> dict[tuple[float, float, int], lis
     return out
 
 
-def _warn_cell(data: CSData, plan: CellPlan, cells: list[int], reason: str) -> str:
-    names = ", ".join(
-        f"ATT({int(plan.group[k])},{int(data.periods[plan.current[k]])})" for k in cells
-    )
-    msg = f"cells {names} cannot be estimated ({reason}); they are reported as missing."
-    warnings.warn(msg, GroupTimeWarning, stacklevel=4)
-    return msg
+#: Cells one batch could not estimate, and why.
+Failure = tuple[list[int], str]
+
+
+def _warn_cells(data: CSData, plan: CellPlan, failures: list[Failure]) -> list[str]:
+    """One warning (and one note) for all the cells an estimation could not estimate, grouped
+    by reason, cells by cohort with their periods as ranges — a line per failing batch flooded
+    the terminal (a 50-unit panel with two covariates gave 40 warnings)."""
+    if not failures:
+        return []
+    by_reason: dict[str, dict[int, list[int]]] = {}
+    for cells, reason in failures:
+        groups = by_reason.setdefault(reason, {})
+        for k in cells:
+            groups.setdefault(int(plan.group[k]), []).append(int(data.periods[plan.current[k]]))
+    parts = [
+        ", ".join(f"ATT({g},{_spans(ts)})" for g, ts in groups.items()) + f" ({reason})"
+        for reason, groups in by_reason.items()
+    ]
+    msg = f"cells {'; '.join(parts)} cannot be estimated; they are reported as missing."
+    warnings.warn(msg, GroupTimeWarning, stacklevel=3)
+    return [msg]
+
+
+def _spans(periods: list[int]) -> str:
+    """``2000..2003 2005`` for the sorted periods 2000, 2001, 2002, 2003, 2005 (one: ``2005``)."""
+    ordered = sorted(set(periods))
+    runs: list[list[int]] = []
+    for t in ordered:
+        if runs and t == runs[-1][-1] + 1:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    return " ".join(f"{r[0]}..{r[-1]}" if len(r) > 2 else " ".join(map(str, r)) for r in runs)
 
 
 def _blocks(cohort: FloatArray, g: float, threshold: float) -> tuple[slice, list[slice]]:
@@ -118,8 +145,8 @@ def _cohort_blocks(data: CSData, plan: CellPlan) -> tuple[list[int], list[NDArra
 
 def _panel_cells(
     data: CSData, plan: CellPlan, method: str
-) -> tuple[FloatArray, BlockInfluence, NDArray[np.int64], NDArray[np.int64], list[str]]:
-    """Balanced panel: ATTs (C), unit influence in cohort blocks, counts, notes."""
+) -> tuple[FloatArray, BlockInfluence, NDArray[np.int64], NDArray[np.int64], list[Failure]]:
+    """Balanced panel: ATTs (C), unit influence in cohort blocks, counts, failed cells."""
     n, n_cells = data.n_units, len(plan.group)
     y_wide = data.wide(data.y)
     x_wide = None if data.x is None else data.wide(data.x)
@@ -130,7 +157,7 @@ def _panel_cells(
     where = [np.searchsorted(cols, np.arange(n_cells)) for cols in active]
     n_treat = np.zeros(n_cells, dtype=np.int64)
     n_ctrl = np.zeros(n_cells, dtype=np.int64)
-    notes: list[str] = []
+    failures: list[Failure] = []
     for (g, threshold, x_period), cells in _batches(data, plan).items():
         treated, controls = _blocks(data.cohort, g, threshold)
         sample = np.concatenate([np.arange(b.start, b.stop) for b in (treated, *controls)])
@@ -146,7 +173,7 @@ def _panel_cells(
         try:
             fit = panel_twobytwo(dy, d, x, data.weight[sample], method)
         except CellFailure as exc:
-            notes.append(_warn_cell(data, plan, cells, str(exc)))
+            failures.append((list(cells), str(exc)))
             continue
         att[cells] = fit.att
         psi = fit.influence * (n / len(sample))
@@ -160,7 +187,7 @@ def _panel_cells(
                 values[b][:, where[b][cells]] = psi[offset : offset + size]
                 offset += size
     influence = BlockInfluence(n, n_cells, tuple(starts), tuple(active), tuple(values))
-    return att, influence, n_treat, n_ctrl, notes
+    return att, influence, n_treat, n_ctrl, failures
 
 
 def _control_matrix(levels: FloatArray, plan: CellPlan) -> NDArray[np.bool_]:
@@ -172,7 +199,7 @@ def _control_matrix(levels: FloatArray, plan: CellPlan) -> NDArray[np.bool_]:
 
 def _panel_cells_means(
     data: CSData, plan: CellPlan
-) -> tuple[FloatArray, FactorInfluence, NDArray[np.int64], NDArray[np.int64], list[str]]:
+) -> tuple[FloatArray, FactorInfluence, NDArray[np.int64], NDArray[np.int64], list[Failure]]:
     """Balanced panel without covariates: every cell from cohort sums of the outcome.
 
     ATT(g,t) = (S_g[t] − S_g[b]) / W_g − (Σ_c S_c[t] − S_c[b]) / Σ_c W_c over the comparison
@@ -195,10 +222,10 @@ def _panel_cells_means(
     eta1 = np.einsum("kc,ck->k", treated.astype(float), change) / np.maximum(w_treat, 1e-300)
     eta0 = np.einsum("kc,ck->k", controls.astype(float), change) / np.maximum(w_ctrl, 1e-300)
     ok = (w_treat > 0) & (w_ctrl > 0)
-    notes = []
+    failures: list[Failure] = []
     bad = np.flatnonzero(~ok & ~plan.reference)
     if len(bad):
-        notes.append(_warn_cell(data, plan, [int(k) for k in bad], "no comparison units"))
+        failures.append(([int(k) for k in bad], "no comparison units"))
     att = np.where(plan.reference, 0.0, np.where(ok, eta1 - eta0, np.nan))
     weighted = bool(np.any(data.weight != 1.0))
     blocks = []
@@ -218,12 +245,12 @@ def _panel_cells_means(
     influence = FactorInfluence(n, len(cur), tuple(blocks))
     n_treat = (treated.astype(np.int64) @ counts).astype(np.int64)
     n_ctrl = (controls.astype(np.int64) @ counts).astype(np.int64)
-    return att, influence, n_treat, n_ctrl, notes
+    return att, influence, n_treat, n_ctrl, failures
 
 
 def _cross_section_cells(
     data: CSData, plan: CellPlan, method: str
-) -> tuple[FloatArray, FloatArray, NDArray[np.int64], NDArray[np.int64], list[str]]:
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64], NDArray[np.int64], list[Failure]]:
     """Repeated cross-sections and unbalanced panels (R did's ``allow_unbalanced_panel``):
     one repeated-cross-section 2×2 per cell on the rows observed in its two periods,
     influence functions summed within units."""
@@ -234,7 +261,7 @@ def _cross_section_cells(
     inf = np.zeros((data.n_units, n_cells))
     n_treat = np.zeros(n_cells, dtype=np.int64)
     n_ctrl = np.zeros(n_cells, dtype=np.int64)
-    notes: list[str] = []
+    failures: list[Failure] = []
     for k in np.flatnonzero(~plan.reference):
         g = plan.group[k]
         in_periods = (data.period == plan.current[k]) | (data.period == plan.base[k])
@@ -248,11 +275,11 @@ def _cross_section_cells(
         try:
             att[k], psi = rc_twobytwo(data.y[rows], post, d, x, w_row[rows], method)
         except CellFailure as exc:
-            notes.append(_warn_cell(data, plan, [int(k)], str(exc)))
+            failures.append(([int(k)], str(exc)))
             continue
         scale = (n_obs if data.n_units == n_obs else data.n_units) / len(rows)
         np.add.at(inf[:, k], data.unit[rows], psi * scale)
-    return att, inf, n_treat, n_ctrl, notes
+    return att, inf, n_treat, n_ctrl, failures
 
 
 def _cluster_sum(
@@ -403,12 +430,12 @@ def callaway_santanna(
         raise EstimationError("no group-time cell can be estimated.", fix="check the cohorts.")
     inf: InfluenceMatrix | FloatArray
     if data.balanced and data.x is None:
-        att, inf, n_treat, n_ctrl, cell_notes = _panel_cells_means(data, plan)
+        att, inf, n_treat, n_ctrl, cell_failures = _panel_cells_means(data, plan)
     elif data.balanced:
-        att, inf, n_treat, n_ctrl, cell_notes = _panel_cells(data, plan, method)
+        att, inf, n_treat, n_ctrl, cell_failures = _panel_cells(data, plan, method)
     else:
-        att, inf, n_treat, n_ctrl, cell_notes = _cross_section_cells(data, plan, method)
-    notes += cell_notes
+        att, inf, n_treat, n_ctrl, cell_failures = _cross_section_cells(data, plan, method)
+    notes += _warn_cells(data, plan, cell_failures)
     influence = _cluster_sum(
         inf
         if isinstance(inf, (BlockInfluence, DenseInfluence, FactorInfluence))
