@@ -267,3 +267,19 @@ def test_low_rank_split_equals_dense_maps(name: str, monkeypatch: pytest.MonkeyP
         rtol=0,
         atol=1e-12 * float(np.abs(wl._cluster_maps(est, u, codes, 90)).max()),
     )
+
+
+def test_results_that_are_not_linear_regressions_are_refused_with_the_fix() -> None:
+    """A Callaway-Sant'Anna event study is not re-estimable by the wild bootstrap: a clear
+    refusal pointing to its multiplier bootstrap (it was bootstrapped as a TWFE event study and
+    failed with 'the data do not reproduce the result')."""
+    import didstudy as ds
+    from didstudy.errors import EstimationError
+
+    df = ds.load_dataset("mpdta")
+    panel = ds.as_panel(df, unit="countyreal", time="year", cohort="first.treat")
+    es = ds.callaway_santanna(panel, "lemp", base_period="universal")
+    study = es.aggregate("dynamic").to_event_study()
+    assert study.estimator == "callaway_santanna"
+    with pytest.raises(EstimationError, match=r"bootstrap=True"):
+        ds.wild_bootstrap(study, panel, "post_average", reps=99, seed=1)

@@ -165,6 +165,17 @@ def wild_bootstrap(
         )
     if p_type not in ("symmetric", "equal_tail"):
         raise ValidationError(f"p_type must be 'symmetric' or 'equal_tail', not {p_type!r}")
+    estimator = getattr(result, "estimator", "twfe")
+    if estimator not in ("twfe", *LINEAR, *SATURATED):
+        raise EstimationError(
+            f"the wild cluster bootstrap re-estimates a linear regression estimator; a "
+            f"{estimator} result is not one (TWFE, stepwise, its event study, imputation, "
+            "did2s, sun_abraham and etwfe are)",
+            fix="for Callaway-Sant'Anna use its multiplier bootstrap: "
+            "callaway_santanna(..., bootstrap=True)"
+            if estimator == "callaway_santanna"
+            else "bootstrap one of the estimators named above",
+        )
     name, terms, coefs = _hypothesis(result, hypothesis)
     if isinstance(result, EventStudyResult) and result.estimator in LINEAR + SATURATED:
         problem = _robust_problem(

@@ -265,6 +265,7 @@ class GroupTimeAggregate:
             post_average=average,
             vcov_type="influence function" if not self.inference.bootstrap else "bootstrap",
             level=1.0 - self.inference.alpha,
+            estimator=self.estimator,
         )
 
     def to_dict(self) -> dict[str, Any]:
