@@ -143,11 +143,17 @@ def test_uint8_word_path_equals_dense_bit_for_bit(codes: tuple[float, ...], tmp_
     shape = (2 * BAND_ROWS + 5, 203)  # a width that is no multiple of 8: words span rows
     array = _raster(rng, shape, "uint8")
     array[rng.random(shape) < 0.01] = 7
+    array[415:418, :] = 255  # a no-coverage band across zone Z1: whole nodata words
+    array[418, 40:120] = 7  # a band of the other code
     path = write_raster(tmp_path / "r.tif", array, nodata=255)
     zones = _zones(shape[1], shape[0])
     overlay = build_overlay(zones, "zone", path, method="center")
     zone_of_word = word_zones(overlay)
     assert (zone_of_word >= 0).any() and (zone_of_word == -2).any()
+    r0, r1, c0, c1 = overlay.window
+    window = np.ascontiguousarray(array[r0:r1, c0:c1]).reshape(-1)
+    words = window[: window.size // 8 * 8].view(np.uint64)
+    assert ((words == np.uint64(2**64 - 1)) & (zone_of_word >= 0)).sum() > 20  # blank words
     sparse = sparse_task(overlay, str(path), STATS, codes)
     assert sparse is not None
     r0, r1, c0, c1 = overlay.window

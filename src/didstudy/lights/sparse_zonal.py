@@ -333,25 +333,31 @@ def _byte_codes(codes: tuple[float, ...]) -> tuple[int, ...] | None:
 
 def _uint8_words(
     overlay: Overlay, flat: NDArray[np.uint8], codes: tuple[int, ...], n: int
-) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
     """Zone totals of the lit 8-cell words inside one zone without nodata (byte sums, exact),
-    and the cells of the other lit words (for the per-cell path)."""
+    the nodata cells of words inside one zone made only of one nodata code (8 each: a
+    no-coverage band is whole words), and the cells of the other lit words (per-cell path)."""
     whole = (flat.size // 8) * 8
     words = flat[:whole].view(np.uint64)
     lit = lit_words(words)
     zone = word_zones(overlay)[lit]
     values = words[lit]
-    simple = zone >= 0
+    inside = zone >= 0
+    simple = inside.copy()
+    blank = np.zeros(len(values), dtype=bool)
     for code in codes:
         simple &= ~has_byte(values, code)
+        blank |= values == _ONES * np.uint64(code)
+    blank &= inside
     sums = byte_sums(values[simple]).astype(np.float64)
     total = np.asarray(np.bincount(zone[simple], weights=sums, minlength=n), dtype=np.float64)
-    rest = lit[~simple & (zone != -1)]
+    n_blank = np.bincount(zone[blank], minlength=n).astype(np.int64) * 8
+    rest = lit[~simple & ~blank & (zone != -1)]
     cells = (rest[:, None] * 8 + np.arange(8)).ravel()
     if whole < flat.size:
         cells = np.concatenate([cells, np.arange(whole, flat.size)])
     found: NDArray[np.int64] = cells[flat[cells] != 0].astype(np.int64, copy=False)
-    return total, found
+    return total, found, n_blank
 
 
 def _other_cells(
@@ -387,9 +393,9 @@ def sparse_stats(
     flat = window.reshape(-1)
     byte_codes = _byte_codes(codes) if flat.dtype == np.uint8 else None
     if byte_codes is not None and flat.flags.c_contiguous:
-        word_total, lit = _uint8_words(overlay, flat, byte_codes, n)
+        word_total, lit, word_missing = _uint8_words(overlay, flat, byte_codes, n)
     else:
-        word_total, lit = np.zeros(n), lit_cells(flat)
+        word_total, lit, word_missing = np.zeros(n), lit_cells(flat), np.zeros(n, np.int64)
     values = flat[lit]
     bad = _invalid(values, codes)
     if bad.any():
@@ -403,6 +409,7 @@ def sparse_stats(
     per_cell = np.bincount(zone, weights=values.astype(np.float64), minlength=n + 1)[:n]
     total = np.asarray(per_cell, dtype=np.float64) + word_total
     n_missing = np.bincount(invalid_zone[invalid_zone >= 0], minlength=n).astype(np.int64)
+    n_missing += word_missing
     missing = n_missing.astype(np.float64)
     if index.other_cells.size:
         total, missing, n_missing = _other_cells(index, flat, codes, (total, missing, n_missing))
