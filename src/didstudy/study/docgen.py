@@ -77,6 +77,8 @@ _KEY_MEANING: dict[str, str] = {
     "(e.g. 9999) = never treated. The Panel derives `_treated`.",
     "panel.cluster": "Cluster column of the standard errors (default: the unit).",
     "panel.weight": "Observation weight column.",
+    "panel.allow_switching": "Accept a 0/1 treatment that switches off again (non-absorbing; "
+    "only `dcdh` estimates it, the other estimators refuse it and say so). Default false.",
     "variables.label_en": "English label of the column (or of a value used as a name).",
     "variables.label_zh": "Chinese label.",
     "variables.description": "Free text.",

@@ -142,6 +142,7 @@ class Context:
                         cohort=spec.cohort,
                         cluster=spec.cluster,
                         weight=spec.weight,
+                        allow_switching=spec.allow_switching,
                     )
                 }
             for item in _record_warnings(caught):

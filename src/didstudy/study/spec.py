@@ -120,6 +120,7 @@ class PanelSpec(_Strict):
     cohort: str | None = None
     cluster: str | None = None
     weight: str | None = None
+    allow_switching: bool = False
 
     @model_validator(mode="after")
     def _treatment(self) -> PanelSpec:
