@@ -22,6 +22,7 @@ __all__ = [
     "PanelWarning",
     "SingletonWarning",
     "SpecError",
+    "SwitchingTreatmentError",
     "ValidationError",
     "format_rows",
 ]
@@ -116,6 +117,10 @@ class ValidationError(DidstudyError):
 
 class EstimationError(DidstudyError):
     """An estimator cannot run on this input (no controls left, singular design, ...)."""
+
+
+class SwitchingTreatmentError(ValidationError):
+    """The 0/1 treatment switches off within a unit where an absorbing one is required."""
 
 
 class PanelRequiredError(ValidationError, EstimationError):

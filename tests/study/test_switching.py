@@ -83,3 +83,16 @@ def test_without_the_key_the_panel_refusal_names_it(
     code, err = _run(tmp_path, "dcdh", False, capsys)
     assert code == 2 and "Traceback" not in err
     assert "allow_switching" in err
+
+
+def test_init_on_a_switching_treatment_says_how_to_study_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _panel(tmp_path)
+    code = main(
+        ["init", str(tmp_path / "switch.csv"), "--treat", "zone", "-o", str(tmp_path / "s.toml")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "allow_switching = true" in err and "dcdh" in err
+    assert not (tmp_path / "s.toml").exists()  # nothing half-written

@@ -13,7 +13,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from didstudy.errors import ValidationError, format_rows
+from didstudy.errors import SwitchingTreatmentError, ValidationError, format_rows
 
 __all__ = [
     "as_numeric",
@@ -227,7 +227,7 @@ def check_absorbing(frame: pd.DataFrame, unit: str, time: str, treat: str) -> No
             strict=True,
         )
     )
-    raise ValidationError(
+    raise SwitchingTreatmentError(
         f"the treatment switches off (1 then 0) in {len(units)} unit(s): {detail}. Staggered "
         "designs assume treatment is absorbing.",
         column=treat,

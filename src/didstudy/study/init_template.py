@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from didstudy.errors import SwitchingTreatmentError
 from didstudy.study.detect import Roles, detect_roles
 from didstudy.study.registry import REGISTRY, resolve_function
 from didstudy.study.toml_text import toml_key, toml_value
@@ -434,15 +435,29 @@ def init_study(
         frame = load_dataset(source.dataset)
     else:
         frame = read_table(data, sheet=sheet, encoding=encoding)
-    roles = detect_roles(
-        frame, file=str(data), unit=unit, time=time, treat=treat, cohort=cohort, y=y,
-        controls=controls,
-    )  # fmt: skip
-    text = render_study(roles, source, title=title or f"Study of {Path(data).stem}", lang=lang,
-                        seed=seed)  # fmt: skip
-    target.parent.mkdir(parents=True, exist_ok=True)
-    loaded = parse_spec(text, target.absolute())
-    plan, _ = prepare(loaded)
+    try:
+        roles = detect_roles(
+            frame, file=str(data), unit=unit, time=time, treat=treat, cohort=cohort, y=y,
+            controls=controls,
+        )  # fmt: skip
+        text = render_study(roles, source, title=title or f"Study of {Path(data).stem}",
+                            lang=lang, seed=seed)  # fmt: skip
+        target.parent.mkdir(parents=True, exist_ok=True)
+        loaded = parse_spec(text, target.absolute())
+        plan, _ = prepare(loaded)
+    except SwitchingTreatmentError as exc:
+        error = SwitchingTreatmentError(
+            f"{exc.message} didstudy init writes staggered-adoption studies, whose steps need "
+            "an absorbing treatment.",
+            file=str(data),
+            column=exc.column,
+            rows=exc.rows,
+            fix="if the policy really ends, write a study with `allow_switching = true` in "
+            "[panel] and a `dcdh` step (de Chaisemartin-D'Haultfoeuille, the estimator for "
+            "treatments that switch on and off); otherwise correct the coding of the treatment",
+        )
+        error.rows_are_lines = exc.rows_are_lines
+        raise error from None
     staged = target.with_name(f".{target.name}.tmp")
     staged.write_text(text, encoding="utf-8")
     staged.replace(target)
