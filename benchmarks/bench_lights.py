@@ -46,6 +46,12 @@ def _dmsp_like(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     n_towns = max(round(3000 * h * w / (FULL_H * FULL_W)), 10)
     ys, xs = rng.integers(0, h, n_towns), rng.integers(0, w, n_towns)
     radii = rng.integers(3, 25, n_towns)
+    return draw_towns(arr, ys, xs, radii)
+
+
+def draw_towns(arr: np.ndarray, ys: np.ndarray, xs: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Lit discs on ``arr`` (DN falling linearly from 63 at each centre), floored to integers."""
+    h, w = arr.shape
     for y, x, rad in zip(ys, xs, radii, strict=True):
         y0, y1, x0, x1 = max(y - rad, 0), min(y + rad, h), max(x - rad, 0), min(x + rad, w)
         dy = np.arange(y0, y1, dtype=np.float32)[:, None] - y

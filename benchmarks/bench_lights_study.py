@@ -57,13 +57,9 @@ def _towns(h: int, w: int, rng: np.random.Generator, centres: np.ndarray) -> np.
     ys = np.concatenate([rng.integers(0, h, n), centres[:, 0]])
     xs = np.concatenate([rng.integers(0, w, n), centres[:, 1]])
     radii = np.concatenate([rng.integers(3, 25, n), np.full(len(centres), 3)])
-    for y, x, rad in zip(ys, xs, radii, strict=True):
-        y0, y1, x0, x1 = max(y - rad, 0), min(y + rad, h), max(x - rad, 0), min(x + rad, w)
-        dy = np.arange(y0, y1, dtype=np.float32)[:, None] - y
-        dx = np.arange(x0, x1, dtype=np.float32)[None, :] - x
-        disc = np.clip(63 * (1 - np.hypot(dy, dx) / rad), 0, 63).astype(np.float32)
-        np.maximum(arr[y0:y1, x0:x1], disc, out=arr[y0:y1, x0:x1])
-    return np.floor(arr)
+    from benchmarks.bench_lights import draw_towns
+
+    return draw_towns(arr, ys, xs, radii)
 
 
 def generate(folder: Path) -> dict[str, Any]:
