@@ -283,3 +283,37 @@ def test_results_that_are_not_linear_regressions_are_refused_with_the_fix() -> N
     assert study.estimator == "callaway_santanna"
     with pytest.raises(EstimationError, match=r"bootstrap=True"):
         ds.wild_bootstrap(study, panel, "post_average", reps=99, seed=1)
+
+
+@pytest.mark.parametrize("name", ["sun_abraham", "etwfe"])
+def test_weighted_saturated_bootstrap_equals_duplicated_units(name: str) -> None:
+    """Weighted Sun-Abraham / ETWFE: integer weights = the units entered that many times, the
+    copies in their original cluster — the enumerated bootstrap distribution, p-value and
+    interval agree (the t statistics up to fixest's row-counting factor); constant weights =
+    unweighted draws."""
+    df = ds.simulate_staggered(
+        n_units=12, periods=range(1, 7), cohorts={3: 3, 5: 3}, n_never=6, n_controls=1,
+        heterogeneous=True, seed=3,
+    ).drop(columns=["treat"])  # fmt: skip
+    units = sorted(df["unit"].unique())
+    df["w"] = df["unit"].map({u: 2.0 if i % 3 == 0 else 1.0 for i, u in enumerate(units)})
+    df["cl"] = df["unit"]
+    copies = df[df["w"] == 2.0].assign(unit=lambda f: f["unit"].astype(str) + "_copy")
+    twice = pd.concat([df.assign(unit=df["unit"].astype(str)), copies], ignore_index=True)
+    panel = ds.as_panel(df, unit="unit", time="time", cohort="cohort")
+    panel2 = ds.as_panel(twice, unit="unit", time="time", cohort="cohort", cluster="cl")
+    fn = sun_abraham if name == "sun_abraham" else etwfe
+    controls = ["x1"] if name == "etwfe" else []
+    weighted = fn(panel, "y", controls, weights="w", cluster="cl")
+    duplicated = fn(panel2, "y", controls, cluster="cl")
+    a = wild_bootstrap(weighted, panel, "post_average", reps=9999, cluster="cl")
+    b = wild_bootstrap(duplicated, panel2, "post_average", reps=9999, cluster="cl")
+    assert a.p_value == pytest.approx(b.p_value, abs=1e-12)
+    assert a.conf_low == pytest.approx(b.conf_low, abs=1e-10)
+    assert a.conf_high == pytest.approx(b.conf_high, abs=1e-10)
+    ratio = np.sort(a.t_draws) / np.sort(b.t_draws)
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-8)
+    panel3 = ds.as_panel(df.assign(c=3.0), unit="unit", time="time", cohort="cohort")
+    c = wild_bootstrap(fn(panel3, "y", controls, weights="c"), panel3, "post_average", reps=9999)
+    u = wild_bootstrap(fn(panel3, "y", controls), panel3, "post_average", reps=9999)
+    np.testing.assert_allclose(c.t_draws, u.t_draws, rtol=1e-9, atol=1e-12)

@@ -335,10 +335,11 @@ def _robust_problem(
             fix="pass one cluster column",
         )
     spec = getattr(result, "spec", None)
-    if spec is not None and spec.weights is not None:
+    weighted = spec.weights if spec is not None else None
+    if weighted is not None and result.estimator in LINEAR:
         raise ValidationError(
-            f"the {result.estimator} result is weighted ({spec.weights!r}); the wild bootstrap "
-            "of the robust estimators is unweighted for now (decision 0054)",
+            f"the {result.estimator} result is weighted ({weighted!r}); the wild bootstrap of "
+            "imputation and two-stage estimates is unweighted for now (decision 0054)",
             fix="bootstrap the unweighted estimator, or use the analytic standard errors",
         )
     cl = names[0] if names else None
@@ -362,10 +363,11 @@ def _robust_problem(
         kernel = _linear_kernel(est, codes, impose_null, weights, reps)
 
     else:
-        prob = saturated_problem(data, result, combo, args, cl_name)
-        spec = _Spec(prob.frame, "_y", prob.regressors, prob.fe, ("_cluster",), None,
+        prob = saturated_problem(data, result, combo, args, cl_name, weighted)
+        w_col = "_w" if weighted is not None else None
+        spec = _Spec(prob.frame, "_y", prob.regressors, prob.fe, ("_cluster",), w_col,
                      resolve_ssc("fixest"))  # fmt: skip
-        full = prepare_twfe(spec.frame, "_y", (), spec.fe, ["_cluster"], None,
+        full = prepare_twfe(spec.frame, "_y", (), spec.fe, ["_cluster"], w_col,
                             treat=list(spec.regressors), ssc=spec.ssc)  # fmt: skip
         refit = full.fit(list(spec.regressors))
         codes = full._cluster_codes_for(["_cluster"])[0]

@@ -370,6 +370,7 @@ def saturated_problem(
     combo: Combination,
     args: Mapping[str, Any],
     cluster: str | None,
+    weights: str | None = None,
 ) -> SaturatedProblem:
     """The Sun–Abraham / ETWFE regression and the hypothesis on its coefficients.
 
@@ -377,11 +378,17 @@ def saturated_problem(
     ----------
     panel, result, combo, args, cluster
         As :func:`linear_problem` (``result.estimator`` is ``sun_abraham`` or ``etwfe``).
+    weights
+        The observation-weight column of a weighted result (the regression is then weighted
+        least squares, column ``_w`` of the frame; the shares are the result's, held fixed).
     """
     if result.estimator == "sun_abraham":
         from didstudy.estimation.robust.sun_abraham import _cell_keys, _sample
 
-        A0 = panel_arrays(panel, result.outcome, result.controls, cluster, estimator="sun_abraham")
+        A0 = panel_arrays(
+            panel, result.outcome, result.controls, cluster, estimator="sun_abraham",
+            weights=weights,
+        )  # fmt: skip
         A, _ = _sample(A0, str(_arg(args, "control_group", result.control_group)))
         keys = _cell_keys(A)
         ctrl = {name: A.X[:, j] for j, name in enumerate(A.controls)}
@@ -397,7 +404,9 @@ def saturated_problem(
             _marginal_weights,
         )
 
-        A = panel_arrays(panel, result.outcome, result.controls, cluster, estimator="etwfe")
+        A = panel_arrays(
+            panel, result.outcome, result.controls, cluster, estimator="etwfe", weights=weights
+        )
         cg = str(_arg(args, "control_group", result.control_group))
         fe = [str(_arg(args, "fe", _note(result, r"\), (\w+) and period", "cohort"))), "time"]
         keys = _cells(A, cg)
