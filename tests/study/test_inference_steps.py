@@ -203,3 +203,17 @@ def test_callaway_santanna_with_a_universal_base_gets_the_sensitivity_steps(
     study.write_text(CS_STUDY.format(base="varying"), encoding="utf-8")
     run = run_study(study, tmp_path / "report2")
     assert [r.name for r in run.records] == ["cs", "cs_figure"]
+
+
+def test_etwfe_with_never_treated_comparisons_gets_the_sensitivity_steps(tmp_path: Path) -> None:
+    study = tmp_path / "s.toml"
+    text = CS_STUDY.replace('kind = "callaway_santanna"', 'kind = "etwfe"')
+    text = text.replace('base_period = "{base}"', 'control_group = "{base}"')
+    text = text.replace('kind = "cs_event_study_figure"', 'kind = "event_study_figure"')
+    study.write_text(text.format(base="never"), encoding="utf-8")
+    names = [r.name for r in run_study(study, tmp_path / "report").records]
+    assert names[:3] == ["cs", "cs_honest", "cs_pretrend_power"]
+    table = (tmp_path / "report" / "tables" / "cs_honest_table.md").read_text(encoding="utf-8")
+    assert "(HonestDiD, ETWFE)" in table
+    study.write_text(text.format(base="not_yet"), encoding="utf-8")  # no pre-periods: none
+    assert [r.name for r in run_study(study, tmp_path / "r2").records] == ["cs", "cs_figure"]

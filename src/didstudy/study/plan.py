@@ -216,9 +216,10 @@ SENSITIVITY_STEPS: tuple[tuple[str, str, dict[str, str] | None], ...] = (
 #: Event-study kinds followed by the sensitivity steps, and whether only with a ``window``
 #: (decision 0055): their reference period is the one before treatment; the robust ones span
 #: every relative time without a window (ARP's vertex enumeration grows with post-periods).
-#: Callaway-Sant'Anna steps with ``base_period = "universal"`` get them too, HonestDiD on the
-#: relative times in :data:`CS_SENSITIVITY_WINDOW` (a varying base is refused, as R HonestDiD
-#: does). Not here: imputation (no reference period), ETWFE (no pre-periods by default).
+#: Callaway-Sant'Anna steps with ``base_period = "universal"`` and ETWFE steps with
+#: ``control_group = "never"`` get them too, HonestDiD on the relative times in
+#: :data:`CS_SENSITIVITY_WINDOW` (a varying CS base is refused, as R HonestDiD does). Not here:
+#: imputation (no reference period), ETWFE with not-yet comparisons (no pre-periods).
 SENSITIVITY_KINDS: dict[str, bool] = {
     "event_study": False,
     "sun_abraham": True,
@@ -233,6 +234,7 @@ SENSITIVITY_LABELS: dict[str, dict[str, str]] = {
     "sun_abraham": {"zh": "Sun–Abraham", "en": "Sun-Abraham"},
     "did2s": {"zh": "两阶段 DiD", "en": "two-stage DiD"},
     "stacked_did": {"zh": "堆叠 DiD", "en": "stacked DiD"},
+    "etwfe": {"zh": "ETWFE", "en": "ETWFE"},
 }
 #: Relative times of the automatic HonestDiD after a Callaway-Sant'Anna step (its step has no
 #: window; the dynamic aggregation spans every relative time, too many post-periods for the
@@ -243,6 +245,8 @@ CS_SENSITIVITY_WINDOW = (-5, 5)
 def _gets_sensitivity(step: StepSpec) -> bool:
     if step.kind == "callaway_santanna":
         return step.arguments.get("base_period") == "universal"
+    if step.kind == "etwfe":  # never-treated comparisons: leads relative to g - 1
+        return step.arguments.get("control_group") == "never"
     needs_window = SENSITIVITY_KINDS.get(step.kind)
     return needs_window is not None and (not needs_window or "window" in step.arguments)
 
@@ -279,7 +283,7 @@ def _expanded_steps(loaded: LoadedSpec) -> list[tuple[int, StepSpec]]:
             label = SENSITIVITY_LABELS.get(step.kind, {"zh": step.name, "en": step.name})
             titled = None if title is None else {k: v.format(**label) for k, v in title.items()}
             spec: dict[str, Any] = {"kind": kind, "name": name, "title": titled, "result": result}
-            if kind == "honest_did" and step.kind == "callaway_santanna":
+            if kind == "honest_did" and step.kind in ("callaway_santanna", "etwfe"):
                 spec["window"] = list(CS_SENSITIVITY_WINDOW)
             after.setdefault(last if renders else index, []).append(
                 (index, StepSpec.model_validate(spec))
