@@ -183,8 +183,7 @@ def _cohorts(
         t = work[time].to_numpy().astype(np.float64)
         first: NDArray[np.float64] = keys.unit_min(np.where(treat_values == 1, t, np.inf))
         return first
-    # an empty frame fails here as it always has (int of a missing maximum)
-    t_last_all = int(keys.periods[-1]) if len(keys.periods) else int(work[time].max())
+    t_last_all = int(keys.periods[-1])  # _check_roles refused an empty frame
     g = as_numeric(work[cohort], cohort, "cohort", allow_missing=True)
     values = g.to_numpy()
     coded = np.where(np.isnan(values), 0.0, values)  # NaN and 0 both mean never treated
