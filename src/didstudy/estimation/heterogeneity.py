@@ -49,7 +49,7 @@ from didstudy.estimation._inputs import (
     panel_input,
     require_columns,
 )
-from didstudy.estimation.twfe import baseline_for
+from didstudy.estimation.twfe import single_treatment_model
 from didstudy.kernels.resample import DrawGenerator, run_chunks
 from didstudy.kernels.threads import kernel_threads
 from didstudy.results.comparison import HeterogeneityResult
@@ -366,12 +366,10 @@ def heterogeneity(
     >>> len(res.tidy())
     2
     """
-    base = baseline_for(
+    y, treat, controls, fe, cluster, vcov, ssc = single_treatment_model(
         "heterogeneity", spec, y=y, treat=treat, controls=controls,
         fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
     )  # fmt: skip
-    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
-    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     if by is None:
         raise ValidationError("heterogeneity needs the grouping 'by'", fix="pass by='<column>'")
     inp = panel_input("heterogeneity", data, unit, time, treat)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from didstudy.errors import ValidationError
 from didstudy.estimation._inputs import frame_twfe, panel_input, require_columns
-from didstudy.estimation.twfe import baseline_for
+from didstudy.estimation.twfe import single_treatment_model
 from didstudy.results.regression import RegressionResult, ResultCollection
 from didstudy.results.spec import Baseline
 
@@ -88,12 +88,10 @@ def mechanisms(
     >>> [name for name, _ in res]
     ['l_police (a)', 'l_homicide (b: l_police)']
     """
-    base = baseline_for(
+    y, treat, controls, fe, cluster, vcov, ssc = single_treatment_model(
         "mechanisms", spec, y=y, treat=treat, controls=controls,
         fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
     )  # fmt: skip
-    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
-    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("mechanisms", data, unit, time, treat)
     mediators = list(mediators)
     if not mediators:

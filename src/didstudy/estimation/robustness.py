@@ -32,7 +32,7 @@ from didstudy.estimation._inputs import (
     panel_input,
     require_columns,
 )
-from didstudy.estimation.twfe import baseline_for
+from didstudy.estimation.twfe import single_treatment_model
 from didstudy.results.regression import ResultCollection
 from didstudy.results.spec import Baseline
 
@@ -116,12 +116,10 @@ def robustness_winsorized(
     >>> res.tidy()["term"].iloc[0]
     'post'
     """
-    base = baseline_for(
+    y, treat, controls, fe, cluster, vcov, ssc = single_treatment_model(
         "robustness_winsorized", spec, y=y, treat=treat, controls=controls,
         fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
     )  # fmt: skip
-    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
-    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("robustness_winsorized", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     if columns is None:
@@ -189,12 +187,10 @@ def robustness_drop(
     >>> [name for name, _ in res]
     ['drop Texas']
     """
-    base = baseline_for(
+    y, treat, controls, fe, cluster, vcov, ssc = single_treatment_model(
         "robustness_drop", spec, y=y, treat=treat, controls=controls,
         fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
     )  # fmt: skip
-    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
-    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("robustness_drop", data, unit, time, treat)
     col = column or inp.unit
     require_columns(inp.frame, [y, treat, *controls, col])
@@ -283,12 +279,10 @@ def anticipation(
     >>> [name for name, _ in ds.anticipation(panel, y="l_homicide", treat="post")]
     ['anticipation']
     """
-    base = baseline_for(
+    y, treat, controls, fe, cluster, vcov, ssc = single_treatment_model(
         "anticipation", spec, y=y, treat=treat, controls=controls,
         fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
     )  # fmt: skip
-    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
-    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("anticipation", data, unit, time, treat)
     require_columns(inp.frame, [y, treat, *controls])
     leads = [int(k) for k in leads]
@@ -378,12 +372,10 @@ def concurrent_policies(
     >>> [name for name, _ in res]
     ['civil']
     """
-    base = baseline_for(
+    y, treat, controls, fe, cluster, vcov, ssc = single_treatment_model(
         "concurrent_policies", spec, y=y, treat=treat, controls=controls,
         fe=fe, cluster=cluster, vcov=vcov, ssc=ssc,
     )  # fmt: skip
-    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
-    fe, cluster, vcov, ssc = base.fe, base.cluster, base.vcov_arg, base.ssc_arg
     inp = panel_input("concurrent_policies", data, unit, time, treat)
     if not policies:
         raise ValidationError("policies is empty", fix="pass policies={'label': 'column'}")

@@ -54,6 +54,16 @@ def baseline_for(
     return base
 
 
+def single_treatment_model(
+    caller: str, spec: Baseline | None, **overrides: Any
+) -> tuple[str, str, list[str], tuple[str, ...] | None, tuple[str, ...] | None, Any, Any]:
+    """``y, treat, controls, fe, cluster, vcov, ssc`` of :func:`baseline_for`'s spec for the
+    estimators of one treatment regressor (robustness, heterogeneity, mechanisms)."""
+    base = baseline_for(caller, spec, **overrides)
+    y, treat, controls = base.y or "", (base.treat or ("",))[0], list(base.controls)
+    return y, treat, controls, base.fe, base.cluster, base.vcov_arg, base.ssc_arg
+
+
 def _absorbed_treatment(res: RegressionResult, names: Sequence[str]) -> None:
     """Raise when a treatment regressor was dropped (issue 9: never a silently missing row)."""
     lost = {n: res.dropped[n] for n in names if n in res.dropped}
