@@ -297,7 +297,7 @@ def with_spec(result: EventStudyResult, rs: RobustSpec) -> EventStudyResult:
     return replace(result, spec=rs.base.override(weights=rs.weights))
 
 
-def _weight_column(frame: pd.DataFrame, col: str, estimator: str) -> FloatArray:
+def weight_column(frame: pd.DataFrame, col: str, estimator: str) -> FloatArray:
     """Observation weights: numeric, complete, finite, non-negative, with a positive sum."""
     from didstudy.data.validate import as_numeric
 
@@ -397,7 +397,7 @@ def panel_arrays(
             )
             n_always = int(always.sum())
             frame = frame.loc[~always]
-    wv = _weight_column(frame, weights, estimator) if weights is not None else None
+    wv = weight_column(frame, weights, estimator) if weights is not None else None
     yv = _numeric_column(frame, y, "outcome")
     X = (
         np.column_stack([_numeric_column(frame, c, "control") for c in controls])

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from didstudy.data.io import require_columns
 from didstudy.data.panel import COHORT, Panel
 from didstudy.errors import EstimationError, PanelWarning, ValidationError
+from didstudy.estimation.robust._common import weight_column
 
 __all__ = ["CSData", "prepare"]
 
@@ -74,14 +75,6 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
             "didstudy does not drop them silently.",
         )
     return values
-
-
-def _weights(frame: pd.DataFrame, column: str) -> FloatArray:
-    """Numeric, finite, non-negative sampling weights with a positive total (the one check of
-    the robust estimators: rows named by the panel's row labels, i.e. file lines in the CLI)."""
-    from didstudy.estimation.robust._common import _weight_column
-
-    return _weight_column(frame, column, "callaway_santanna")
 
 
 def _per_unit(values: FloatArray | IntArray, unit: IntArray, column: str, role: str) -> FloatArray:
@@ -192,7 +185,9 @@ def prepare(
         )
     w_unit = np.ones(n_units)
     if w_col:
-        w_unit = _per_unit(_weights(frame, w_col), unit_code, w_col, "weight")
+        w_unit = _per_unit(
+            weight_column(frame, w_col, "callaway_santanna"), unit_code, w_col, "weight"
+        )
     # the Panel guarantees one cohort per unit
     cohort = frame[COHORT].to_numpy(dtype=float)[starts]
     order = np.argsort(cohort, kind="stable").astype(np.int64)
