@@ -111,9 +111,10 @@ class ResultCache:
                 entries.append((info.st_mtime, info.st_size, path))
         kept = keep.stat().st_size if keep.exists() else 0
         total = kept + sum(size for _, size, _ in entries)
+        bound = max_cache_bytes()
         deleted = []
         for _, size, path in sorted(entries):
-            if total <= max_cache_bytes():
+            if total <= bound:
                 break
             try:
                 path.unlink()
