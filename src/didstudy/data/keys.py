@@ -79,10 +79,6 @@ class RowKeys:
         """Per-unit maximum of ``values`` (one per row, input order)."""
         return np.maximum.reduceat(self.sort(values), self.starts) if len(values) else values
 
-    def varies_within_unit(self, values: NDArray[Any]) -> bool:
-        """Whether some unit has two different values (``values`` without NaN)."""
-        return bool(np.any(self.unit_min(values) != self.unit_max(values)))
-
     def switches_off(self, treat: NDArray[Any]) -> bool:
         """Whether some unit goes from 1 to 0 between consecutive observed periods."""
         d = self.sort(treat)
