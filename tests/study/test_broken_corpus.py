@@ -39,10 +39,18 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_broken_case(case: Path, earlier_report: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_case(
+    case: Path,
+    earlier_report: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     expected = (case / "expected.txt").read_text(encoding="utf-8").strip()
     before = _tree_digest(earlier_report)
-    code = main(["run", str(case / "study.toml"), "--out", str(earlier_report), "--no-cache"])
+    # run from the case's folder, as a user would: the message's length must not depend on
+    # where the checkout lives (a long temporary path wrapped to one line more than allowed)
+    monkeypatch.chdir(case)
+    code = main(["run", "study.toml", "--out", str(earlier_report), "--no-cache"])
     captured = capsys.readouterr()
     message = " ".join(captured.err.split())
     assert code == 2, captured.err
